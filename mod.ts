@@ -1,0 +1,27 @@
+/**
+ * knex-mysql-session: an express-session store on MySQL 8 and MariaDB through knex, where
+ * every write is a stored procedure and every read a plain SELECT.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import session from "express-session";
+ * import { KnexMySQLStore } from "knex-mysql-session";
+ *
+ * const app = express();
+ * app.use(session({
+ *   secret: "change me",
+ *   resave: false,
+ *   saveUninitialized: false,
+ *   store: new KnexMySQLStore({ connection: "mysql://app@127.0.0.1:3306/app" }),
+ * }));
+ * ```
+ *
+ * @module
+ */
+export { KnexMySQLStore, type SessionWithId } from "./src/store.ts";
+/** The store under connect-session-knex v5's class name: migrating apps change only the import. */
+export { KnexMySQLStore as ConnectSessionKnexStore } from "./src/store.ts";
+export type { KnexMySQLStoreOptions, MySQLConnectionConfig } from "./src/options.ts";
+export { SessionStoreError, type SessionStoreErrorCode } from "./src/errors.ts";
+export { SCHEMA_VERSION } from "./src/sql.ts";

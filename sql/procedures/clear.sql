@@ -1,0 +1,9 @@
+-- Delete every session. DELETE rather than TRUNCATE: TRUNCATE is DDL (it needs the DROP
+-- privilege, commits implicitly and takes a metadata lock that blocks concurrent readers).
+CREATE PROCEDURE `{{table}}_clear_v{{schema_version}}`()
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'knex-mysql-session: delete every session'
+BEGIN
+  DELETE FROM `{{table}}`;
+END

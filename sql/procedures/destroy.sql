@@ -1,0 +1,10 @@
+-- Delete one session. Deleting a session that does not exist is not an error.
+CREATE PROCEDURE `{{table}}_destroy_v{{schema_version}}`(
+  IN p_sid VARCHAR(255) CHARACTER SET {{sid_charset}} COLLATE {{sid_collation}}
+)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'knex-mysql-session: delete a session'
+BEGIN
+  DELETE FROM `{{table}}` WHERE `{{sid}}` = p_sid;
+END

@@ -1,0 +1,17 @@
+-- Insert a session, or replace the data and expiry of an existing one.
+-- One statement, so it is atomic without a transaction and safe to retry.
+-- The sid parameter carries the column's own character set and collation: a parameter and a
+-- column with different collations cannot be compared ("Illegal mix of collations").
+CREATE PROCEDURE `{{table}}_set_v{{schema_version}}`(
+  IN p_sid VARCHAR(255) CHARACTER SET {{sid_charset}} COLLATE {{sid_collation}},
+  IN p_sess LONGTEXT CHARACTER SET utf8mb4,
+  IN p_expired DATETIME
+)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'knex-mysql-session: insert or replace a session'
+BEGIN
+  INSERT INTO `{{table}}` (`{{sid}}`, `sess`, `expired`)
+  VALUES (p_sid, p_sess, p_expired)
+  ON DUPLICATE KEY UPDATE `sess` = p_sess, `expired` = p_expired;
+END

@@ -1,0 +1,14 @@
+-- Push back the expiry of a live session. An expired session stays expired: a touch racing
+-- with expiry must not bring it back.
+CREATE PROCEDURE `{{table}}_touch_v{{schema_version}}`(
+  IN p_sid VARCHAR(255) CHARACTER SET {{sid_charset}} COLLATE {{sid_collation}},
+  IN p_expired DATETIME,
+  IN p_now DATETIME
+)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'knex-mysql-session: extend the expiry of a live session'
+BEGIN
+  UPDATE `{{table}}` SET `expired` = p_expired
+  WHERE `{{sid}}` = p_sid AND `expired` > p_now;
+END

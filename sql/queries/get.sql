@@ -1,0 +1,6 @@
+-- One live session and its expiry in whole seconds since 1970-01-01 UTC. TIMESTAMPDIFF on a
+-- DATETIME ignores time_zone, where UNIX_TIMESTAMP() would convert through it.
+-- Parameters: sid, now (UTC 'YYYY-MM-DD hh:mm:ss').
+SELECT `sess`, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', `expired`) AS expires_at
+FROM `{{table}}`
+WHERE `{{sid}}` = ? AND `expired` > ?

@@ -1,0 +1,283 @@
+import type { Knex } from "knex";
+import type { SessionData } from "express-session";
+import { identifierProblem, MAX_IDENTIFIER_LENGTH, MAX_TABLE_NAME_LENGTH } from "./identifiers.ts";
+
+/** A mysql2 connection config: host, port, user, password, database, ssl, … */
+export type MySQLConnectionConfig = Record<string, unknown>;
+
+/**
+ * Options of {@link KnexMySQLStore}. Every option is optional. Names in lower case are the
+ * original connect-session-knex names; the camelCase aliases are connect-session-knex v5's.
+ * Give either spelling, not two different values.
+ */
+export interface KnexMySQLStoreOptions {
+  /**
+   * The knex instance to use (client `mysql2` or `mysql`). The store never destroys a knex
+   * instance it was given. Without it the store creates its own from `connection` or the
+   * `MYSQL_URL` environment variable, and destroys it on `close()`.
+   */
+  knex?: Knex;
+  /**
+   * How to reach MySQL when no `knex` is given: a URL such as
+   * `mysql://user:password@host:3306/database` or a mysql2 connection config object.
+   * Default: the `MYSQL_URL` environment variable.
+   */
+  connection?: string | MySQLConnectionConfig;
+  /** The table name. Default `"sessions"`. Alias: `tableName`. */
+  tablename?: string;
+  /** Alias of `tablename` (connect-session-knex v5). */
+  tableName?: string;
+  /** The session-id column. Default `"sid"`. Alias: `sidFieldName`. */
+  sidfieldname?: string;
+  /** Alias of `sidfieldname` (connect-session-knex v5). */
+  sidFieldName?: string;
+  /**
+   * Install the table and procedures when the store starts (idempotent). Default `true`.
+   * Use `false` for an account that may only SELECT and EXECUTE. Alias: `createTable`.
+   */
+  createtable?: boolean;
+  /** Alias of `createtable` (connect-session-knex v5). */
+  createTable?: boolean;
+  /** Milliseconds between sweeps of expired sessions. Default `60000`. Alias: `cleanupInterval`. */
+  clearInterval?: number;
+  /** Alias of `clearInterval` (connect-session-knex v5); `0` disables the sweep. */
+  cleanupInterval?: number;
+  /** Never sweep expired sessions from this process. Default `false`. */
+  disableDbCleanup?: boolean;
+  /** How many expired sessions one sweep call deletes at most. Default `1000`. */
+  cleanupBatchSize?: number;
+  /** Called with the error when a sweep fails. Default: `console.error`. */
+  onDbCleanupError?: (error: unknown) => void;
+  /**
+   * Lifetime in milliseconds of a session whose cookie has no expiry, or a function of the
+   * session returning it. Default one day (`86400000`).
+   */
+  ttl?: number | ((session: SessionData) => number);
+  /** Make `touch` a no-op: a session expires `ttl`/`maxAge` after it was last saved. */
+  disableTouch?: boolean;
+  /**
+   * Milliseconds: skip the touch write for a session whose expiry was pushed back less than
+   * this long ago. Default `0` (every touch writes).
+   */
+  touchAfter?: number;
+}
+
+/** The options after validation, with defaults applied and aliases merged. */
+export interface ResolvedOptions {
+  knex: Knex | undefined;
+  connection: string | MySQLConnectionConfig | undefined;
+  tableName: string;
+  sidFieldName: string;
+  createTable: boolean;
+  /** 0 when the sweep is disabled. */
+  cleanupInterval: number;
+  cleanupBatchSize: number;
+  onDbCleanupError: (error: unknown) => void;
+  ttl: (session: SessionData) => number;
+  disableTouch: boolean;
+  touchAfter: number;
+}
+
+export const DEFAULT_TTL = 86_400_000;
+export const DEFAULT_CLEANUP_INTERVAL = 60_000;
+export const DEFAULT_CLEANUP_BATCH_SIZE = 1000;
+/** setTimeout's largest delay. */
+const MAX_TIMER_DELAY = 2_147_483_647;
+
+/** Every option name the store accepts, for the typo check and the docs test. */
+export const OPTION_NAMES = [
+  "knex",
+  "connection",
+  "tablename",
+  "tableName",
+  "sidfieldname",
+  "sidFieldName",
+  "createtable",
+  "createTable",
+  "clearInterval",
+  "cleanupInterval",
+  "disableDbCleanup",
+  "cleanupBatchSize",
+  "onDbCleanupError",
+  "ttl",
+  "disableTouch",
+  "touchAfter",
+] as const satisfies readonly (keyof KnexMySQLStoreOptions)[];
+
+/** A value, shown in an error message without leaking secrets or flooding the log. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") {
+    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(shown);
+  }
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return "a function";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return String(value);
+}
+
+function optionError(name: string, value: unknown, expected: string): TypeError {
+  return new TypeError(
+    `knex-mysql-session: option "${name}" must be ${expected} (got ${describeValue(value)})`,
+  );
+}
+
+/** Reads an option that has two spellings; both given with different values is an error. */
+function aliased(options: KnexMySQLStoreOptions, a: keyof KnexMySQLStoreOptions, b: typeof a) {
+  const first = options[a];
+  const second = options[b];
+  if (first !== undefined && second !== undefined && first !== second) {
+    throw new TypeError(
+      `knex-mysql-session: options "${a}" and "${b}" are aliases but were given different ` +
+        `values (${describeValue(first)} and ${describeValue(second)}): give only one`,
+    );
+  }
+  return first !== undefined ? { name: a, value: first } : { name: b, value: second };
+}
+
+function identifier(options: KnexMySQLStoreOptions, a: "tablename", b: "tableName"): string;
+function identifier(options: KnexMySQLStoreOptions, a: "sidfieldname", b: "sidFieldName"): string;
+function identifier(
+  options: KnexMySQLStoreOptions,
+  a: "tablename" | "sidfieldname",
+  b: "tableName" | "sidFieldName",
+): string {
+  const { name, value } = aliased(options, a, b);
+  const fallback = a === "tablename" ? "sessions" : "sid";
+  if (value === undefined) return fallback;
+  const maxLength = a === "tablename" ? MAX_TABLE_NAME_LENGTH : MAX_IDENTIFIER_LENGTH;
+  const problem = identifierProblem(value, maxLength);
+  if (problem) throw optionError(name, value, `an identifier that ${problem}`);
+  return value as string;
+}
+
+function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw optionError(name, value, "true or false");
+  return value;
+}
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number) {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw optionError(name, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function ttlFunction(value: unknown): (session: SessionData) => number {
+  if (value === undefined) return () => DEFAULT_TTL;
+  if (typeof value === "function") return value as (session: SessionData) => number;
+  if (typeof value === "number" && Number.isFinite(value) && value > 0) return () => value;
+  throw optionError("ttl", value, "a positive number of milliseconds or a function of the session");
+}
+
+function connectionOption(value: unknown): string | MySQLConnectionConfig | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string" && value.length > 0) return value;
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    return value as MySQLConnectionConfig;
+  }
+  // Never echo a connection string: it may hold a password.
+  throw new TypeError(
+    `knex-mysql-session: option "connection" must be a mysql:// URL or a mysql2 connection ` +
+      `config object (got ${typeof value === "string" ? "an empty string" : describeValue(value)})`,
+  );
+}
+
+function knexOption(value: unknown): Knex | undefined {
+  if (value === undefined) return undefined;
+  const client = (value as { client?: { acquireConnection?: unknown; dialect?: unknown } } | null)
+    ?.client;
+  if (typeof value !== "function" || typeof client?.acquireConnection !== "function") {
+    throw optionError("knex", value, "a knex instance (knex({ client: 'mysql2', ... }))");
+  }
+  if (client.dialect !== "mysql") {
+    throw new TypeError(
+      `knex-mysql-session: option "knex" must use the client "mysql2" or "mysql" ` +
+        `(got a knex instance for ${describeValue(client.dialect)})`,
+    );
+  }
+  return value as Knex;
+}
+
+/**
+ * Validates the options once, applies defaults and merges aliases. Throws a TypeError naming
+ * the option, the value given and the accepted form.
+ */
+export function resolveOptions(
+  input: KnexMySQLStoreOptions | undefined,
+  environment: { MYSQL_URL?: string | undefined },
+): ResolvedOptions {
+  if (input !== undefined && (typeof input !== "object" || input === null)) {
+    throw new TypeError(
+      `knex-mysql-session: options must be an object (got ${describeValue(input)})`,
+    );
+  }
+  const options: KnexMySQLStoreOptions = input ?? {};
+  const known = new Set<string>(OPTION_NAMES);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw new TypeError(
+        `knex-mysql-session: unknown option "${key}" (accepted: ${OPTION_NAMES.join(", ")})`,
+      );
+    }
+  }
+
+  const knex = knexOption(options.knex);
+  let connection = connectionOption(options.connection);
+  if (knex && connection !== undefined) {
+    throw new TypeError(
+      'knex-mysql-session: give either option "knex" or option "connection", not both',
+    );
+  }
+  if (!knex && connection === undefined) {
+    connection = environment.MYSQL_URL || undefined;
+    if (connection === undefined) {
+      throw new TypeError(
+        'knex-mysql-session: no database given: pass option "knex" (a knex instance), option ' +
+          '"connection" (a mysql:// URL or a mysql2 config), or set the MYSQL_URL environment ' +
+          "variable",
+      );
+    }
+  }
+
+  const interval = aliased(options, "clearInterval", "cleanupInterval");
+  const cleanupInterval = integer(
+    interval.name,
+    interval.value,
+    DEFAULT_CLEANUP_INTERVAL,
+    0,
+    MAX_TIMER_DELAY,
+  );
+  const disableDbCleanup = boolean("disableDbCleanup", options.disableDbCleanup, false);
+  const onDbCleanupError = options.onDbCleanupError ?? ((error: unknown) => {
+    console.error("knex-mysql-session: expired-session cleanup failed:", error);
+  });
+  if (typeof onDbCleanupError !== "function") {
+    throw optionError("onDbCleanupError", onDbCleanupError, "a function");
+  }
+  const createTable = aliased(options, "createtable", "createTable");
+
+  return {
+    knex,
+    connection,
+    tableName: identifier(options, "tablename", "tableName"),
+    sidFieldName: identifier(options, "sidfieldname", "sidFieldName"),
+    createTable: boolean(createTable.name, createTable.value, true),
+    cleanupInterval: disableDbCleanup ? 0 : cleanupInterval,
+    cleanupBatchSize: integer(
+      "cleanupBatchSize",
+      options.cleanupBatchSize,
+      DEFAULT_CLEANUP_BATCH_SIZE,
+      1,
+      1_000_000,
+    ),
+    onDbCleanupError,
+    ttl: ttlFunction(options.ttl),
+    disableTouch: boolean("disableTouch", options.disableTouch, false),
+    touchAfter: integer("touchAfter", options.touchAfter, 0, 0, MAX_TIMER_DELAY),
+  };
+}

@@ -1,0 +1,95 @@
+import { SQL_TEXT, type SqlFileName } from "./sql_text.generated.ts";
+
+/** The schema version stamped in the table comment and in every procedure name. */
+export const SCHEMA_VERSION = 1;
+
+/** The names a schema is built from. */
+export interface SchemaNames {
+  table: string;
+  sid: string;
+}
+
+/** The character set and collation of the sid column, which the procedures' parameters copy. */
+export interface SidColumnType {
+  charset: string;
+  collation: string;
+}
+
+/** The procedures of one schema version, in the order the install creates them. */
+export const PROCEDURES = ["set", "touch", "destroy", "clear", "clear_expired"] as const;
+export type ProcedureName = (typeof PROCEDURES)[number];
+
+/** The stored procedure `name` of `table`, e.g. `sessions_set_v1`. */
+export function procedureName(table: string, name: ProcedureName): string {
+  return `${table}_${name}_v${SCHEMA_VERSION}`;
+}
+
+/**
+ * Fills a file of sql/ with names. The names were validated against the identifier pattern
+ * before they get here; a placeholder without a value is a bug, so it throws.
+ */
+export function renderSql(file: SqlFileName, values: Record<string, string | number>): string {
+  return SQL_TEXT[file].replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`sql/${file}.sql: no value for {{${key}}}`);
+    return String(value);
+  }).trimEnd();
+}
+
+/** A statement without its comment lines, as the store sends it. */
+function withoutComments(sql: string): string {
+  return sql.split("\n").filter((line) => !line.trimStart().startsWith("--")).join("\n");
+}
+
+/** The SQL the store sends on its hot path: one SELECT per read, one CALL per write. */
+export interface Statements {
+  get: string;
+  length: string;
+  all: string;
+  set: string;
+  touch: string;
+  destroy: string;
+  clear: string;
+  clearExpired: string;
+}
+
+export function statements(names: SchemaNames): Statements {
+  const values = { table: names.table, sid: names.sid };
+  const call = (name: ProcedureName, parameters: number) =>
+    `CALL \`${procedureName(names.table, name)}\`(${Array(parameters).fill("?").join(", ")})`;
+  return {
+    get: withoutComments(renderSql("queries/get", values)),
+    length: withoutComments(renderSql("queries/length", values)),
+    all: withoutComments(renderSql("queries/all", values)),
+    set: call("set", 3),
+    touch: call("touch", 3),
+    destroy: call("destroy", 1),
+    clear: call("clear", 0),
+    clearExpired: call("clear_expired", 2),
+  };
+}
+
+/** CREATE TABLE IF NOT EXISTS for the sessions table. */
+export function createTableSql(names: SchemaNames, sidCollation: string): string {
+  return renderSql("table", {
+    table: names.table,
+    sid: names.sid,
+    sid_collation: sidCollation,
+    schema_version: SCHEMA_VERSION,
+  });
+}
+
+/** CREATE PROCEDURE for one procedure, with the sid parameter typed like the column. */
+export function createProcedureSql(
+  names: SchemaNames,
+  procedure: ProcedureName,
+  sidType: SidColumnType,
+): string {
+  return renderSql(`procedures/${procedure}`, {
+    table: names.table,
+    sid: names.sid,
+    sid_charset: sidType.charset,
+    sid_collation: sidType.collation,
+    schema_version: SCHEMA_VERSION,
+  });
+}

@@ -1,0 +1,368 @@
+import { type SessionData, Store } from "express-session";
+import type { Knex } from "knex";
+import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
+import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
+import { checkPacketSize, checkSid, decodeSession, encodeSession } from "./codec.ts";
+import { createOwnKnex } from "./connection.ts";
+import { Database } from "./database.ts";
+import { databaseError, isConnectionError, SessionStoreError } from "./errors.ts";
+import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { prepareSchema, type ServerFacts } from "./schema.ts";
+import { type Statements, statements } from "./sql.ts";
+import { expiryOf, toSqlDateTime } from "./time.ts";
+
+/** A session as `all()` returns it: the stored data plus its id. */
+export type SessionWithId = SessionData & { id: string };
+
+type Callback<T> = (error: unknown, value?: T) => void;
+
+/** How many sessions `touchAfter` remembers the stored expiry of (most recent first). */
+const REMEMBERED_EXPIRIES = 10_000;
+const FIRST_RECONNECT_DELAY = 250;
+const MAX_RECONNECT_DELAY = 5_000;
+
+function closedError(): SessionStoreError {
+  return new SessionStoreError("ERR_STORE_CLOSED", "the store was closed");
+}
+
+/**
+ * An express-session store on MySQL or MariaDB through knex. Reads are plain SELECTs; every
+ * write is a CALL of a stored procedure, so the app's account needs only SELECT on the table
+ * and EXECUTE on the procedures.
+ *
+ * Every method takes express-session's callback, called once and asynchronously, and returns
+ * a Promise instead when called without one.
+ *
+ * Events: `connect` when the database is usable, `disconnect` when it is not (express-session
+ * then serves requests without a session until `connect`), `warning` with a message about
+ * something that weakens the store (printed with console.warn when nobody listens).
+ */
+export class KnexMySQLStore extends Store {
+  readonly #options: ResolvedOptions;
+  readonly #knex: Knex;
+  readonly #ownsKnex: boolean;
+  readonly #db: Database;
+  readonly #sql: Statements;
+  readonly #cleanup: CleanupScheduler | undefined;
+  readonly #recentExpiry = new Map<string, number>();
+  #startup: Promise<ServerFacts> | undefined;
+  #facts: ServerFacts | undefined;
+  #state: "starting" | "connected" | "disconnected" = "starting";
+  #checkingConnection = false;
+  #reconnecting = false;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeReconnect: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @throws TypeError when an option is unknown, misspelt or out of range. */
+  constructor(options: KnexMySQLStoreOptions = {}) {
+    super();
+    this.#options = resolveOptions(options, { MYSQL_URL: process.env.MYSQL_URL });
+    const { knex, connection } = this.#options;
+    this.#ownsKnex = knex === undefined;
+    this.#knex = knex ?? createOwnKnex(connection as NonNullable<typeof connection>);
+    this.#db = new Database(this.#knex);
+    this.#sql = statements({ table: this.#options.tableName, sid: this.#options.sidFieldName });
+    if (this.#options.cleanupInterval > 0) {
+      this.#cleanup = new CleanupScheduler({
+        interval: this.#options.cleanupInterval,
+        batchSize: this.#options.cleanupBatchSize,
+        sweepBatch: (limit) => this.#clearExpiredBatch(limit),
+        onError: this.#options.onDbCleanupError,
+      });
+    }
+    this.#start();
+  }
+
+  /**
+   * Resolves when the schema is usable (installed with `createtable`, or checked without).
+   * Rejects when start-up fails; the next operation (or a background probe) tries again.
+   */
+  get ready(): Promise<void> {
+    const ready = this.#start().then(() => undefined);
+    ready.catch(() => {}); // An unawaited `ready` must not be an unhandled rejection.
+    return ready;
+  }
+
+  /** The table this store uses. */
+  get tableName(): string {
+    return this.#options.tableName;
+  }
+
+  get(sid: string): Promise<SessionData | null>;
+  get(sid: string, callback: (error: unknown, session?: SessionData | null) => void): void;
+  get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
+    return respond(this.#get(sid), callback);
+  }
+
+  set(sid: string, session: SessionData): Promise<void>;
+  set(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
+  set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
+    return respond(this.#set(sid, session), callback);
+  }
+
+  touch(sid: string, session: SessionData): Promise<void>;
+  touch(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
+  touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
+    return respond(this.#touch(sid, session), callback);
+  }
+
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: (error?: unknown) => void): void;
+  destroy(sid: string, callback?: Callback<void>): Promise<void> | void {
+    return respond(this.#destroy(sid), callback);
+  }
+
+  /** Every live session, each with its id in `id` (which replaces a stored `id` key). */
+  all(): Promise<SessionWithId[]>;
+  all(callback: (error: unknown, sessions?: SessionWithId[]) => void): void;
+  all(callback?: Callback<SessionWithId[]>): Promise<SessionWithId[]> | void {
+    return respond(this.#all(), callback);
+  }
+
+  /** How many sessions are live (not expired). */
+  length(): Promise<number>;
+  length(callback: (error: unknown, length?: number) => void): void;
+  length(callback?: Callback<number>): Promise<number> | void {
+    return respond(this.#length(), callback);
+  }
+
+  /** Deletes every session. */
+  clear(): Promise<void>;
+  clear(callback: (error?: unknown) => void): void;
+  clear(callback?: Callback<void>): Promise<void> | void {
+    return respond(this.#clear(), callback);
+  }
+
+  /**
+   * Deletes expired sessions now, in batches of `cleanupBatchSize`; resolves with how many
+   * went. The periodic cleanup calls the same thing.
+   */
+  clearExpired(): Promise<number> {
+    return sweepInBatches(
+      (limit) => this.#clearExpiredBatch(limit),
+      this.#options.cleanupBatchSize,
+    );
+  }
+
+  /**
+   * Stops the cleanup timer and reconnection probes and, when the store created its own knex
+   * instance, destroys it. A knex instance passed in is left open. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #get(sid: string): Promise<SessionData | null> {
+    checkSid(sid);
+    await this.#usable();
+    const rows = await this.#rows<{ sess: unknown; expires_at: number | string }>(
+      "get",
+      this.#sql.get,
+      [sid, toSqlDateTime(Date.now())],
+    );
+    const row = rows[0];
+    if (!row) {
+      this.#recentExpiry.delete(sid);
+      return null;
+    }
+    this.#rememberExpiry(sid, Number(row.expires_at) * 1000);
+    return decodeSession(row.sess, sid);
+  }
+
+  async #set(sid: string, session: SessionData): Promise<void> {
+    checkSid(sid);
+    const json = encodeSession(session);
+    const expires = expiryOf(session, Date.now(), this.#options.ttl);
+    const { maxAllowedPacket } = await this.#usable();
+    checkPacketSize(json, sid, maxAllowedPacket);
+    await this.#rows("set", this.#sql.set, [sid, json, toSqlDateTime(expires)]);
+    this.#rememberExpiry(sid, expires);
+  }
+
+  async #touch(sid: string, session: SessionData): Promise<void> {
+    checkSid(sid);
+    encodeSession(session); // validates that it is a session object
+    if (this.#options.disableTouch) return;
+    const now = Date.now();
+    const expires = expiryOf(session, now, this.#options.ttl);
+    const { touchAfter } = this.#options;
+    if (touchAfter > 0) {
+      const stored = this.#recentExpiry.get(sid);
+      if (stored !== undefined && expires - stored < touchAfter) return;
+    }
+    await this.#usable();
+    await this.#rows("touch", this.#sql.touch, [sid, toSqlDateTime(expires), toSqlDateTime(now)]);
+    this.#rememberExpiry(sid, expires);
+  }
+
+  async #destroy(sid: string): Promise<void> {
+    checkSid(sid);
+    await this.#usable();
+    await this.#rows("destroy", this.#sql.destroy, [sid]);
+    this.#recentExpiry.delete(sid);
+  }
+
+  async #all(): Promise<SessionWithId[]> {
+    await this.#usable();
+    const rows = await this.#rows<{ sid: string; sess: unknown }>("all", this.#sql.all, [
+      toSqlDateTime(Date.now()),
+    ]);
+    return rows.map((row) => Object.assign(decodeSession(row.sess, row.sid), { id: row.sid }));
+  }
+
+  async #length(): Promise<number> {
+    await this.#usable();
+    const [row] = await this.#rows<{ live: number | string }>("length", this.#sql.length, [
+      toSqlDateTime(Date.now()),
+    ]);
+    return Number(row?.live ?? 0);
+  }
+
+  async #clear(): Promise<void> {
+    await this.#usable();
+    await this.#rows("clear", this.#sql.clear, []);
+    this.#recentExpiry.clear();
+  }
+
+  async #clearExpiredBatch(limit: number): Promise<number> {
+    await this.#usable();
+    const [row] = await this.#rows<{ deleted: number | string }>(
+      "cleanup",
+      this.#sql.clearExpired,
+      [toSqlDateTime(Date.now()), limit],
+    );
+    return Number(row?.deleted ?? 0);
+  }
+
+  /** Runs a statement; a failure comes back as a SessionStoreError naming the operation. */
+  async #rows<Row>(operation: string, sql: string, values: unknown[]): Promise<Row[]> {
+    try {
+      return await this.#db.rows<Row>(sql, values);
+    } catch (error) {
+      if (isConnectionError(error)) this.#checkConnection();
+      throw databaseError(operation, error);
+    }
+  }
+
+  /** The server facts once the schema is usable; starts (or retries) start-up if needed. */
+  #usable(): ServerFacts | Promise<ServerFacts> {
+    if (this.#closing) throw closedError();
+    return this.#facts ?? this.#start();
+  }
+
+  #start(): Promise<ServerFacts> {
+    if (this.#closing) return Promise.reject(closedError());
+    if (this.#facts) return Promise.resolve(this.#facts);
+    if (!this.#startup) {
+      const { tableName, sidFieldName, createTable } = this.#options;
+      const attempt = prepareSchema(
+        this.#db,
+        { table: tableName, sid: sidFieldName },
+        createTable,
+      ).catch((error) => {
+        throw databaseError("start-up", error);
+      });
+      this.#startup = attempt;
+      attempt.then(
+        (facts) => {
+          this.#facts = facts;
+          for (const warning of facts.warnings) this.#warn(warning);
+          this.#markConnected();
+          this.#cleanup?.start();
+        },
+        () => {
+          this.#startup = undefined;
+          this.#markDisconnected();
+        },
+      );
+    }
+    return this.#startup;
+  }
+
+  #warn(message: string): void {
+    if (this.listenerCount("warning") > 0) this.emit("warning", message);
+    else console.warn(`knex-mysql-session: ${message}`);
+  }
+
+  #markConnected(): void {
+    if (this.#state === "connected" || this.#closing) return;
+    this.#state = "connected";
+    this.emit("connect");
+  }
+
+  #markDisconnected(): void {
+    if (this.#state === "disconnected" || this.#closing) return;
+    this.#state = "disconnected";
+    this.emit("disconnect");
+    void this.#reconnect();
+  }
+
+  /** After a connection error: is the database gone, or was it one bad connection? */
+  #checkConnection(): void {
+    if (this.#checkingConnection || this.#state !== "connected") return;
+    this.#checkingConnection = true;
+    this.#db.rows("SELECT 1", []).then(
+      () => {},
+      () => this.#markDisconnected(),
+    ).finally(() => {
+      this.#checkingConnection = false;
+    });
+  }
+
+  /** Probes the database with backoff until it answers, then emits `connect`. */
+  async #reconnect(): Promise<void> {
+    if (this.#reconnecting) return;
+    this.#reconnecting = true;
+    let delay = FIRST_RECONNECT_DELAY;
+    while (!this.#closing && this.#state === "disconnected") {
+      await new Promise<void>((resolve) => {
+        this.#wakeReconnect = resolve;
+        this.#reconnectTimer = setTimeout(resolve, delay);
+        this.#reconnectTimer.unref();
+      });
+      if (this.#closing) break;
+      try {
+        if (this.#facts) await this.#db.rows("SELECT 1", []);
+        else await this.#start();
+        this.#markConnected();
+      } catch {
+        delay = Math.min(delay * 2, MAX_RECONNECT_DELAY);
+      }
+    }
+    this.#reconnecting = false;
+  }
+
+  #rememberExpiry(sid: string, expires: number): void {
+    if (this.#options.touchAfter === 0) return;
+    this.#recentExpiry.delete(sid); // re-inserted last: the Map's order is its age
+    this.#recentExpiry.set(sid, expires);
+    if (this.#recentExpiry.size > REMEMBERED_EXPIRIES) {
+      this.#recentExpiry.delete(this.#recentExpiry.keys().next().value as string);
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    clearTimeout(this.#reconnectTimer);
+    this.#wakeReconnect?.();
+    await this.#cleanup?.stop();
+    // Let a start-up in flight finish its DDL before the connections go.
+    await this.#startup?.catch(() => {});
+    if (this.#ownsKnex) await this.#knex.destroy();
+  }
+}
+
+/**
+ * Delivers an operation's outcome the way express-session expects: to the callback (once, in
+ * a fresh microtask, so an exception thrown by the callback is not turned into a rejection),
+ * or as the returned promise when there is no callback.
+ */
+function respond<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
+  if (typeof callback !== "function") return work;
+  work.then(
+    (value) => queueMicrotask(() => callback(null, value)),
+    (error) => queueMicrotask(() => callback(error)),
+  );
+}
