@@ -19,7 +19,12 @@
  *
  * @module
  */
-export { KnexMySQLStore, type SessionWithId } from "./src/store.ts";
+export {
+  KnexMySQLStore,
+  type RetryEvent,
+  type SessionWithId,
+  type StoreStats,
+} from "./src/store.ts";
 /** The store under connect-session-knex v5's class name: migrating apps change only the import. */
 export { KnexMySQLStore as ConnectSessionKnexStore } from "./src/store.ts";
 export type { KnexMySQLStoreOptions, MySQLConnectionConfig } from "./src/options.ts";

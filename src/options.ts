@@ -60,6 +60,14 @@ export interface KnexMySQLStoreOptions {
    * this long ago. Default `0` (every touch writes).
    */
   touchAfter?: number;
+  /**
+   * How many times a statement that failed transiently (deadlock or Galera certification
+   * conflict, lock wait timeout, a node not ready, a dropped connection) is sent again.
+   * Default `3`; `0` turns retrying off.
+   */
+  maxRetries?: number;
+  /** Base of the jittered exponential backoff between retries, in ms. Default `25`. */
+  retryDelay?: number;
 }
 
 /** The options after validation, with defaults applied and aliases merged. */
@@ -76,6 +84,8 @@ export interface ResolvedOptions {
   ttl: (session: SessionData) => number;
   disableTouch: boolean;
   touchAfter: number;
+  maxRetries: number;
+  retryDelay: number;
 }
 
 export const DEFAULT_TTL = 86_400_000;
@@ -102,6 +112,8 @@ export const OPTION_NAMES = [
   "ttl",
   "disableTouch",
   "touchAfter",
+  "maxRetries",
+  "retryDelay",
 ] as const satisfies readonly (keyof KnexMySQLStoreOptions)[];
 
 /** A value, shown in an error message without leaking secrets or flooding the log. */
@@ -279,5 +291,7 @@ export function resolveOptions(
     ttl: ttlFunction(options.ttl),
     disableTouch: boolean("disableTouch", options.disableTouch, false),
     touchAfter: integer("touchAfter", options.touchAfter, 0, 0, MAX_TIMER_DELAY),
+    maxRetries: integer("maxRetries", options.maxRetries, 3, 0, 20),
+    retryDelay: integer("retryDelay", options.retryDelay, 25, 1, 60_000),
   };
 }

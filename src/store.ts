@@ -8,12 +8,36 @@ import { createOwnKnex } from "./connection.ts";
 import { Database } from "./database.ts";
 import { databaseError, isConnectionError, SessionStoreError } from "./errors.ts";
 import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { isTransientError, isWriteConflict, type RetryPolicy, withRetries } from "./retry.ts";
 import { prepareSchema, type ServerFacts } from "./schema.ts";
 import { type Statements, statements } from "./sql.ts";
 import { expiryOf, toSqlDateTime } from "./time.ts";
 
 /** A session as `all()` returns it: the stored data plus its id. */
 export type SessionWithId = SessionData & { id: string };
+
+/** Counters of what the store did beyond plain reads and writes; see `stats()`. */
+export interface StoreStats {
+  /** Statements sent again after a transient failure (each also emitted as `retry`). */
+  retries: number;
+  /** Expired sessions deleted by the periodic sweep and by `clearExpired()`. */
+  sessionsSwept: number;
+  /**
+   * Sweeps cut short because another app instance was deleting the same rows (a lock
+   * conflict, or a certification conflict on Galera): that instance finishes the work.
+   */
+  sweepConflicts: number;
+}
+
+/** The payload of the `retry` event. */
+export interface RetryEvent {
+  /** The store operation: get, set, touch, destroy, all, length, clear or cleanup. */
+  operation: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  /** The transient error that caused it. */
+  error: unknown;
+}
 
 type Callback<T> = (error: unknown, value?: T) => void;
 
@@ -36,7 +60,8 @@ function closedError(): SessionStoreError {
  *
  * Events: `connect` when the database is usable, `disconnect` when it is not (express-session
  * then serves requests without a session until `connect`), `warning` with a message about
- * something that weakens the store (printed with console.warn when nobody listens).
+ * something that weakens the store (printed with console.warn when nobody listens), `retry`
+ * ({@link RetryEvent}) each time a statement is sent again after a transient failure.
  */
 export class KnexMySQLStore extends Store {
   readonly #options: ResolvedOptions;
@@ -46,6 +71,8 @@ export class KnexMySQLStore extends Store {
   readonly #sql: Statements;
   readonly #cleanup: CleanupScheduler | undefined;
   readonly #recentExpiry = new Map<string, number>();
+  readonly #retryPolicy: RetryPolicy;
+  readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
   #startup: Promise<ServerFacts> | undefined;
   #facts: ServerFacts | undefined;
   #state: "starting" | "connected" | "disconnected" = "starting";
@@ -63,6 +90,10 @@ export class KnexMySQLStore extends Store {
     this.#ownsKnex = knex === undefined;
     this.#knex = knex ?? createOwnKnex(connection as NonNullable<typeof connection>);
     this.#db = new Database(this.#knex);
+    this.#retryPolicy = {
+      maxRetries: this.#options.maxRetries,
+      retryDelay: this.#options.retryDelay,
+    };
     this.#sql = statements({ table: this.#options.tableName, sid: this.#options.sidFieldName });
     if (this.#options.cleanupInterval > 0) {
       this.#cleanup = new CleanupScheduler({
@@ -146,6 +177,11 @@ export class KnexMySQLStore extends Store {
     );
   }
 
+  /** A snapshot of the store's counters. */
+  stats(): StoreStats {
+    return { ...this.#stats };
+  }
+
   /**
    * Stops the cleanup timer and reconnection probes and, when the store created its own knex
    * instance, destroys it. A knex instance passed in is left open. Idempotent.
@@ -227,20 +263,47 @@ export class KnexMySQLStore extends Store {
     this.#recentExpiry.clear();
   }
 
+  /** One batch of a sweep; 0 ends the sweep. */
   async #clearExpiredBatch(limit: number): Promise<number> {
     await this.#usable();
-    const [row] = await this.#rows<{ deleted: number | string }>(
-      "cleanup",
-      this.#sql.clearExpired,
-      [toSqlDateTime(Date.now()), limit],
-    );
-    return Number(row?.deleted ?? 0);
+    try {
+      const [row] = await this.#rows<{ deleted: number | string }>(
+        "cleanup",
+        this.#sql.clearExpired,
+        [toSqlDateTime(Date.now()), limit],
+        // A conflict means another instance is sweeping the same rows: leave it to that one.
+        (error) => isTransientError(error) && !isWriteConflict(error),
+      );
+      const deleted = Number(row?.deleted ?? 0);
+      this.#stats.sessionsSwept += deleted;
+      return deleted;
+    } catch (error) {
+      if (!isWriteConflict((error as { cause?: unknown }).cause)) throw error;
+      this.#stats.sweepConflicts++;
+      return 0;
+    }
   }
 
-  /** Runs a statement; a failure comes back as a SessionStoreError naming the operation. */
-  async #rows<Row>(operation: string, sql: string, values: unknown[]): Promise<Row[]> {
+  /**
+   * Runs a statement, retrying transient failures; a failure comes back as a SessionStoreError
+   * naming the operation.
+   */
+  async #rows<Row>(
+    operation: string,
+    sql: string,
+    values: unknown[],
+    retryable: (error: unknown) => boolean = isTransientError,
+  ): Promise<Row[]> {
     try {
-      return await this.#db.rows<Row>(sql, values);
+      return await withRetries(
+        () => this.#db.rows<Row>(sql, values),
+        this.#retryPolicy,
+        (attempt, error) => {
+          this.#stats.retries++;
+          this.emit("retry", { operation, attempt, error } satisfies RetryEvent);
+        },
+        retryable,
+      );
     } catch (error) {
       if (isConnectionError(error)) this.#checkConnection();
       throw databaseError(operation, error);
