@@ -48,7 +48,8 @@ async function serverSettings(db: Database) {
   return { maxAllowedPacket: Number(row.max_allowed_packet) };
 }
 
-async function noPadBinaryCollation(db: Database): Promise<string> {
+/** The binary, NO PAD utf8mb4 collation this server offers for the sid column. */
+export async function noPadBinaryCollation(db: Database): Promise<string> {
   const rows = await db.rows<{ name: string }>(
     "SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS " +
       "WHERE COLLATION_NAME IN (?, ?)",
@@ -67,7 +68,7 @@ interface ColumnRow {
 }
 
 /** Checks the table's columns; returns the sid column's type and any warnings. */
-async function inspectTable(db: Database, names: SchemaNames) {
+export async function inspectTable(db: Database, names: SchemaNames) {
   const columns = await db.rows<ColumnRow>(
     "SELECT COLUMN_NAME AS name, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation " +
       "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
@@ -104,7 +105,8 @@ async function inspectTable(db: Database, names: SchemaNames) {
   return { sidType, warnings };
 }
 
-async function existingProcedures(db: Database, table: string): Promise<Set<string>> {
+/** The (lower-cased) names of the procedures whose names start with `<table>_`. */
+export async function existingProcedures(db: Database, table: string): Promise<Set<string>> {
   // An account with EXECUTE on a routine sees it here, on MySQL and MariaDB alike.
   const rows = await db.rows<{ name: string }>(
     "SELECT ROUTINE_NAME AS name FROM information_schema.ROUTINES " +
@@ -127,8 +129,21 @@ async function createMissingProcedures(db: Database, names: SchemaNames, sidType
   }
 }
 
+const STAMP = /^knex-mysql-session schema (\d+)$/;
+
+/** The table comment that says which schema version a table has. */
+export function schemaStamp(version: number = SCHEMA_VERSION): string {
+  return `knex-mysql-session schema ${version}`;
+}
+
+/** The schema version a table comment stamps, if it is a stamp. */
+export function stampedVersion(comment: string): number | undefined {
+  const match = STAMP.exec(comment);
+  return match ? Number(match[1]) : undefined;
+}
+
 async function stampVersion(db: Database, table: string) {
-  const comment = `knex-mysql-session schema ${SCHEMA_VERSION}`;
+  const comment = schemaStamp();
   const [row] = await db.rows<{ comment: string }>(
     "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
       "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",

@@ -93,3 +93,28 @@ export function createProcedureSql(
     schema_version: SCHEMA_VERSION,
   });
 }
+
+/** Every statement of a fresh install, in order: the table, then each procedure. */
+export function installStatements(names: SchemaNames, sidCollation: string): string[] {
+  const sidType: SidColumnType = { charset: "utf8mb4", collation: sidCollation };
+  return [
+    createTableSql(names, sidCollation),
+    ...PROCEDURES.map((procedure) => createProcedureSql(names, procedure, sidType)),
+  ];
+}
+
+/** A stored procedure name split into its parts, e.g. `sessions_set_v1`. */
+export interface ProcedureVersion {
+  procedure: ProcedureName;
+  version: number;
+}
+
+/** The procedure and schema version `name` stands for in `table`'s schema, if it is one. */
+export function parseProcedureName(table: string, name: string): ProcedureVersion | undefined {
+  const prefix = `${table}_`.toLowerCase();
+  if (!name.toLowerCase().startsWith(prefix)) return undefined;
+  const match = /^(\w+?)_v(\d+)$/.exec(name.slice(prefix.length));
+  const procedure = PROCEDURES.find((known) => known === match?.[1]);
+  if (!match || !procedure) return undefined;
+  return { procedure, version: Number(match[2]) };
+}

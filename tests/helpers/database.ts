@@ -52,6 +52,18 @@ export function urlFor(
   return parsed.toString();
 }
 
+/** A mysql2 connection config from a mysql:// URL. */
+export function configFromUrl(url: string) {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 3306),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: decodeURIComponent(parsed.pathname.slice(1)),
+  };
+}
+
 export interface TestDatabase {
   /** The database's name (random, prefixed kms_). */
   name: string;

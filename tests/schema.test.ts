@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import process from "node:process";
+import { KnexMySQLStore, SCHEMA_VERSION } from "../mod.ts";
+import {
+  configFromUrl,
+  createTestDatabase,
+  tableName,
+  type TestDatabase,
+} from "./helpers/database.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+
+let database: TestDatabase;
+const stores: KnexMySQLStore[] = [];
+function open(options: ConstructorParameters<typeof KnexMySQLStore>[0] = {}) {
+  const store = new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true, ...options });
+  stores.push(store);
+  return store;
+}
+
+before(async () => {
+  database = await createTestDatabase("schema");
+});
+after(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  await database.drop();
+});
+
+describe("createtable", () => {
+  it("eight stores starting at once on an empty database all become ready", async () => {
+    const table = tableName();
+    const eight = Array.from(
+      { length: 8 },
+      () => open({ tablename: table, knex: database.connect() }),
+    );
+    await Promise.all(eight.map((store) => store.ready));
+    await Promise.all(eight.map((store, i) => store.set(`s${i}`, sessionFor({ i }))));
+    assert.equal(await eight[0]!.length(), 8);
+  });
+
+  it("installs idempotently and stamps the schema version", async () => {
+    const table = tableName();
+    await open({ tablename: table }).ready;
+    await open({ tablename: table }).ready;
+    const [[row]] = await database.admin.raw(
+      "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+      [table],
+    );
+    assert.equal(row.comment, `knex-mysql-session schema ${SCHEMA_VERSION}`);
+  });
+
+  it("creates the seed's layout with a byte-wise, NO PAD sid and an index on expired", async () => {
+    const table = tableName();
+    await open({ tablename: table }).ready;
+    const [columns] = await database.admin.raw(
+      "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable, " +
+        "COLLATION_NAME AS collation, COLUMN_KEY AS `key` FROM information_schema.COLUMNS " +
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+      [table],
+    );
+    assert.deepEqual(columns.map((c: { name: string }) => c.name), ["sid", "sess", "expired"]);
+    const [sid, sess, expired] = columns;
+    assert.equal(sid.type, "varchar(255)");
+    assert.equal(sid.key, "PRI");
+    assert.match(sid.collation, /^utf8mb4_(nopad_bin|0900_bin)$/);
+    assert.match(sess.type, /^(json|longtext)$/); // MariaDB's JSON is LONGTEXT + JSON_VALID
+    assert.equal(expired.type, "datetime");
+    assert.equal(expired.key, "MUL");
+    for (const column of columns) assert.equal(column.nullable, "NO");
+  });
+});
+
+describe("start-up failures", () => {
+  it("a missing schema fails ready clearly, and a later operation retries start-up", async () => {
+    const table = tableName();
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on("unhandledRejection", onRejection);
+    try {
+      const app = open({ tablename: table, createtable: false });
+      const disconnected = new Promise((resolve) => app.once("disconnect", resolve));
+      await assert.rejects(app.ready, { code: "ERR_SCHEMA", message: /does not exist/ });
+      await disconnected;
+      await open({ tablename: table }).ready; // a deploy step installs the schema
+      await app.set("s", sessionFor({ ok: true }));
+      assert.deepEqual((await app.get("s") as unknown as { ok: boolean }).ok, true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+  });
+
+  it("a table of another layout is refused, naming the missing column", async () => {
+    const table = tableName();
+    await database.admin.raw(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, data TEXT)`);
+    await assert.rejects(open({ tablename: table }).ready, {
+      code: "ERR_SCHEMA",
+      message: /has no column `sid`, `sess`, `expired`/,
+    });
+  });
+
+  it("a connection character set other than utf8mb4 is refused", async () => {
+    const knex = database.connect({
+      connection: { ...configFromUrl(database.url), charset: "latin1_swedish_ci" },
+    });
+    await assert.rejects(open({ knex, tablename: tableName() }).ready, {
+      code: "ERR_SCHEMA",
+      message: /character set is latin1/,
+    });
+  });
+});
+
+describe("an existing table with a case-insensitive sid (connect-session-knex's)", () => {
+  it("gets its procedures and a warning, and then works", async () => {
+    const table = tableName();
+    await database.admin.raw(
+      `CREATE TABLE \`${table}\` (sid VARCHAR(255) COLLATE utf8mb4_general_ci NOT NULL ` +
+        "PRIMARY KEY, sess JSON NOT NULL, expired DATETIME NOT NULL, INDEX (expired))",
+    );
+    const store = open({ tablename: table });
+    const warnings: string[] = [];
+    store.on("warning", (message: string) => warnings.push(message));
+    await store.ready;
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /case-insensitive collation utf8mb4_general_ci/);
+    await store.set("Abc", sessionFor({ v: 1 }));
+    assert.equal((await store.get("Abc") as unknown as { v: number }).v, 1);
+  });
+});

@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
+import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+import { storeContract } from "./helpers/store_contract.ts";
+
+let database: TestDatabase;
+let contractStore: KnexMySQLStore;
+
+storeContract(
+  "schema owner",
+  async () => {
+    database = await createTestDatabase("store");
+    const table = "sessions";
+    contractStore = new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
+    return { store: contractStore, admin: database.admin, table };
+  },
+  async () => {
+    await contractStore.close();
+  },
+);
+
+describe("options that shape expiry and writes", () => {
+  const stores: KnexMySQLStore[] = [];
+  let table: string;
+  const open = async (options: KnexMySQLStoreOptions = {}) => {
+    const store = new KnexMySQLStore({
+      knex: database.admin,
+      tablename: table,
+      disableDbCleanup: true,
+      ...options,
+    });
+    stores.push(store);
+    await store.ready;
+    return store;
+  };
+  const expiry = async (sid: string) => {
+    const [rows] = await database.admin.raw(
+      `SELECT TIMESTAMPDIFF(SECOND, '1970-01-01', expired) AS at FROM \`${table}\` WHERE sid = ?`,
+      [sid],
+    );
+    return rows[0] ? Number(rows[0].at) * 1000 : undefined;
+  };
+  before(() => {
+    table = tableName();
+  });
+  after(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await database.drop();
+  });
+
+  it("a cookie without expiry lives ttl ms (default one day)", async () => {
+    const store = await open();
+    const started = Date.now();
+    await store.set("no-expiry", { cookie: { originalMaxAge: null } } as never);
+    const at = await expiry("no-expiry") as number;
+    assert.ok(Math.abs(at - (started + 86_400_000)) < 2_000, `expiry ${at - started} ms away`);
+  });
+
+  it("ttl may be a number or a function of the session", async () => {
+    const fixed = await open({ ttl: 5 * 60_000 });
+    const started = Date.now();
+    await fixed.set("fixed", { cookie: {} } as never);
+    assert.ok(Math.abs((await expiry("fixed") as number) - (started + 300_000)) < 2_000);
+    const perUser = await open({
+      ttl: (session) => ((session as unknown as { admin?: boolean }).admin ? 60_000 : 600_000),
+    });
+    await perUser.set("admin", { cookie: {}, admin: true } as never);
+    await perUser.set("user", { cookie: {} } as never);
+    assert.ok(Math.abs((await expiry("admin") as number) - (Date.now() + 60_000)) < 2_000);
+    assert.ok(Math.abs((await expiry("user") as number) - (Date.now() + 600_000)) < 2_000);
+  });
+
+  it("a ttl function that throws or returns nonsense fails set with a clear error", async () => {
+    const throwing = await open({
+      ttl: () => {
+        throw new Error("boom");
+      },
+    });
+    await assert.rejects(throwing.set("t", { cookie: {} } as never), {
+      code: "ERR_INVALID_SESSION",
+      message: /ttl function threw/,
+    });
+    const nonsense = await open({ ttl: () => Number.NaN });
+    await assert.rejects(nonsense.set("t", { cookie: {} } as never), /finite number/);
+    assert.equal(await expiry("t"), undefined);
+  });
+
+  it("the cookie's expires wins over maxAge and ttl", async () => {
+    const store = await open({ ttl: 1000 });
+    const expires = new Date(Date.now() + 3 * 3_600_000);
+    await store.set("e", { cookie: { expires, maxAge: 5 } } as never);
+    assert.equal(await expiry("e"), Math.floor(expires.getTime() / 1000) * 1000);
+  });
+
+  it("disableTouch makes touch write nothing", async () => {
+    const store = await open({ disableTouch: true });
+    await store.set("d", sessionFor({}, 60_000));
+    const before = await expiry("d");
+    await store.touch("d", sessionFor({}, 3_600_000));
+    assert.equal(await expiry("d"), before);
+  });
+
+  it("touchAfter skips a touch whose expiry moved less than touchAfter since the last write", async () => {
+    const store = await open({ touchAfter: 10 * 60_000 });
+    await store.set("t", sessionFor({}, 3_600_000));
+    const written = await expiry("t");
+    await store.get("t");
+    await store.touch("t", sessionFor({}, 3_600_000 + 5 * 60_000)); // 5 min later: skipped
+    assert.equal(await expiry("t"), written);
+    await store.touch("t", sessionFor({}, 3_600_000 + 11 * 60_000)); // 11 min later: written
+    assert.ok((await expiry("t") as number) > (written as number) + 10 * 60_000);
+  });
+
+  it("touchAfter learns the stored expiry from get, as in a fresh process", async () => {
+    const writer = await open();
+    await writer.set("g", sessionFor({}, 3_600_000));
+    const written = await expiry("g");
+    const reader = await open({ touchAfter: 10 * 60_000 });
+    await reader.touch("g", sessionFor({}, 3_600_000 + 60_000)); // nothing known yet: writes
+    assert.ok((await expiry("g") as number) > (written as number));
+    const touched = await expiry("g");
+    await reader.get("g");
+    await reader.touch("g", sessionFor({}, 3_600_000 + 120_000)); // 1 min later: skipped
+    assert.equal(await expiry("g"), touched);
+  });
+
+  it("custom table and sid column names are used throughout", async () => {
+    const custom = tableName("custom");
+    // The connect-session-knex v5 spellings.
+    const store = new KnexMySQLStore({
+      knex: database.admin,
+      tableName: custom,
+      sidFieldName: "session_key",
+      cleanupInterval: 0,
+    });
+    stores.push(store);
+    await store.set("k", sessionFor({ v: 1 }));
+    const [rows] = await database.admin.raw(`SELECT session_key FROM \`${custom}\``);
+    assert.deepEqual(rows.map((row: { session_key: string }) => row.session_key), ["k"]);
+    assert.deepEqual((await store.all()).map((s) => s.id), ["k"]);
+    const [procedures] = await database.admin.raw(
+      "SELECT ROUTINE_NAME AS name FROM information_schema.ROUTINES " +
+        "WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_NAME LIKE ? ORDER BY name",
+      [`${custom}%`],
+    );
+    assert.deepEqual(
+      procedures.map((row: { name: string }) => row.name).sort(),
+      ["clear", "clear_expired", "destroy", "set", "touch"].map((p) => `${custom}_${p}_v1`).sort(),
+    );
+  });
+});

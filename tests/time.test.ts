@@ -1,0 +1,71 @@
+// Expiry is UTC wall-clock time computed by the app: neither the Node process's TZ nor the
+// connection's time_zone changes what is stored or what counts as expired.
+import assert from "node:assert/strict";
+import process from "node:process";
+import { after, before, it } from "node:test";
+import type { Knex } from "knex";
+import { KnexMySQLStore } from "../mod.ts";
+import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+
+process.env.TZ = "America/Los_Angeles";
+const processTzApplied = new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset() !== 0;
+
+let database: TestDatabase;
+let tokyo: Knex;
+let stores: KnexMySQLStore[];
+
+function zoned(timeZone: string): Knex {
+  return database.connect({
+    pool: {
+      min: 0,
+      max: 2,
+      afterCreate: (
+        connection: { query: (sql: string, done: (error: Error | null) => void) => void },
+        done: (error: Error | null, connection: unknown) => void,
+      ) => connection.query(`SET time_zone = '${timeZone}'`, (error) => done(error, connection)),
+    },
+  });
+}
+
+before(async () => {
+  database = await createTestDatabase("time");
+  tokyo = zoned("+09:00");
+  stores = [
+    new KnexMySQLStore({ knex: tokyo, disableDbCleanup: true }),
+    new KnexMySQLStore({ knex: zoned("-05:00"), disableDbCleanup: true }),
+  ];
+  await Promise.all(stores.map((store) => store.ready));
+});
+after(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  await database.drop();
+});
+
+it("stores the cookie's expiry as UTC, whatever TZ and time_zone say", {
+  skip: processTzApplied ? false : "this runtime ignores TZ set at run time",
+}, async () => {
+  const [atTokyo, atNewYork] = stores as [KnexMySQLStore, KnexMySQLStore];
+  const expires = new Date(Date.UTC(2031, 6, 4, 12, 30, 15));
+  await atTokyo.set("utc", { cookie: { expires } } as never);
+  const [[row]] = await tokyo.raw("SELECT CAST(expired AS CHAR) AS expired FROM sessions");
+  assert.equal(row.expired, "2031-07-04 12:30:15");
+  // The other zone reads the same session and the same expiry.
+  assert.ok(await atNewYork.get("utc"));
+  const [[seen]] = await database.admin.raw(
+    "SELECT TIMESTAMPDIFF(SECOND, '1970-01-01', expired) AS at FROM sessions WHERE sid = 'utc'",
+  );
+  assert.equal(Number(seen.at) * 1000, expires.getTime());
+});
+
+it("a session expires at the same instant for every time zone", async () => {
+  const [atTokyo, atNewYork] = stores as [KnexMySQLStore, KnexMySQLStore];
+  // Nine hours either way would be the bug: a session good for 3 s must be live now ...
+  await atTokyo.set("soon", { cookie: { expires: new Date(Date.now() + 3_000) } } as never);
+  assert.ok(await atTokyo.get("soon"));
+  assert.ok(await atNewYork.get("soon"));
+  assert.equal(await atNewYork.length(), await atTokyo.length());
+  // ... and gone for both 4 s later.
+  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  assert.equal(await atTokyo.get("soon"), null);
+  assert.equal(await atNewYork.get("soon"), null);
+});
