@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
-import { KnexMySQLStore, SessionStoreError } from "../mod.ts";
+import { KnexMySQLStore, type SessionStoreError } from "../mod.ts";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
 import { asStored, sessionFor, viaCallback } from "./helpers/sessions.ts";
 

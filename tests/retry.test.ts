@@ -1,0 +1,90 @@
+// Transient failures are retried with backoff and counted; others surface at once. The lock is
+// real: another transaction holds the row while the store writes it.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Knex } from "knex";
+import { KnexMySQLStore, type RetryEvent } from "../mod.ts";
+import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+
+let database: TestDatabase;
+let impatient: Knex;
+const stores: KnexMySQLStore[] = [];
+
+before(async () => {
+  database = await createTestDatabase("retry");
+  // Lock waits give up after 1 s (error 1205) instead of 50 s.
+  impatient = database.connect({
+    pool: {
+      min: 0,
+      max: 4,
+      afterCreate: (
+        connection: { query: (sql: string, done: (error: Error | null) => void) => void },
+        done: (error: Error | null, connection: unknown) => void,
+      ) =>
+        connection.query(
+          "SET SESSION innodb_lock_wait_timeout = 1",
+          (error) => done(error, connection),
+        ),
+    },
+  });
+});
+after(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  await database.drop();
+});
+
+function open(options: { maxRetries?: number; tablename?: string } = {}) {
+  const store = new KnexMySQLStore({ knex: impatient, disableDbCleanup: true, ...options });
+  stores.push(store);
+  return store;
+}
+
+/** Holds a row lock on `sid` for `ms` from another connection; `released` settles after. */
+async function holdRow(sid: string, ms: number): Promise<{ released: Promise<void> }> {
+  const transaction = await database.admin.transaction();
+  await transaction.raw("SELECT sid FROM sessions WHERE sid = ? FOR UPDATE", [sid]);
+  const released = new Promise<void>((resolve) =>
+    setTimeout(() => transaction.commit().then(() => resolve()), ms)
+  );
+  return { released };
+}
+
+describe("retries", () => {
+  it("a lock wait timeout is retried, counted, emitted, and the write lands", async () => {
+    const store = open({ maxRetries: 3 });
+    await store.set("busy", sessionFor({ v: 1 }));
+    const events: RetryEvent[] = [];
+    store.on("retry", (event: RetryEvent) => events.push(event));
+    const { released } = await holdRow("busy", 2_500);
+    await store.set("busy", sessionFor({ v: 2 }));
+    await released;
+    assert.ok(events.length >= 1);
+    assert.equal(events[0]!.operation, "set");
+    assert.equal(events[0]!.attempt, 1);
+    assert.equal((events[0]!.error as { errno: number }).errno, 1205);
+    assert.equal(store.stats().retries, events.length);
+    assert.equal((await store.get("busy") as unknown as { v: number }).v, 2);
+  });
+
+  it("with maxRetries 0 the lock wait timeout surfaces and nothing changes", async () => {
+    const store = open({ maxRetries: 0 });
+    await store.set("busy", sessionFor({ v: 3 }));
+    const { released } = await holdRow("busy", 2_500);
+    await assert.rejects(store.set("busy", sessionFor({ v: 4 })), {
+      code: "ERR_DATABASE",
+      message: /set failed: Lock wait timeout/,
+    });
+    await released;
+    assert.equal(store.stats().retries, 0);
+    assert.equal((await store.get("busy") as unknown as { v: number }).v, 3);
+  });
+
+  it("an error that is not transient is not retried", async () => {
+    const store = open({ maxRetries: 3 });
+    await store.ready;
+    await database.admin.raw("DROP PROCEDURE sessions_destroy_v1");
+    await assert.rejects(store.destroy("x"), /destroy failed: .*does not exist/);
+    assert.equal(store.stats().retries, 0);
+  });
+});
