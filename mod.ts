@@ -24,6 +24,7 @@ export {
   type RetryEvent,
   type SessionWithId,
   type StoreStats,
+  type UnreadableEvent,
 } from "./src/store.ts";
 /** The store under connect-session-knex v5's class name: migrating apps change only the import. */
 export { KnexMySQLStore as ConnectSessionKnexStore } from "./src/store.ts";

@@ -134,7 +134,7 @@ export function validateEncryptionOptions(value: unknown): ValidEncryptionOption
 
 /** {@link EncryptionOptions} after validation: keys as bytes, defaults applied. */
 export interface ValidEncryptionOptions extends EncryptionOptions {
-  keys: Bytes[];
+  keys: Uint8Array<ArrayBuffer>[];
   acceptPlaintext: boolean;
 }
 
@@ -173,7 +173,7 @@ function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
       );
     }
   });
-  return { keys: decoded, acceptPlaintext: acceptPlaintext ?? true };
+  return { keys: decoded, acceptPlaintext: acceptPlaintext !== false };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

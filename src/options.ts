@@ -1,6 +1,11 @@
 import type { Knex } from "knex";
 import type { SessionData } from "express-session";
 import { identifierProblem, MAX_IDENTIFIER_LENGTH, MAX_TABLE_NAME_LENGTH } from "./identifiers.ts";
+import {
+  type EncryptionOptions,
+  validateEncryptionOptions,
+  type ValidEncryptionOptions,
+} from "./encryption.ts";
 
 /** A mysql2 connection config: host, port, user, password, database, ssl, … */
 export type MySQLConnectionConfig = Record<string, unknown>;
@@ -68,6 +73,11 @@ export interface KnexMySQLStoreOptions {
   maxRetries?: number;
   /** Base of the jittered exponential backoff between retries, in ms. Default `25`. */
   retryDelay?: number;
+  /**
+   * Encrypt sessions at rest with AES-256-GCM: `{ keys: [newest, ...older] }`. The first key
+   * seals every write, every key opens (rotation); see {@link EncryptionOptions}.
+   */
+  encryption?: EncryptionOptions;
 }
 
 /** The options after validation, with defaults applied and aliases merged. */
@@ -86,6 +96,7 @@ export interface ResolvedOptions {
   touchAfter: number;
   maxRetries: number;
   retryDelay: number;
+  encryption: ValidEncryptionOptions | undefined;
 }
 
 export const DEFAULT_TTL = 86_400_000;
@@ -114,6 +125,7 @@ export const OPTION_NAMES = [
   "touchAfter",
   "maxRetries",
   "retryDelay",
+  "encryption",
 ] as const satisfies readonly (keyof KnexMySQLStoreOptions)[];
 
 /** A value, shown in an error message without leaking secrets or flooding the log. */
@@ -293,5 +305,6 @@ export function resolveOptions(
     touchAfter: integer("touchAfter", options.touchAfter, 0, 0, MAX_TIMER_DELAY),
     maxRetries: integer("maxRetries", options.maxRetries, 3, 0, 20),
     retryDelay: integer("retryDelay", options.retryDelay, 25, 1, 60_000),
+    encryption: validateEncryptionOptions(options.encryption),
   };
 }

@@ -6,6 +6,7 @@ import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
 import { checkPacketSize, checkSid, decodeSession, encodeSession } from "./codec.ts";
 import { createOwnKnex } from "./connection.ts";
 import { Database } from "./database.ts";
+import { isSealed, type OpenResult, SessionCipher, type UnreadableReason } from "./encryption.ts";
 import { databaseError, isConnectionError, SessionStoreError } from "./errors.ts";
 import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { isTransientError, isWriteConflict, type RetryPolicy, withRetries } from "./retry.ts";
@@ -39,6 +40,13 @@ export interface RetryEvent {
   error: unknown;
 }
 
+/** The payload of the `unreadable` event: a stored session that reads as no session. */
+export interface UnreadableEvent {
+  sid: string;
+  reason: UnreadableReason;
+  message: string;
+}
+
 type Callback<T> = (error: unknown, value?: T) => void;
 
 /** How many sessions `touchAfter` remembers the stored expiry of (most recent first). */
@@ -61,7 +69,10 @@ function closedError(): SessionStoreError {
  * Events: `connect` when the database is usable, `disconnect` when it is not (express-session
  * then serves requests without a session until `connect`), `warning` with a message about
  * something that weakens the store (printed with console.warn when nobody listens), `retry`
- * ({@link RetryEvent}) each time a statement is sent again after a transient failure.
+ * ({@link RetryEvent}) each time a statement is sent again after a transient failure,
+ * `unreadable` ({@link UnreadableEvent}) when a stored session cannot be opened (tampered,
+ * sealed with an unknown key, or sealed while the store has no `encryption`) and so reads as
+ * no session (printed with console.warn when nobody listens).
  */
 export class KnexMySQLStore extends Store {
   readonly #options: ResolvedOptions;
@@ -72,6 +83,7 @@ export class KnexMySQLStore extends Store {
   readonly #cleanup: CleanupScheduler | undefined;
   readonly #recentExpiry = new Map<string, number>();
   readonly #retryPolicy: RetryPolicy;
+  readonly #cipher: SessionCipher | undefined;
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
   #startup: Promise<ServerFacts> | undefined;
   #facts: ServerFacts | undefined;
@@ -94,6 +106,8 @@ export class KnexMySQLStore extends Store {
       maxRetries: this.#options.maxRetries,
       retryDelay: this.#options.retryDelay,
     };
+    const { encryption } = this.#options;
+    this.#cipher = encryption ? new SessionCipher(encryption) : undefined;
     this.#sql = statements({ table: this.#options.tableName, sid: this.#options.sidFieldName });
     if (this.#options.cleanupInterval > 0) {
       this.#cleanup = new CleanupScheduler({
@@ -205,7 +219,7 @@ export class KnexMySQLStore extends Store {
       return null;
     }
     this.#rememberExpiry(sid, Number(row.expires_at) * 1000);
-    return decodeSession(row.sess, sid);
+    return await this.#readSession(row.sess, sid);
   }
 
   async #set(sid: string, session: SessionData): Promise<void> {
@@ -213,8 +227,9 @@ export class KnexMySQLStore extends Store {
     const json = encodeSession(session);
     const expires = expiryOf(session, Date.now(), this.#options.ttl);
     const { maxAllowedPacket } = await this.#usable();
-    checkPacketSize(json, sid, maxAllowedPacket);
-    await this.#rows("set", this.#sql.set, [sid, json, toSqlDateTime(expires)]);
+    const stored = this.#cipher ? await this.#cipher.seal(json, sid) : json;
+    checkPacketSize(stored, sid, maxAllowedPacket);
+    await this.#rows("set", this.#sql.set, [sid, stored, toSqlDateTime(expires)]);
     this.#rememberExpiry(sid, expires);
   }
 
@@ -246,7 +261,32 @@ export class KnexMySQLStore extends Store {
     const rows = await this.#rows<{ sid: string; sess: unknown }>("all", this.#sql.all, [
       toSqlDateTime(Date.now()),
     ]);
-    return rows.map((row) => Object.assign(decodeSession(row.sess, row.sid), { id: row.sid }));
+    const sessions = await Promise.all(
+      rows.map(async (row) => {
+        const session = await this.#readSession(row.sess, row.sid);
+        return session && Object.assign(session, { id: row.sid });
+      }),
+    );
+    return sessions.filter((session) => session !== null);
+  }
+
+  /** A stored `sess` value as a session, or null (reported) when it cannot be opened. */
+  async #readSession(stored: unknown, sid: string): Promise<SessionData | null> {
+    const opened: OpenResult = this.#cipher
+      ? await this.#cipher.open(stored, sid)
+      : isSealed(stored)
+      ? {
+        ok: false,
+        reason: "unknown-key",
+        message: "the stored session cannot be read: it is encrypted and the store has no " +
+          "`encryption` option",
+      }
+      : { ok: true, stored };
+    if (opened.ok) return decodeSession(opened.stored, sid);
+    const event: UnreadableEvent = { sid, reason: opened.reason, message: opened.message };
+    if (this.listenerCount("unreadable") > 0) this.emit("unreadable", event);
+    else this.#warn(`session ${JSON.stringify(sid)}: ${opened.message}`);
+    return null;
   }
 
   async #length(): Promise<number> {

@@ -38,7 +38,7 @@ before(async () => {
     req.session.destroy((error) => (error ? next(error) : res.json({ ok: true })));
   });
   await new Promise<void>((resolve) => {
-    server = app.listen(0, "127.0.0.1", resolve);
+    server = app.listen(0, "127.0.0.1", () => resolve());
   });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
