@@ -54,8 +54,8 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-/** The session as JSON text, or a SessionStoreError saying why it has none. */
-export function encodeSession(session: unknown): string {
+/** Throws unless `session` is a session object (not null, not an array). */
+export function checkSession(session: unknown): asserts session is SessionData {
   if (typeof session !== "object" || session === null || Array.isArray(session)) {
     throw new SessionStoreError(
       "ERR_INVALID_SESSION",
@@ -64,6 +64,11 @@ export function encodeSession(session: unknown): string {
       })`,
     );
   }
+}
+
+/** The session as JSON text, or a SessionStoreError saying why it has none. */
+export function encodeSession(session: unknown): string {
+  checkSession(session);
   try {
     return JSON.stringify(session);
   } catch (cause) {

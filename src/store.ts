@@ -3,7 +3,7 @@ import type { Knex } from "knex";
 import process from "node:process";
 import { clearTimeout, setTimeout } from "node:timers";
 import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
-import { checkPacketSize, checkSid, decodeSession, encodeSession } from "./codec.ts";
+import { checkPacketSize, checkSession, checkSid, decodeSession, encodeSession } from "./codec.ts";
 import { createOwnKnex } from "./connection.ts";
 import { Database } from "./database.ts";
 import { isSealed, type OpenResult, SessionCipher, type UnreadableReason } from "./encryption.ts";
@@ -235,7 +235,7 @@ export class KnexMySQLStore extends Store {
 
   async #touch(sid: string, session: SessionData): Promise<void> {
     checkSid(sid);
-    encodeSession(session); // validates that it is a session object
+    checkSession(session);
     if (this.#options.disableTouch) return;
     const now = Date.now();
     const expires = expiryOf(session, now, this.#options.ttl);
