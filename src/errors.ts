@@ -54,9 +54,23 @@ export function isConnectionError(error: unknown): boolean {
   return fatal === true;
 }
 
+// The server refused a session's JSON: MariaDB's CHECK (JSON_VALID(sess)) fails (4025) on 32
+// or more levels of nesting and on lone surrogates (which JSON.stringify writes as \ud800);
+// MySQL 8 refuses invalid JSON text (3140) and nesting deeper than 100 levels (3157).
+const SESSION_JSON_REFUSED = new Set([4025, 3140, 3157]);
+
 /** Wraps a driver error so every failure the store reports is a SessionStoreError. */
 export function databaseError(operation: string, cause: unknown): SessionStoreError {
   if (cause instanceof SessionStoreError) return cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
+  const errno = (cause as { errno?: unknown } | null)?.errno;
+  if (operation === "set" && typeof errno === "number" && SESSION_JSON_REFUSED.has(errno)) {
+    return new SessionStoreError(
+      "ERR_INVALID_SESSION",
+      "the server refused the session's JSON (nested 32 or more levels deep, or holding a " +
+        `string with a lone surrogate): ${detail}`,
+      { cause },
+    );
+  }
   return new SessionStoreError("ERR_DATABASE", `${operation} failed: ${detail}`, { cause });
 }

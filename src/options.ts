@@ -131,6 +131,8 @@ export const OPTION_NAMES = [
 /** A value, shown in an error message without leaking secrets or flooding the log. */
 export function describeValue(value: unknown): string {
   if (typeof value === "string") {
+    // A URL may carry a password (a connection URL given in the wrong place): never echo one.
+    if (/:\/\/|@/.test(value)) return "a string that looks like a URL (not shown)";
     const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
     return JSON.stringify(shown);
   }

@@ -1,7 +1,8 @@
 import type { SessionData } from "express-session";
 import { SessionStoreError } from "./errors.ts";
 
-/** The last second a DATETIME column can hold. */
+/** The first and last second a DATETIME column is documented to hold. */
+const MIN_DATETIME_MS = Date.UTC(1000, 0, 1);
 const MAX_DATETIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 /**
@@ -11,8 +12,19 @@ const MAX_DATETIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
  * the same value.
  */
 export function toSqlDateTime(ms: number): string {
-  return new Date(Math.min(ms, MAX_DATETIME_MS)).toISOString().slice(0, 19).replace("T", " ");
+  // Clamped at both ends: a far-past expiry (maxAge -1e300) must store as expired, not throw.
+  const second = Math.floor(Math.min(Math.max(ms, MIN_DATETIME_MS), MAX_DATETIME_MS) / 1000);
+  // Every read formats "now" and every write "now + maxAge": the same few seconds over and
+  // over, so the last strings made are kept (formatting a Date is a hot spot of the store).
+  for (const entry of recentDateTimes) if (entry.second === second) return entry.text;
+  const text = new Date(second * 1000).toISOString().slice(0, 19).replace("T", " ");
+  recentDateTimes[nextSlot] = { second, text };
+  nextSlot = (nextSlot + 1) % recentDateTimes.length;
+  return text;
 }
+
+const recentDateTimes = Array.from({ length: 4 }, () => ({ second: NaN, text: "" }));
+let nextSlot = 0;
 
 function timeOf(value: unknown): number | undefined {
   if (value instanceof Date) return value.getTime();

@@ -1,13 +1,16 @@
 // Encryption at rest: SessionCipher on its own (round trip, rotation, tamper, AAD, plaintext
-// rows, key validation).
+// rows, key validation), then a store with `encryption` against the real database.
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import { KnexMySQLStore, type UnreadableEvent } from "../mod.ts";
 import {
   isSealed,
   type OpenResult,
   SessionCipher,
   validateEncryptionOptions,
 } from "../src/encryption.ts";
+import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
+import { sessionFor } from "./helpers/sessions.ts";
 
 const SID = "s:abc123";
 const JSON_TEXT = JSON.stringify({
@@ -281,5 +284,166 @@ describe("encryption option validation", () => {
         }
       }
     }
+  });
+});
+
+// The store with `encryption`, against the real database.
+describe("a store with encryption", () => {
+  let database: TestDatabase;
+  let table: string;
+  const stores: KnexMySQLStore[] = [];
+  const [k1, k2] = [randomKey(), randomKey()];
+  const MARKER = "plaintext-marker-5f3a";
+
+  /** A store on the shared table, and the `unreadable` events it emits. */
+  const open = async (encryption?: object) => {
+    const store = new KnexMySQLStore({
+      knex: database.admin,
+      tablename: table,
+      disableDbCleanup: true,
+      ...(encryption ? { encryption } : {}),
+    } as never);
+    stores.push(store);
+    const unreadable: UnreadableEvent[] = [];
+    store.on("unreadable", (event: UnreadableEvent) => unreadable.push(event));
+    await store.ready;
+    return { store, unreadable };
+  };
+  const storedSess = async (sid: string): Promise<string> => {
+    const [rows] = await database.admin.raw(`SELECT sess FROM \`${table}\` WHERE sid = ?`, [sid]);
+    const sess = rows[0]?.sess;
+    return typeof sess === "string" ? sess : JSON.stringify(sess);
+  };
+  const keyIdOf = async (sid: string) => (JSON.parse(await storedSess(sid)) as Envelope).k;
+  const valueOf = async (store: KnexMySQLStore, sid: string) =>
+    (await store.get(sid) as unknown as { v: unknown } | null)?.v;
+
+  before(async () => {
+    database = await createTestDatabase("encryption");
+    table = tableName();
+  });
+  after(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await database.drop();
+  });
+
+  it("stores no plaintext: the sess column holds only the sealed envelope", async () => {
+    const { store } = await open({ keys: [k1] });
+    await store.set("s-plain", sessionFor({ secret: MARKER, note: "zoë 😀" }));
+    const sess = await storedSess("s-plain");
+    assert.ok(!sess.includes(MARKER) && !sess.includes("zoë"), sess);
+    assert.ok(!sess.includes("originalMaxAge"), sess);
+    assert.ok(isSealed(sess), sess);
+    assert.equal((await store.get("s-plain") as unknown as { secret: string }).secret, MARKER);
+    const [[{ valid }]] = await database.admin.raw(
+      `SELECT JSON_VALID(sess) AS valid FROM \`${table}\` WHERE sid = ?`,
+      ["s-plain"],
+    );
+    assert.equal(Number(valid), 1);
+  });
+
+  it("rotates across stores: new writes use the new key, old rows still open", async () => {
+    const before = await open({ keys: [k1] });
+    const after = await open({ keys: [k2, k1] });
+    const only2 = await open({ keys: [k2] });
+    await before.store.set("r-old", sessionFor({ v: "old" }));
+    await after.store.set("r-new", sessionFor({ v: "new" }));
+    const newId = await keyIdOf("r-new");
+    assert.notEqual(await keyIdOf("r-old"), newId);
+    assert.equal(await valueOf(after.store, "r-old"), "old");
+    assert.equal(await valueOf(after.store, "r-new"), "new");
+    // A store that lost the old key reads the old row as no session, and says why.
+    assert.equal(await only2.store.get("r-old"), null);
+    assert.deepEqual(only2.unreadable.map(({ sid, reason }) => [sid, reason]), [
+      ["r-old", "unknown-key"],
+    ]);
+    // Rewriting re-seals with the new key.
+    await after.store.set("r-old", sessionFor({ v: "old, rewritten" }));
+    assert.equal(await keyIdOf("r-old"), newId);
+    assert.equal(await valueOf(only2.store, "r-old"), "old, rewritten");
+    // The old store knows nothing of the new key.
+    assert.equal(await before.store.get("r-new"), null);
+    assert.deepEqual(before.unreadable.map(({ reason }) => reason), ["unknown-key"]);
+  });
+
+  it("reads tampered and moved rows as no session, reports them, and all() skips them", async () => {
+    const { store, unreadable } = await open({ keys: [k1] });
+    for (const [v, sid] of ["t-flip", "t-source", "t-target", "t-fine"].entries()) {
+      await store.set(sid, sessionFor({ v }));
+    }
+    await database.admin.raw(`UPDATE \`${table}\` SET sess = ? WHERE sid = ?`, [
+      flipByte(await storedSess("t-flip"), "ct", 5),
+      "t-flip",
+    ]);
+    // A sealed payload copied onto another session id does not open there (AAD = sid).
+    await database.admin.raw(`UPDATE \`${table}\` SET sess = ? WHERE sid = ?`, [
+      await storedSess("t-source"),
+      "t-target",
+    ]);
+    assert.equal(await store.get("t-flip"), null);
+    assert.equal(await store.get("t-target"), null);
+    assert.equal(await valueOf(store, "t-source"), 1);
+    const ids = (await store.all()).map((session) => session.id).sort();
+    assert.deepEqual(ids.filter((id) => id.startsWith("t-")), ["t-fine", "t-source"]);
+    assert.deepEqual(
+      unreadable.map(({ sid, reason }) => `${sid} ${reason}`).filter((s) => s.startsWith("t-"))
+        .sort(),
+      ["t-flip tampered", "t-flip tampered", "t-target tampered", "t-target tampered"],
+    );
+    for (const { message } of unreadable) {
+      for (const secret of [hex(k1), base64(k1), MARKER]) {
+        assert.ok(!message.includes(secret), message);
+      }
+    }
+  });
+
+  it("without an unreadable listener, reports through warning", async () => {
+    const store = new KnexMySQLStore({
+      knex: database.admin,
+      tablename: table,
+      disableDbCleanup: true,
+      encryption: { keys: [k2] },
+    });
+    stores.push(store);
+    const warnings: string[] = [];
+    store.on("warning", (message: string) => warnings.push(message));
+    await store.set("w-1", sessionFor({ v: 1 }));
+    await database.admin.raw(`UPDATE \`${table}\` SET sess = ? WHERE sid = ?`, [
+      flipByte(await storedSess("w-1"), "iv", 0),
+      "w-1",
+    ]);
+    assert.equal(await store.get("w-1"), null);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] as string, /cannot be read: it failed authentication/);
+  });
+
+  it("reads rows written before encryption, and seals them on the next write", async () => {
+    const plain = await open();
+    const encrypted = await open({ keys: [k1] });
+    const strict = await open({ keys: [k1], acceptPlaintext: false });
+    await plain.store.set("p-old", sessionFor({ v: "plain" }));
+    assert.ok(!isSealed(await storedSess("p-old")));
+    assert.equal(await valueOf(encrypted.store, "p-old"), "plain");
+    assert.equal(await strict.store.get("p-old"), null);
+    assert.deepEqual(strict.unreadable.map(({ reason }) => reason), ["plaintext"]);
+    await encrypted.store.set("p-old", sessionFor({ v: "sealed now" }));
+    assert.ok(isSealed(await storedSess("p-old")));
+    assert.equal(await valueOf(strict.store, "p-old"), "sealed now");
+    // A store without keys does not hand out the envelope as a session.
+    assert.equal(await plain.store.get("p-old"), null);
+    assert.deepEqual(plain.unreadable.map(({ sid }) => sid), ["p-old"]);
+  });
+
+  it("rejects bad keys with a TypeError that shows no key material", () => {
+    const secret = "not-a-key-but-secret-looking";
+    assert.throws(
+      () => new KnexMySQLStore({ knex: database.admin, encryption: { keys: [secret] } }),
+      (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.match(error.message, /"encryption\.keys\[0\]" must be 32 bytes/);
+        assert.ok(!error.message.includes(secret), error.message);
+        return true;
+      },
+    );
   });
 });
