@@ -71,8 +71,8 @@ function closedError(): SessionStoreError {
  * something that weakens the store (printed with console.warn when nobody listens), `retry`
  * ({@link RetryEvent}) each time a statement is sent again after a transient failure,
  * `unreadable` ({@link UnreadableEvent}) when a stored session cannot be opened (tampered,
- * sealed with an unknown key, or sealed while the store has no `encryption`) and so reads as
- * no session (printed with console.warn when nobody listens).
+ * sealed with an unknown key, sealed while the store has no `encryption`, or not a JSON
+ * object) and so reads as no session (printed with console.warn when nobody listens).
  */
 export class KnexMySQLStore extends Store {
   readonly #options: ResolvedOptions;
@@ -282,10 +282,21 @@ export class KnexMySQLStore extends Store {
           "`encryption` option",
       }
       : { ok: true, stored };
-    if (opened.ok) return decodeSession(opened.stored, sid);
-    const event: UnreadableEvent = { sid, reason: opened.reason, message: opened.message };
+    if (!opened.ok) {
+      return this.#unreadable({ sid, reason: opened.reason, message: opened.message });
+    }
+    try {
+      return decodeSession(opened.stored, sid);
+    } catch (error) {
+      // A row edited by hand into something that is not a session: one bad row must not
+      // fail the user's every request (get) or everyone's listing (all).
+      return this.#unreadable({ sid, reason: "malformed", message: (error as Error).message });
+    }
+  }
+
+  #unreadable(event: UnreadableEvent): null {
     if (this.listenerCount("unreadable") > 0) this.emit("unreadable", event);
-    else this.#warn(`session ${JSON.stringify(sid)}: ${opened.message}`);
+    else this.#warn(`session ${JSON.stringify(event.sid)}: ${event.message}`);
     return null;
   }
 
