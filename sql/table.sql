@@ -1,13 +1,14 @@
 -- knex-mysql-session: the sessions table.
 --
--- Placeholders (filled in by the store, the CLI's `sql` command, or by hand):
---   {{table}}          the table name, e.g. sessions
---   {{sid}}            the session-id column, e.g. sid
---   {{sid_collation}}  a binary, NO PAD utf8mb4 collation, so that ids compare byte for byte:
---                      MySQL 8.0+ has utf8mb4_0900_bin; MariaDB 10.6+ has utf8mb4_nopad_bin
---                      (MariaDB knows no utf8mb4_0900_bin before 11.4.5, MySQL no *_nopad_bin).
---                      A PAD SPACE collation such as utf8mb4_bin would make 'a' and 'a ' one id.
---   {{schema_version}} the schema version stamped in the table comment
+-- Placeholders, each written as the name in double braces (filled in by the store, the CLI's
+-- `sql` command, or by hand):
+--   table          the table name, e.g. sessions
+--   sid            the session-id column, e.g. sid
+--   sid_collation  a binary, NO PAD utf8mb4 collation, so that ids compare byte for byte:
+--                  MySQL 8.0+ has utf8mb4_0900_bin; MariaDB 10.6+ has utf8mb4_nopad_bin
+--                  (MariaDB knows no utf8mb4_0900_bin before 11.4.5, MySQL no *_nopad_bin).
+--                  A PAD SPACE collation such as utf8mb4_bin would make 'a' and 'a ' one id.
+--   schema_version the schema version stamped in the table comment
 --
 -- `sess` is JSON. MySQL stores it as binary JSON and mysql2 hands it back already parsed;
 -- MariaDB's JSON is an alias of LONGTEXT with a JSON_VALID check and comes back as a string.

@@ -61,6 +61,11 @@ export async function noPadBinaryCollation(db: Database): Promise<string> {
   return found ?? "utf8mb4_bin";
 }
 
+/** Whether `collation` compares bytes, so that ids differing only in case stay apart. */
+export function isCaseSensitiveCollation(collation: string): boolean {
+  return collation.endsWith("_bin") || collation === "binary";
+}
+
 interface ColumnRow {
   name: string;
   charset: string | null;
@@ -91,11 +96,11 @@ export async function inspectTable(db: Database, names: SchemaNames) {
   const sid = byName.get(names.sid.toLowerCase()) as ColumnRow;
   const warnings: string[] = [];
   const collation = sid.collation ?? "binary";
-  if (!collation.endsWith("_bin") && collation !== "binary") {
+  if (!isCaseSensitiveCollation(collation)) {
     warnings.push(
       `column \`${names.table}\`.\`${names.sid}\` has the case-insensitive collation ` +
         `${collation}: session ids that differ only in case name one session. Convert it with ` +
-        "`npx knex-mysql-session migrate`.",
+        `\`npx knex-mysql-session migrate --from ${names.table}\`.`,
     );
   }
   const sidType: SidColumnType = {

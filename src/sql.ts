@@ -37,7 +37,7 @@ export function renderSql(file: SqlFileName, values: Record<string, string | num
 }
 
 /** A statement without its comment lines, as the store sends it. */
-function withoutComments(sql: string): string {
+export function withoutComments(sql: string): string {
   return sql.split("\n").filter((line) => !line.trimStart().startsWith("--")).join("\n");
 }
 

@@ -1,0 +1,70 @@
+import { noPadBinaryCollation } from "../../schema.ts";
+import { procedureName, PROCEDURES } from "../../sql.ts";
+import type { Connection } from "../connection.ts";
+import { CliError } from "../errors.ts";
+import { detectLayout } from "../layout.ts";
+import { installedProcedures, tableExists } from "../schema_state.ts";
+import {
+  backupTable,
+  copyingSource,
+  type MigrationFacts,
+  type MigrationRequest,
+  stagingTable,
+  type TargetState,
+} from "./plan.ts";
+
+async function targetState(connection: Connection, table: string, sid: string) {
+  const layout = await detectLayout(connection, table, sid).catch((error) => {
+    if (error instanceof CliError) {
+      throw new CliError(`table \`${table}\` exists and is not a session table: ${error.message}`);
+    }
+    throw error;
+  });
+  if (!layout) return { exists: false } as const;
+  return { exists: true, copyingFrom: copyingSource(layout.comment), layout } as const;
+}
+
+async function countInvalidJson(connection: Connection, table: string): Promise<number> {
+  const [row] = await connection.db.rows<{ invalid: number | string }>(
+    `SELECT COUNT(*) AS invalid FROM \`${table}\` WHERE \`sess\` IS NULL OR NOT JSON_VALID(\`sess\`)`,
+    [],
+  );
+  return Number(row?.invalid ?? 0);
+}
+
+/** Everything planMigration needs to know about the server. */
+export async function gatherFacts(
+  connection: Connection,
+  request: MigrationRequest,
+): Promise<MigrationFacts> {
+  return await connection.step("SELECT", async () => {
+    const source = await detectLayout(connection, request.from, request.sid);
+    if (!source) {
+      throw new CliError(
+        `table \`${request.from}\` does not exist in \`${connection.server.database}\``,
+      );
+    }
+    const inPlace = request.to === undefined || request.to === request.from;
+    const copyTarget = inPlace
+      ? (source.family === "express-mysql-session" ? stagingTable(source.table) : undefined)
+      : request.to;
+    const target: TargetState = copyTarget
+      ? await targetState(connection, copyTarget, request.sid)
+      : { exists: false };
+    const converting = inPlace && source.family === "connect-session-knex";
+    const current = new Set(PROCEDURES.map((p) => procedureName(source.table, p).toLowerCase()));
+    return {
+      source,
+      sidCollation: await noPadBinaryCollation(connection.db),
+      target,
+      backupExists: inPlace && source.family === "express-mysql-session" &&
+        await tableExists(connection, backupTable(source.table)),
+      invalidJsonRows: converting && !source.data.json
+        ? await countInvalidJson(connection, source.table)
+        : 0,
+      currentProcedures: (await installedProcedures(connection, source.table))
+        .map((procedure) => procedure.name)
+        .filter((name) => current.has(name)),
+    };
+  });
+}

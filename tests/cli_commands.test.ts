@@ -1,0 +1,361 @@
+// Every CLI command against the real server: sql (applied by the real mariadb client), grant,
+// install, upgrade, uninstall, status, --help, and the errors a user meets.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { KnexMySQLStore } from "../mod.ts";
+import { COMMANDS } from "../src/cli/run.ts";
+import { cli } from "./helpers/cli.ts";
+import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+
+let db: TestDatabase;
+const users: string[] = [];
+
+before(async () => {
+  db = await createTestDatabase("cli_commands");
+});
+after(async () => {
+  for (const user of users) await db.admin.raw("DROP USER IF EXISTS ?@'%'", [user]);
+  await db.drop();
+});
+
+/** A new account on the server with `grants` on the test database; returns its URL. */
+async function account(grants: string[]): Promise<{ name: string; url: string }> {
+  const name = `kms_cli_${randomBytes(3).toString("hex")}`;
+  const password = `pw-${randomBytes(6).toString("hex")}`;
+  await db.admin.raw("CREATE USER ?@'%' IDENTIFIED BY ?", [name, password]);
+  users.push(name);
+  for (const grant of grants) {
+    await db.admin.raw(`GRANT ${grant} ON \`${db.name}\`.* TO ?@'%'`, [name]);
+  }
+  return { name, url: urlFor(db.url, db.name, { user: name, password }) };
+}
+
+async function procedures(table: string): Promise<string[]> {
+  const [rows] = await db.admin.raw(
+    "SELECT ROUTINE_NAME AS name FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? " +
+      "AND ROUTINE_NAME LIKE ? ORDER BY ROUTINE_NAME",
+    [db.name, `${table}\\_%`],
+  );
+  return (rows as { name: string }[]).map((row) => row.name);
+}
+
+/** A store round trip proves the schema works. */
+async function assertStoreWorks(table: string, url = db.url) {
+  const knex = db.connect({}, url);
+  const store = new KnexMySQLStore({
+    knex,
+    tablename: table,
+    createtable: false,
+    clearInterval: 0,
+  });
+  try {
+    await store.set("sid-1", sessionFor({ user: "alice" }));
+    assert.equal((await store.get("sid-1") as unknown as { user: string }).user, "alice");
+    await store.destroy("sid-1");
+    assert.equal(await store.get("sid-1"), null);
+  } finally {
+    await store.close();
+  }
+}
+
+describe("--help and usage errors", () => {
+  test("--help lists every command; each command's --help lists its options", async () => {
+    const overview = await cli(["--help"]);
+    assert.equal(overview.code, 0);
+    for (const { spec } of COMMANDS) {
+      const line = overview.stdout.split("\n").find((l) => l.startsWith(`  ${spec.name} `));
+      assert.equal(line?.trim().replace(/ +/, " "), `${spec.name} ${spec.summary}`);
+      const help = await cli([spec.name, "--help"]);
+      assert.equal(help.code, 0, spec.name);
+      assert.match(help.stdout, new RegExp(`^Usage: knex-mysql-session ${spec.name}`));
+      for (const option of spec.options) {
+        assert.match(help.stdout, new RegExp(`--${option.name}\\b`));
+      }
+      assert.equal((await cli([spec.name, "-h"])).stdout, help.stdout);
+    }
+  });
+
+  test("no command prints the overview and exits 2; unknown commands and options exit 2", async () => {
+    const none = await cli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stdout, /^Usage: knex-mysql-session <command>/);
+    const unknown = await cli(["instal"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "instal": one of sql, grant, install/);
+    const option = await cli(["install", "--tabel", "x"]);
+    assert.equal(option.code, 2);
+    assert.match(option.stderr, /install: Unknown option '--tabel'.*\(see --help\)/);
+    const missing = await cli(["grant"]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /grant: missing <account>/);
+    const badTable = await cli(["sql", "--server", "mysql", "--table", "x;drop"]);
+    assert.equal(badTable.code, 2);
+    assert.match(badTable.stderr, /--table "x;drop" must match/);
+    const badBatch = await cli(["migrate", "--from", "t", "--batch-size", "0", "--url", db.url]);
+    assert.match(badBatch.stderr, /--batch-size must be a positive integer \(got "0"\)/);
+    assert.match((await cli(["migrate"])).stderr, /--from <table> is required/);
+  });
+});
+
+describe("sql", () => {
+  test("the printed SQL applies unchanged with the mariadb client, twice, and the store runs on it", async () => {
+    const table = tableName("dba");
+    const printed = await cli(["sql", "--server", "mariadb", "--table", table]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /^DELIMITER \$\$$/m);
+    const url = new URL(db.url);
+    for (let run = 0; run < 2; run++) {
+      const client = spawnSync(
+        "mariadb",
+        [
+          "-h",
+          url.hostname,
+          "-P",
+          url.port || "3306",
+          "-u",
+          decodeURIComponent(url.username),
+          db.name,
+        ],
+        {
+          input: printed.stdout,
+          encoding: "utf8",
+          env: { ...process.env, MYSQL_PWD: decodeURIComponent(url.password) },
+        },
+      );
+      assert.equal(client.status, 0, client.stderr);
+    }
+    assert.equal((await procedures(table)).length, 5);
+    await assertStoreWorks(table);
+    const status = await cli(["status", "--table", table, "--url", db.url]);
+    assert.equal(status.stderr, "");
+    assert.match(status.stdout, /layout: +knex-mysql-session schema 1/);
+  });
+
+  test("the sid collation follows the server: named, or asked of the server", async () => {
+    assert.match(
+      (await cli(["sql", "--server", "mysql"])).stdout,
+      /COLLATE utf8mb4_0900_bin NOT NULL/,
+    );
+    const asked = await cli(["sql", "--url", db.url]);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(asked.stdout, (await cli(["sql", "--server", "mariadb"])).stdout);
+    const neither = await cli(["sql"]);
+    assert.equal(neither.code, 2);
+    assert.match(neither.stderr, /--server mysql, --server mariadb, or --url/);
+    assert.match(
+      (await cli(["sql", "--server", "oracle"])).stderr,
+      /--server must be mysql or mariadb/,
+    );
+  });
+});
+
+describe("install, upgrade, uninstall, status", () => {
+  test("install is idempotent and reports the schema version", async () => {
+    const table = tableName("life");
+    const first = await cli(["install", "--table", table, "--url", db.url]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`created table \`${table}\``));
+    assert.equal(first.stdout.match(/created procedure/g)?.length, 5);
+    assert.match(first.stdout, /schema version 1$/m);
+    const second = await cli(["install", "--table", table], { env: { MYSQL_URL: db.url } });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /nothing to do: everything is installed\nschema version 1/);
+    await assertStoreWorks(table);
+  });
+
+  test("upgrade keeps older procedure versions for old apps until --prune", async () => {
+    const table = tableName("upg");
+    assert.match((await cli(["upgrade", "--table", table, "--url", db.url])).stderr, /use install/);
+    await cli(["install", "--table", table, "--url", db.url]);
+    // A procedure of an older schema version, as a previous release would have left.
+    await db.admin.raw(`CREATE PROCEDURE \`${table}_set_v0\`() BEGIN END`);
+    await db.admin.raw(`DROP PROCEDURE \`${table}_touch_v1\``);
+    const status = await cli(["status", "--table", table, "--url", db.url]);
+    assert.match(
+      status.stderr,
+      new RegExp(`procedures of schema version 1 missing: ${table}_touch_v1`),
+    );
+    assert.match(status.stderr, /old procedure version v0 still installed/);
+    const upgrade = await cli(["upgrade", "--table", table, "--url", db.url]);
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    assert.match(upgrade.stdout, new RegExp(`created procedure \`${table}_touch_v1\``));
+    assert.match(upgrade.stdout, new RegExp(`older procedures kept .*${table}_set_v0`));
+    assert.ok((await procedures(table)).includes(`${table}_set_v0`));
+    const pruned = await cli(["upgrade", "--prune", "--table", table, "--url", db.url]);
+    assert.match(pruned.stdout, new RegExp(`dropped procedure \`${table.toLowerCase()}_set_v0\``));
+    assert.deepEqual(await procedures(table), [
+      `${table}_clear_expired_v1`,
+      `${table}_clear_v1`,
+      `${table}_destroy_v1`,
+      `${table}_set_v1`,
+      `${table}_touch_v1`,
+    ]);
+    assert.equal((await cli(["status", "--table", table, "--url", db.url])).stderr, "");
+  });
+
+  test("uninstall drops the procedures, the table only with --drop-table, and is idempotent", async () => {
+    const table = tableName("un");
+    await cli(["install", "--table", table, "--url", db.url]);
+    const first = await cli(["uninstall", "--table", table, "--url", db.url]);
+    assert.equal(first.stdout.match(/dropped procedure/g)?.length, 5);
+    assert.deepEqual(await procedures(table), []);
+    assert.ok(await db.admin.schema.hasTable(table));
+    const second = await cli(["uninstall", "--table", table, "--url", db.url]);
+    assert.equal(second.stdout, "nothing to do: nothing is installed\n");
+    const dropping = await cli(["uninstall", "--drop-table", "--table", table, "--url", db.url]);
+    assert.equal(dropping.stdout, `dropped table \`${table}\`\n`);
+    assert.equal(await db.admin.schema.hasTable(table), false);
+  });
+
+  test("status counts live and expired sessions and warns about what weakens the store", async () => {
+    const table = tableName("st");
+    // connect-session-knex's table on MariaDB: case-insensitive sid; here without the index.
+    await db.admin.schema.createTable(table, (t) => {
+      t.string("sid").primary();
+      t.json("sess").notNullable();
+      t.dateTime("expired").notNullable();
+    });
+    await db.admin(table).insert([
+      { sid: "a", sess: "{}", expired: "2999-01-01 00:00:00" },
+      { sid: "b", sess: "{}", expired: "2999-01-01 00:00:00" },
+      { sid: "c", sess: "{}", expired: "2001-02-03 04:05:06" },
+    ]);
+    const status = await cli(["status", "--table", table, "--url", db.url]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /layout: +connect-session-knex \(not stamped/);
+    assert.match(status.stdout, /sessions: +2 live, 1 expired/);
+    assert.match(status.stdout, /backlog: +expired since 2001-02-03 04:05:06 UTC/);
+    assert.match(status.stdout, /sid column: `sid` varchar\(255\) utf8mb4_general_ci/);
+    assert.match(status.stderr, /warning: column .* case-insensitive collation utf8mb4_general_ci/);
+    assert.match(status.stderr, /warning: no index on `expired`/);
+    assert.match(status.stderr, /warning: procedures of schema version 1 missing/);
+    const missing = await cli(["status", "--table", tableName("none"), "--url", db.url]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /does not exist in `kms_cli_commands_\w+`: run install/);
+  });
+});
+
+describe("grant", () => {
+  test("prints SELECT on the table and EXECUTE on each procedure", async () => {
+    const printed = await cli(["grant", "app@10.0.0.%", "--table", "web", "--database", "prod"]);
+    assert.equal(printed.code, 0);
+    assert.equal(
+      printed.stdout,
+      [
+        "GRANT SELECT ON `prod`.`web` TO 'app'@'10.0.0.%';",
+        ...["set", "touch", "destroy", "clear", "clear_expired"].map((name) =>
+          `GRANT EXECUTE ON PROCEDURE \`prod\`.\`web_${name}_v1\` TO 'app'@'10.0.0.%';`
+        ),
+        "",
+      ].join("\n"),
+    );
+    const fromUrl = await cli(["grant", "app"], { env: { MYSQL_URL: db.url } });
+    assert.match(
+      fromUrl.stdout,
+      new RegExp(`^GRANT SELECT ON \`${db.name}\`\\.\`sessions\` TO 'app'@'%';`),
+    );
+  });
+
+  test("--apply grants exactly enough for the store with createtable: false", async () => {
+    const table = tableName("gr");
+    await cli(["install", "--table", table, "--url", db.url]);
+    const app = await account([]);
+    const applied = await cli([
+      "grant",
+      `${app.name}@%`,
+      "--apply",
+      "--table",
+      table,
+      "--url",
+      db.url,
+    ]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(applied.stdout.match(/^GRANT /gm)?.length, 6);
+    await assertStoreWorks(table, app.url);
+    await assert.rejects(
+      db.connect({}, app.url).raw(`DELETE FROM \`${table}\``),
+      /DELETE command denied/,
+    );
+  });
+});
+
+describe("errors a user meets", () => {
+  test("an unreachable server is named, without the password", async () => {
+    const result = await cli(["status", "--url", "mysql://root:s3cret-pw@127.0.0.1:1/x"]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      "knex-mysql-session: cannot reach the MySQL server at mysql://root:***@127.0.0.1:1/x: " +
+        "connect ECONNREFUSED 127.0.0.1:1\n",
+    );
+    assert.doesNotMatch(result.stderr + result.stdout, /s3cret/);
+  });
+
+  test("no server, a wrong password, a bad URL", async () => {
+    assert.match(
+      (await cli(["install"])).stderr,
+      /no server given: pass --url .* or set MYSQL_URL/,
+    );
+    const wrong = urlFor(db.url, db.name, { user: "root", password: "not-the-password" });
+    const refused = await cli(["install", "--url", wrong]);
+    assert.match(refused.stderr, /refused the login: Access denied for user 'root'/);
+    assert.doesNotMatch(refused.stderr, /not-the-password/);
+    assert.match(
+      (await cli(["install", "--url", "postgres://x@h/db"])).stderr,
+      /must start with mysql:\/\//,
+    );
+    assert.match(
+      (await cli(["install", "--url", "mysql://root@127.0.0.1"])).stderr,
+      /names no database/,
+    );
+  });
+
+  test("a missing privilege names the GRANT that is missing", async () => {
+    const reader = await account(["SELECT"]);
+    const table = tableName("priv");
+    const noCreate = await cli(["install", "--table", table, "--url", reader.url]);
+    assert.equal(noCreate.code, 1);
+    assert.match(
+      noCreate.stderr,
+      new RegExp(`missing privilege: GRANT CREATE ON \`${db.name}\`\\.\\* TO '${reader.name}'@'%'`),
+    );
+    const noRoutine = await account(["SELECT", "CREATE", "ALTER"]);
+    const result = await cli(["install", "--table", table, "--url", noRoutine.url]);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `missing privilege: GRANT CREATE ROUTINE ON \`${db.name}\`\\.\\* TO '${noRoutine.name}'@'%'`,
+      ),
+    );
+    const noGrant = await cli([
+      "grant",
+      "someone",
+      "--apply",
+      "--table",
+      table,
+      "--url",
+      noRoutine.url,
+    ]);
+    assert.match(
+      noGrant.stderr,
+      new RegExp(`missing privilege: GRANT GRANT OPTION ON \`${db.name}\`\\.\\* TO`),
+    );
+  });
+
+  test("a table of no known layout is refused, naming its columns", async () => {
+    const table = tableName("odd");
+    await db.admin.raw(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, payload TEXT)`);
+    const result = await cli(["migrate", "--from", table, "--url", db.url]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(`\`${table}\` has an unknown layout \\(columns: id, payload\\)`),
+    );
+    const missing = await cli(["migrate", "--from", tableName("none"), "--url", db.url]);
+    assert.match(missing.stderr, /does not exist in/);
+  });
+});
