@@ -24,7 +24,7 @@ async function setUp() {
   await installer.close();
   // ... and the app runs as an account that may only read and call.
   await database.admin.raw(`CREATE USER ?@'%' IDENTIFIED BY ?`, [user, password]);
-  for (const statement of grantStatements(database.name, names, { user, host: "%" })) {
+  for (const statement of grantStatements(names, `'${user}'@'%'`, database.name)) {
     await database.admin.raw(statement);
   }
   appKnex = database.connect({}, urlFor(database.url, database.name, { user, password }));

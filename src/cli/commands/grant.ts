@@ -1,24 +1,8 @@
-import { procedureName, PROCEDURES, type SchemaNames } from "../../sql.ts";
+import { grantStatements } from "../../grants.ts";
 import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
 import { quoteAccount } from "../connection.ts";
 import { println } from "../io.ts";
-
-/** The least-privilege GRANTs of an app account: SELECT on the table, EXECUTE on each procedure. */
-export function grantStatements(
-  names: SchemaNames,
-  account: string,
-  database: string | undefined,
-): string[] {
-  const qualified = (name: string) => (database ? `\`${database}\`.\`${name}\`` : `\`${name}\``);
-  const to = quoteAccount(account);
-  return [
-    `GRANT SELECT ON ${qualified(names.table)} TO ${to}`,
-    ...PROCEDURES.map((procedure) =>
-      `GRANT EXECUTE ON PROCEDURE ${qualified(procedureName(names.table, procedure))} TO ${to}`
-    ),
-  ];
-}
 
 /** The database named in a URL's path, without connecting. */
 function databaseOfUrl(url: string | undefined): string | undefined {
@@ -65,13 +49,15 @@ export const grantCommand: Command = {
     if (!values.apply) {
       const database = (values.database as string | undefined) ??
         databaseOfUrl((values.url as string | undefined) ?? io.env.MYSQL_URL);
-      for (const statement of grantStatements(names, account, database)) {
+      for (const statement of grantStatements(names, quoteAccount(account), database)) {
         println(io.stdout, `${statement};`);
       }
       return 0;
     }
     await withConnection(values.url, io, async (connection) => {
-      for (const statement of grantStatements(names, account, connection.server.database)) {
+      for (
+        const statement of grantStatements(names, quoteAccount(account), connection.server.database)
+      ) {
         await connection.step("GRANT OPTION", () => connection.db.query(statement));
         println(io.stdout, `${statement};`);
       }
