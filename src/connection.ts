@@ -1,4 +1,7 @@
 import knex, { type Knex } from "knex";
+// knex loads its driver with require("mysql2"): importing it here puts mysql2 in the module
+// graph, so Deno (and JSR) install it for knex to find.
+import "mysql2";
 import type { MySQLConnectionConfig } from "./options.ts";
 
 /**

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { setImmediate } from "node:timers";
 
 /** The part of a mysql2 (or mysql) connection the store uses. */
 interface DriverConnection {
@@ -7,14 +8,47 @@ interface DriverConnection {
 }
 type DriverCallback = (error: Error | null, result: unknown) => void;
 
+/** The counters of knex's tarn pool that tell whether a connection is free for the asking. */
+interface PoolGauges {
+  max: number;
+  numUsed(): number;
+  numFree(): number;
+  numPendingCreates(): number;
+  numPendingAcquires(): number;
+}
+
+interface Job {
+  sql: string;
+  values: unknown[];
+  /** Prepared statement (execute) or text protocol (query). */
+  prepared: boolean;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Runs statements on connections borrowed from knex's pool. The knex instance stays the
  * user-facing connection provider (its pool, its config, its lifetime), but statements skip
  * knex's query builder and go to the driver directly: with mysql2, as prepared statements
  * through the callback API, which is where a session store's CPU time goes.
+ *
+ * Borrowing costs more CPU than the statement itself (knex's acquire wraps tarn's, which makes
+ * a timer and five promises each time), so a connection that finishes a statement goes straight
+ * to this store's next waiting statement, and is returned to knex's pool once this store has
+ * nothing left to send (on the next turn of the event loop), or at once when someone else is
+ * waiting for a connection from that pool.
  */
 export class Database {
   readonly #client: Knex.Client;
+  /** Borrowed connections with nothing to do, returned to the pool on the next turn. */
+  readonly #idle: DriverConnection[] = [];
+  /** Statements waiting for a connection this store holds or has asked for. */
+  readonly #waiting: Job[] = [];
+  /** Connections borrowed from the pool and not yet returned. */
+  #borrowed = 0;
+  /** Borrows asked of the pool and not yet answered. */
+  #asking = 0;
+  #returnScheduled = false;
 
   constructor(knex: Knex) {
     this.#client = knex.client;
@@ -24,38 +58,119 @@ export class Database {
    * Runs one statement with bound values: a prepared statement where the driver has them
    * (mysql2), a client-side escaped query otherwise (mysql). Returns the driver's result.
    */
-  async execute(sql: string, values: unknown[]): Promise<unknown> {
-    const connection = await this.#acquire();
-    return new Promise((resolve, reject) => {
-      const done: DriverCallback = (error, result) => {
-        this.#client.releaseConnection(connection);
-        if (error) reject(error);
-        else resolve(result);
-      };
-      if (connection.execute) connection.execute(sql, values, done);
-      else connection.query(sql, values, done);
-    });
+  execute(sql: string, values: unknown[]): Promise<unknown> {
+    return this.#run(sql, values, true);
   }
 
   /** Runs one statement through the text protocol: DDL cannot be prepared. */
-  async query(sql: string, values: unknown[] = []): Promise<unknown> {
-    const connection = await this.#acquire();
-    return new Promise((resolve, reject) => {
-      connection.query(sql, values, (error, result) => {
-        this.#client.releaseConnection(connection);
-        if (error) reject(error);
-        else resolve(result);
-      });
-    });
+  query(sql: string, values: unknown[] = []): Promise<unknown> {
+    return this.#run(sql, values, false);
   }
 
   /** Rows of a SELECT, or of the first result set of a CALL. */
-  async rows<Row>(sql: string, values: unknown[]): Promise<Row[]> {
-    return firstResultSet<Row>(await this.execute(sql, values));
+  rows<Row>(sql: string, values: unknown[]): Promise<Row[]> {
+    return this.execute(sql, values).then(firstResultSet<Row>);
   }
 
-  #acquire(): Promise<DriverConnection> {
-    return this.#client.acquireConnection() as Promise<DriverConnection>;
+  #run(sql: string, values: unknown[], prepared: boolean): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const job: Job = { sql, values, prepared, resolve, reject };
+      const connection = this.#takeIdle();
+      if (connection) this.#send(connection, job);
+      else if (this.#borrowed + this.#asking > 0 && !this.#poolHasRoom()) this.#waiting.push(job);
+      else this.#borrowFor(job);
+    });
+  }
+
+  /** A kept connection that is still usable (one the server dropped goes back to the pool). */
+  #takeIdle(): DriverConnection | undefined {
+    for (let connection = this.#idle.pop(); connection; connection = this.#idle.pop()) {
+      if (this.#usable(connection)) return connection;
+      this.#giveBack(connection);
+    }
+    return undefined;
+  }
+
+  #usable(connection: DriverConnection): boolean {
+    return (this.#client.validateConnection(connection) as unknown) !== false;
+  }
+
+  /** Whether borrowing now would get a connection without queueing behind others. */
+  #poolHasRoom(): boolean {
+    const pool = this.#gauges();
+    if (!pool) return true;
+    return pool.numFree() > 0 || pool.numUsed() + pool.numPendingCreates() < pool.max;
+  }
+
+  #gauges(): PoolGauges | undefined {
+    const pool = (this.#client as { pool?: Partial<PoolGauges> }).pool;
+    return typeof pool?.numPendingAcquires === "function" ? pool as PoolGauges : undefined;
+  }
+
+  #borrowFor(job: Job): void {
+    this.#asking++;
+    (this.#client.acquireConnection() as Promise<DriverConnection>).then(
+      (connection) => {
+        this.#asking--;
+        this.#borrowed++;
+        this.#send(connection, job);
+      },
+      (error) => {
+        this.#asking--;
+        job.reject(error);
+        // A statement waiting for this connection must not wait for one that never comes.
+        const next = this.#waiting.shift();
+        if (next) this.#borrowFor(next);
+      },
+    );
+  }
+
+  #send(connection: DriverConnection, job: Job): void {
+    const done: DriverCallback = (error, result) => {
+      this.#finished(connection);
+      if (error) job.reject(error);
+      else job.resolve(result);
+    };
+    try {
+      if (job.prepared && connection.execute) connection.execute(job.sql, job.values, done);
+      else connection.query(job.sql, job.values, done);
+    } catch (error) {
+      // The driver throws synchronously on some bad input instead of calling back.
+      this.#finished(connection);
+      job.reject(error);
+    }
+  }
+
+  /** A statement ended on `connection`: hand it to the next statement, keep it, or return it. */
+  #finished(connection: DriverConnection): void {
+    const othersWaiting = (this.#gauges()?.numPendingAcquires() ?? 0) > this.#asking;
+    if (!othersWaiting && this.#usable(connection)) {
+      const next = this.#waiting.shift();
+      if (next) return this.#send(connection, next);
+      this.#idle.push(connection);
+      this.#scheduleReturn();
+      return;
+    }
+    this.#giveBack(connection);
+    // Statements that were waiting for this connection queue at the pool like everyone else.
+    const next = this.#waiting.shift();
+    if (next) this.#borrowFor(next);
+  }
+
+  #scheduleReturn(): void {
+    if (this.#returnScheduled) return;
+    this.#returnScheduled = true;
+    setImmediate(() => {
+      this.#returnScheduled = false;
+      for (let connection = this.#idle.pop(); connection; connection = this.#idle.pop()) {
+        this.#giveBack(connection);
+      }
+    });
+  }
+
+  #giveBack(connection: DriverConnection): void {
+    this.#borrowed--;
+    this.#client.releaseConnection(connection);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+// @ts-types="@types/express-session"
 import type { SessionData } from "express-session";
 import { identifierProblem, MAX_IDENTIFIER_LENGTH, MAX_TABLE_NAME_LENGTH } from "./identifiers.ts";
 import {

@@ -1,3 +1,4 @@
+// @ts-types="@types/express-session"
 import { type SessionData, Store } from "express-session";
 import type { Knex } from "knex";
 import process from "node:process";
@@ -147,9 +148,13 @@ export class KnexMySQLStore extends Store {
     return respond(this.#set(sid, session), callback);
   }
 
-  touch(sid: string, session: SessionData): Promise<void>;
-  touch(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
-  touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
+  override touch(sid: string, session: SessionData): Promise<void>;
+  override touch(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
+  override touch(
+    sid: string,
+    session: SessionData,
+    callback?: Callback<void>,
+  ): Promise<void> | void {
     return respond(this.#touch(sid, session), callback);
   }
 
@@ -160,23 +165,23 @@ export class KnexMySQLStore extends Store {
   }
 
   /** Every live session, each with its id in `id` (which replaces a stored `id` key). */
-  all(): Promise<SessionWithId[]>;
-  all(callback: (error: unknown, sessions?: SessionWithId[]) => void): void;
-  all(callback?: Callback<SessionWithId[]>): Promise<SessionWithId[]> | void {
+  override all(): Promise<SessionWithId[]>;
+  override all(callback: (error: unknown, sessions?: SessionWithId[]) => void): void;
+  override all(callback?: Callback<SessionWithId[]>): Promise<SessionWithId[]> | void {
     return respond(this.#all(), callback);
   }
 
   /** How many sessions are live (not expired). */
-  length(): Promise<number>;
-  length(callback: (error: unknown, length?: number) => void): void;
-  length(callback?: Callback<number>): Promise<number> | void {
+  override length(): Promise<number>;
+  override length(callback: (error: unknown, length?: number) => void): void;
+  override length(callback?: Callback<number>): Promise<number> | void {
     return respond(this.#length(), callback);
   }
 
   /** Deletes every session. */
-  clear(): Promise<void>;
-  clear(callback: (error?: unknown) => void): void;
-  clear(callback?: Callback<void>): Promise<void> | void {
+  override clear(): Promise<void>;
+  override clear(callback: (error?: unknown) => void): void;
+  override clear(callback?: Callback<void>): Promise<void> | void {
     return respond(this.#clear(), callback);
   }
 

@@ -1,3 +1,4 @@
+// @ts-types="@types/express-session"
 import type { SessionData } from "express-session";
 import { SessionStoreError } from "./errors.ts";
 
