@@ -126,7 +126,11 @@ export class Database {
   }
 
   #send(connection: DriverConnection, job: Job): void {
+    let ended = false;
+    // Once only: the connection must not be handed on or returned twice.
     const done: DriverCallback = (error, result) => {
+      if (ended) return;
+      ended = true;
       this.#finished(connection);
       if (error) job.reject(error);
       else job.resolve(result);
@@ -136,8 +140,7 @@ export class Database {
       else connection.query(job.sql, job.values, done);
     } catch (error) {
       // The driver throws synchronously on some bad input instead of calling back.
-      this.#finished(connection);
-      job.reject(error);
+      done(error as Error, undefined);
     }
   }
 

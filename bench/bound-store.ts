@@ -1,0 +1,71 @@
+// The bound: the least a correct MySQL session store can do. One prepared statement per
+// operation on a mysql2 pool, callback API, no validation beyond what correctness needs.
+import { type SessionData, Store } from "express-session";
+import mysql from "mysql2";
+import { toSqlDateTime } from "../src/time.ts";
+
+type Callback = (error?: unknown) => void;
+type GetCallback = (error: unknown, session?: SessionData | null) => void;
+
+export class BoundStore extends Store {
+  readonly pool: mysql.Pool;
+  readonly #get: string;
+  readonly #set: string;
+  readonly #touch: string;
+  readonly #destroy: string;
+
+  /** Uses `table` with the layout of this project's sessions table (sid, sess, expired). */
+  constructor(url: string, table: string, connectionLimit = 10, idleTimeout = 60_000) {
+    super();
+    this.pool = mysql.createPool({ uri: url, connectionLimit, idleTimeout });
+    this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?`;
+    this.#set = `INSERT INTO \`${table}\` (sid, sess, expired) VALUES (?, ?, ?) ` +
+      "ON DUPLICATE KEY UPDATE sess = VALUES(sess), expired = VALUES(expired)";
+    this.#touch = `UPDATE \`${table}\` SET expired = ? WHERE sid = ? AND expired > ?`;
+    this.#destroy = `DELETE FROM \`${table}\` WHERE sid = ?`;
+  }
+
+  override get(sid: string, callback: GetCallback): void {
+    this.pool.execute(this.#get, [sid, toSqlDateTime(Date.now())], (error, rows) => {
+      if (error) return callback(error);
+      const row = (rows as { sess: string }[])[0];
+      if (!row) return callback(null, null);
+      let session: SessionData;
+      try {
+        session = typeof row.sess === "string" ? JSON.parse(row.sess) : row.sess;
+      } catch (parseError) {
+        return callback(parseError);
+      }
+      callback(null, session);
+    });
+  }
+
+  override set(sid: string, session: SessionData, callback: Callback = () => {}): void {
+    const expires = toSqlDateTime(expiryOf(session));
+    this.pool.execute(
+      this.#set,
+      [sid, JSON.stringify(session), expires],
+      (error) => callback(error ?? undefined),
+    );
+  }
+
+  override touch(sid: string, session: SessionData, callback: Callback = () => {}): void {
+    const now = Date.now();
+    const values = [toSqlDateTime(expiryOf(session, now)), sid, toSqlDateTime(now)];
+    this.pool.execute(this.#touch, values, (error) => callback(error ?? undefined));
+  }
+
+  override destroy(sid: string, callback: Callback = () => {}): void {
+    this.pool.execute(this.#destroy, [sid], (error) => callback(error ?? undefined));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.pool.end(() => resolve()));
+  }
+}
+
+function expiryOf(session: SessionData, now = Date.now()): number {
+  const { expires, maxAge } = session.cookie ?? {};
+  if (expires) return new Date(expires).getTime();
+  return now + (typeof maxAge === "number" ? maxAge : 86_400_000);
+}

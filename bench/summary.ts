@@ -1,0 +1,262 @@
+// Turns per-round results into medians, per-round ratios and the issue's targets.
+import type { HttpResult, MemoryResult } from "./http-level.ts";
+import { type AdapterName, ADAPTERS } from "./options.ts";
+import type { ScaleResult, SweepResult } from "./scale.ts";
+import { median, round3 } from "./stats.ts";
+import { type BatchResult, STORE_OPS, type StoreOp } from "./store-level.ts";
+
+export interface StoreRow {
+  op: StoreOp;
+  concurrency: number;
+  adapter: AdapterName;
+  opsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  wrong: number;
+  /** Node CPU per operation, µs (median of rounds). */
+  cpuPerOp: number;
+  /** Median over rounds of this project's ops/s divided by this adapter's, same round. */
+  oursOver: number;
+}
+
+export interface HttpRow {
+  scenario: string;
+  variant: string;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  wrong: number;
+  oursOver: number;
+}
+
+export interface Target {
+  target: string;
+  reached: string;
+  met: boolean;
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    groups.set(k, [...(groups.get(k) ?? []), item]);
+  }
+  return groups;
+}
+
+/** Median over rounds of a(round) / b(round), for rounds where both ran. */
+function ratioOfRounds<T extends { round: number }>(
+  a: T[],
+  b: T[],
+  value: (item: T) => number,
+): number {
+  const ratios = a.flatMap((x) => {
+    const y = b.find((item) => item.round === x.round);
+    return y ? [value(x) / value(y)] : [];
+  });
+  return median(ratios);
+}
+
+/** The HTTP variants in table order: this store, with touchAfter, then the others. */
+export const VARIANT_ORDER = ["ours", "ours-touchAfter", ...ADAPTERS.slice(1)];
+
+export function summarizeStore(results: BatchResult[]): StoreRow[] {
+  const sorted = [...results].sort((a, b) =>
+    a.concurrency - b.concurrency || STORE_OPS.indexOf(a.op) - STORE_OPS.indexOf(b.op) ||
+    ADAPTERS.indexOf(a.adapter) - ADAPTERS.indexOf(b.adapter)
+  );
+  const groups = groupBy(sorted, (r) => `${r.op}|${r.concurrency}|${r.adapter}`);
+  return [...groups.values()].map((rounds) => {
+    const { op, concurrency, adapter } = rounds[0] as BatchResult;
+    const ours = groups.get(`${op}|${concurrency}|ours`) ?? [];
+    return {
+      op,
+      concurrency,
+      adapter,
+      opsPerSecond: round3(median(rounds.map((r) => r.opsPerSecond))),
+      p50: round3(median(rounds.map((r) => r.p50))),
+      p99: round3(median(rounds.map((r) => r.p99))),
+      errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+      wrong: rounds.reduce((sum, r) => sum + r.wrong, 0),
+      cpuPerOp: round3(median(rounds.map((r) => r.cpuPerOp))),
+      oursOver: round3(ratioOfRounds(ours, rounds, (r) => r.opsPerSecond)),
+    };
+  });
+}
+
+export function summarizeHttp(results: HttpResult[]): HttpRow[] {
+  const scenarios = ["read", "increment", "rolling"];
+  const sorted = [...results].sort((a, b) =>
+    scenarios.indexOf(a.scenario) - scenarios.indexOf(b.scenario) ||
+    VARIANT_ORDER.indexOf(a.variant) - VARIANT_ORDER.indexOf(b.variant)
+  );
+  const groups = groupBy(sorted, (r) => `${r.scenario}|${r.variant}`);
+  return [...groups.values()].map((rounds) => {
+    const { scenario, variant } = rounds[0] as HttpResult;
+    const ours = groups.get(`${scenario}|ours`) ?? [];
+    return {
+      scenario,
+      variant,
+      requestsPerSecond: round3(median(rounds.map((r) => r.requestsPerSecond))),
+      p50: round3(median(rounds.map((r) => r.p50))),
+      p99: round3(median(rounds.map((r) => r.p99))),
+      errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+      wrong: rounds.reduce((sum, r) => sum + r.wrong, 0),
+      oursOver: round3(ratioOfRounds(ours, rounds, (r) => r.requestsPerSecond)),
+    };
+  });
+}
+
+export interface ScaleRow {
+  op: string;
+  concurrency: number;
+  smallRows: number;
+  largeRows: number;
+  smallP50: number;
+  largeP50: number;
+  smallP99: number;
+  largeP99: number;
+  /** Median over rounds of the large table's p50 divided by the small one's. */
+  p50Ratio: number;
+}
+
+export function summarizeScale(results: ScaleResult[]): ScaleRow[] {
+  const groups = groupBy(results, (r) => `${r.op}|${r.concurrency}`);
+  return [...groups.values()].map((rows) => {
+    const sizes = [...new Set(rows.map((r) => r.rows))].sort((a, b) => a - b);
+    const small = rows.filter((r) => r.rows === sizes[0]);
+    const large = rows.filter((r) => r.rows === sizes[sizes.length - 1]);
+    const first = rows[0] as ScaleResult;
+    return {
+      op: first.op,
+      concurrency: first.concurrency,
+      smallRows: sizes[0] as number,
+      largeRows: sizes[sizes.length - 1] as number,
+      smallP50: round3(median(small.map((r) => r.p50))),
+      largeP50: round3(median(large.map((r) => r.p50))),
+      smallP99: round3(median(small.map((r) => r.p99))),
+      largeP99: round3(median(large.map((r) => r.p99))),
+      p50Ratio: round3(ratioOfRounds(large, small, (r) => r.p50)),
+    };
+  });
+}
+
+/** Peak RSS per variant, MB: the median over rounds of each server process's peak. */
+export function summarizeMemory(results: MemoryResult[]): Record<string, number> {
+  const peaks: Record<string, number> = {};
+  for (const [variant, rounds] of groupBy(results, (r) => r.variant)) {
+    peaks[variant] = round3(median(rounds.map((r) => r.peakRss / 2 ** 20)));
+  }
+  return peaks;
+}
+
+const READS: StoreOp[] = ["get-hit", "get-miss"];
+const WRITES: StoreOp[] = ["set-new", "set-existing", "touch", "destroy"];
+const fmt = (value: number) => `${value.toFixed(2)}x`;
+
+function worst(rows: { oursOver: number; label: string }[]): { value: number; text: string } {
+  if (rows.length === 0) return { value: NaN, text: "not measured" };
+  const sorted = [...rows].sort((a, b) => a.oursOver - b.oursOver);
+  const low = sorted[0] as { oursOver: number; label: string };
+  return {
+    value: low.oursOver,
+    text: `lowest ${fmt(low.oursOver)} (${low.label}); ` +
+      rows.map((r) => `${r.label} ${fmt(r.oursOver)}`).join(", "),
+  };
+}
+
+/** The issue's targets against what this run reached. */
+export function evaluateTargets(
+  store: StoreRow[],
+  http: HttpRow[],
+  scale: ScaleRow[],
+  sweep: SweepResult | undefined,
+  memory: Record<string, number>,
+): Target[] {
+  const targets: Target[] = [];
+  const storeVs = (adapter: AdapterName, ops: StoreOp[], concurrency?: number) =>
+    store.filter((r) =>
+      r.adapter === adapter && ops.includes(r.op) &&
+      (concurrency === undefined || r.concurrency === concurrency)
+    ).map((r) => ({ oursOver: r.oursOver, label: `${r.op} c=${r.concurrency}` }));
+  const add = (target: string, rows: { oursOver: number; label: string }[], min: number) => {
+    const { value, text } = worst(rows);
+    targets.push({ target, reached: text, met: value >= min });
+  };
+  if (store.length > 0) {
+    add(
+      "store: every op ≥ 0.95x the hand-written bound (c=1, c=32)",
+      storeVs("bound", [
+        ...READS,
+        ...WRITES,
+      ]),
+      0.95,
+    );
+    add("≥ 1.8x connect-session-knex on reads at c=32", storeVs("csk", READS, 32), 1.8);
+    add("≥ 1.2x connect-session-knex on writes at c=32", storeVs("csk", WRITES, 32), 1.2);
+  }
+  if (http.length > 0) {
+    for (const other of ["csk", "ems"]) {
+      const rows = http.filter((r) => r.variant === other);
+      add(
+        `HTTP: ≥ 1.1x ${other === "csk" ? "connect-session-knex" : "express-mysql-session"} req/s`,
+        rows.map((r) => ({ oursOver: r.oursOver, label: r.scenario })),
+        1.1,
+      );
+      const worse = rows.flatMap((r) => {
+        const ours = http.find((o) => o.variant === "ours" && o.scenario === r.scenario);
+        return ours ? [{ scenario: r.scenario, ours: ours.p99, other: r.p99 }] : [];
+      });
+      targets.push({
+        target: `HTTP: p99 no worse than ${other}`,
+        reached: worse.map((w) => `${w.scenario} ${w.ours} vs ${w.other} ms`).join(", "),
+        met: worse.every((w) => w.ours <= w.other),
+      });
+    }
+    const touchAfter = http.find((r) => r.variant === "ours-touchAfter");
+    const cskRolling = http.find((r) => r.variant === "csk" && r.scenario === "rolling");
+    if (touchAfter && cskRolling) {
+      // ours-touchAfter's oursOver is ours/ours-touchAfter: use req/s medians instead.
+      const ratio = touchAfter.requestsPerSecond / cskRolling.requestsPerSecond;
+      targets.push({
+        target: "HTTP rolling with touchAfter: ≥ 1.5x connect-session-knex",
+        reached: `${
+          fmt(ratio)
+        } (${touchAfter.requestsPerSecond} vs ${cskRolling.requestsPerSecond} req/s)`,
+        met: ratio >= 1.5,
+      });
+    }
+  }
+  if (scale.length > 0) {
+    const ratios = scale.map((r) => ({
+      oursOver: r.p50Ratio,
+      label: `${r.op} c=${r.concurrency}`,
+    }));
+    const high = Math.max(...ratios.map((r) => r.oursOver));
+    targets.push({
+      target: `scale: p50 at ${scale[0]?.largeRows} rows within 1.3x of ${scale[0]?.smallRows}`,
+      reached: `highest ${fmt(high)}; ` +
+        ratios.map((r) => `${r.label} ${fmt(r.oursOver)}`).join(", "),
+      met: high <= 1.3,
+    });
+  }
+  if (sweep) {
+    const ratio = sweep.duringSweep.p99 / sweep.idle.p99;
+    targets.push({
+      target: `sweep of ${sweep.expiredRows} expired rows: get p99 ≤ 2x idle`,
+      reached: `${fmt(ratio)} (${round3(sweep.duringSweep.p99)} vs ${round3(sweep.idle.p99)} ms, ` +
+        `c=${sweep.concurrency}, sweep ${sweep.sweepSeconds.toFixed(1)} s)`,
+      met: ratio <= 2,
+    });
+  }
+  if (memory.ours !== undefined && memory.csk !== undefined) {
+    targets.push({
+      target: "memory: peak RSS ≤ connect-session-knex's",
+      reached: `${memory.ours} MB vs ${memory.csk} MB`,
+      met: memory.ours <= memory.csk,
+    });
+  }
+  return targets;
+}
