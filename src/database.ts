@@ -67,19 +67,30 @@ export class Database {
     return this.#run(sql, values, false);
   }
 
-  /** Rows of a SELECT, or of the first result set of a CALL. */
+  /** Rows of a SELECT, or of the first result set of a CALL (a prepared statement). */
   rows<Row>(sql: string, values: unknown[]): Promise<Row[]> {
-    return this.execute(sql, values).then(firstResultSet<Row>);
+    return new Promise((resolve, reject) => {
+      this.#enqueue({
+        sql,
+        values,
+        prepared: true,
+        resolve: (result) => resolve(firstResultSet<Row>(result)),
+        reject,
+      });
+    });
   }
 
   #run(sql: string, values: unknown[], prepared: boolean): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const job: Job = { sql, values, prepared, resolve, reject };
-      const connection = this.#takeIdle();
-      if (connection) this.#send(connection, job);
-      else if (this.#borrowed + this.#asking > 0 && !this.#poolHasRoom()) this.#waiting.push(job);
-      else this.#borrowFor(job);
-    });
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ sql, values, prepared, resolve, reject })
+    );
+  }
+
+  #enqueue(job: Job): void {
+    const connection = this.#takeIdle();
+    if (connection) this.#send(connection, job);
+    else if (this.#borrowed + this.#asking > 0 && !this.#poolHasRoom()) this.#waiting.push(job);
+    else this.#borrowFor(job);
   }
 
   /** A kept connection that is still usable (one the server dropped goes back to the pool). */

@@ -46,24 +46,28 @@ function pause(ms: number): Promise<void> {
 }
 
 /**
- * Runs `attempt` and runs it again, after a jittered exponential pause, while it fails with a
- * transient error (or one `retryable` accepts) and retries remain. Every statement the store sends is idempotent (upsert,
- * touch to a given time, delete, reads), so repeating one is safe.
+ * Continues after `attempt` failed with `error`: runs it again, after a jittered exponential
+ * pause, while it fails with an error `retryable` accepts and retries remain; rejects with the
+ * last error otherwise. Every statement the store sends is idempotent (upsert, touch to a given
+ * time, delete, reads), so repeating one is safe. The first attempt is the caller's, so the
+ * common case (it succeeds) costs nothing here.
  */
-export async function withRetries<T>(
+export async function retryAfter<T>(
+  error: unknown,
   attempt: () => Promise<T>,
   policy: RetryPolicy,
   onRetry: (attempt: number, error: unknown) => void,
   retryable: (error: unknown) => boolean = isTransientError,
 ): Promise<T> {
   for (let failures = 0;; failures++) {
+    if (failures >= policy.maxRetries || !retryable(error)) throw error;
+    onRetry(failures + 1, error);
+    const ceiling = Math.min(policy.retryDelay * 2 ** failures, MAX_BACKOFF);
+    await pause(Math.random() * ceiling);
     try {
       return await attempt();
-    } catch (error) {
-      if (failures >= policy.maxRetries || !retryable(error)) throw error;
-      onRetry(failures + 1, error);
-      const ceiling = Math.min(policy.retryDelay * 2 ** failures, MAX_BACKOFF);
-      await pause(Math.random() * ceiling);
+    } catch (next) {
+      error = next;
     }
   }
 }

@@ -10,7 +10,7 @@ import { Database } from "./database.ts";
 import { isSealed, type OpenResult, SessionCipher, type UnreadableReason } from "./encryption.ts";
 import { databaseError, isConnectionError, SessionStoreError } from "./errors.ts";
 import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { isTransientError, isWriteConflict, type RetryPolicy, withRetries } from "./retry.ts";
+import { isTransientError, isWriteConflict, retryAfter, type RetryPolicy } from "./retry.ts";
 import { prepareSchema, type ServerFacts } from "./schema.ts";
 import { type Statements, statements } from "./sql.ts";
 import { expiryOf, toSqlDateTime } from "./time.ts";
@@ -212,7 +212,7 @@ export class KnexMySQLStore extends Store {
 
   async #get(sid: string): Promise<SessionData | null> {
     checkSid(sid);
-    await this.#usable();
+    if (!this.#facts) await this.#start();
     const rows = await this.#rows<{ sess: unknown; expires_at: number | string }>(
       "get",
       this.#sql.get,
@@ -231,7 +231,7 @@ export class KnexMySQLStore extends Store {
     checkSid(sid);
     const json = encodeSession(session);
     const expires = expiryOf(session, Date.now(), this.#options.ttl);
-    const { maxAllowedPacket } = await this.#usable();
+    const { maxAllowedPacket } = this.#facts ?? await this.#start();
     const stored = this.#cipher ? await this.#cipher.seal(json, sid) : json;
     checkPacketSize(stored, sid, maxAllowedPacket);
     await this.#rows("set", this.#sql.set, [sid, stored, toSqlDateTime(expires)]);
@@ -249,20 +249,20 @@ export class KnexMySQLStore extends Store {
       const stored = this.#recentExpiry.get(sid);
       if (stored !== undefined && expires - stored < touchAfter) return;
     }
-    await this.#usable();
+    if (!this.#facts) await this.#start();
     await this.#rows("touch", this.#sql.touch, [sid, toSqlDateTime(expires), toSqlDateTime(now)]);
     this.#rememberExpiry(sid, expires);
   }
 
   async #destroy(sid: string): Promise<void> {
     checkSid(sid);
-    await this.#usable();
+    if (!this.#facts) await this.#start();
     await this.#rows("destroy", this.#sql.destroy, [sid]);
     this.#recentExpiry.delete(sid);
   }
 
   async #all(): Promise<SessionWithId[]> {
-    await this.#usable();
+    if (!this.#facts) await this.#start();
     const rows = await this.#rows<{ sid: string; sess: unknown }>("all", this.#sql.all, [
       toSqlDateTime(Date.now()),
     ]);
@@ -306,7 +306,7 @@ export class KnexMySQLStore extends Store {
   }
 
   async #length(): Promise<number> {
-    await this.#usable();
+    if (!this.#facts) await this.#start();
     const [row] = await this.#rows<{ live: number | string }>("length", this.#sql.length, [
       toSqlDateTime(Date.now()),
     ]);
@@ -314,14 +314,14 @@ export class KnexMySQLStore extends Store {
   }
 
   async #clear(): Promise<void> {
-    await this.#usable();
+    if (!this.#facts) await this.#start();
     await this.#rows("clear", this.#sql.clear, []);
     this.#recentExpiry.clear();
   }
 
   /** One batch of a sweep; 0 ends the sweep. */
   async #clearExpiredBatch(limit: number): Promise<number> {
-    await this.#usable();
+    if (!this.#facts) await this.#start();
     try {
       const [row] = await this.#rows<{ deleted: number | string }>(
         "cleanup",
@@ -344,32 +344,24 @@ export class KnexMySQLStore extends Store {
    * Runs a statement, retrying transient failures; a failure comes back as a SessionStoreError
    * naming the operation.
    */
-  async #rows<Row>(
+  #rows<Row>(
     operation: string,
     sql: string,
     values: unknown[],
     retryable: (error: unknown) => boolean = isTransientError,
   ): Promise<Row[]> {
-    try {
-      return await withRetries(
-        () => this.#db.rows<Row>(sql, values),
-        this.#retryPolicy,
-        (attempt, error) => {
+    const attempt = () => this.#db.rows<Row>(sql, values);
+    return attempt().catch(async (error) => {
+      try {
+        return await retryAfter(error, attempt, this.#retryPolicy, (count, cause) => {
           this.#stats.retries++;
-          this.emit("retry", { operation, attempt, error } satisfies RetryEvent);
-        },
-        retryable,
-      );
-    } catch (error) {
-      if (isConnectionError(error)) this.#checkConnection();
-      throw databaseError(operation, error);
-    }
-  }
-
-  /** The server facts once the schema is usable; starts (or retries) start-up if needed. */
-  #usable(): ServerFacts | Promise<ServerFacts> {
-    if (this.#closing) throw closedError();
-    return this.#facts ?? this.#start();
+          this.emit("retry", { operation, attempt: count, error: cause } satisfies RetryEvent);
+        }, retryable);
+      } catch (final) {
+        if (isConnectionError(final)) this.#checkConnection();
+        throw databaseError(operation, final);
+      }
+    });
   }
 
   #start(): Promise<ServerFacts> {
@@ -387,6 +379,7 @@ export class KnexMySQLStore extends Store {
       this.#startup = attempt;
       attempt.then(
         (facts) => {
+          if (this.#closing) return;
           this.#facts = facts;
           for (const warning of facts.warnings) this.#warn(warning);
           this.#markConnected();
@@ -464,6 +457,7 @@ export class KnexMySQLStore extends Store {
   }
 
   async #shutdown(): Promise<void> {
+    this.#facts = undefined;
     clearTimeout(this.#reconnectTimer);
     this.#wakeReconnect?.();
     await this.#cleanup?.stop();
@@ -474,14 +468,22 @@ export class KnexMySQLStore extends Store {
 }
 
 /**
- * Delivers an operation's outcome the way express-session expects: to the callback (once, in
- * a fresh microtask, so an exception thrown by the callback is not turned into a rejection),
- * or as the returned promise when there is no callback.
+ * Delivers an operation's outcome the way express-session expects: to the callback, once and
+ * asynchronously, or as the returned promise when there is no callback. An exception thrown
+ * by the callback is rethrown outside the promise chain, as from any Node callback, rather
+ * than turned into a rejection nobody handles.
  */
 function respond<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
   if (typeof callback !== "function") return work;
-  work.then(
-    (value) => queueMicrotask(() => callback(null, value)),
-    (error) => queueMicrotask(() => callback(error)),
-  );
+  work.then((value) => deliver(callback, null, value), (error) => deliver(callback, error));
+}
+
+function deliver<T>(callback: Callback<T>, error: unknown, value?: T): void {
+  try {
+    callback(error, value);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
+  }
 }
