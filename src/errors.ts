@@ -6,8 +6,6 @@ export type SessionStoreErrorCode =
   | "ERR_INVALID_SESSION"
   /** The session's JSON is larger than the server accepts in one packet. */
   | "ERR_SESSION_TOO_LARGE"
-  /** A stored row could not be read back as a session. */
-  | "ERR_CORRUPT_SESSION"
   /** The table or procedures are missing or not usable by this account. */
   | "ERR_SCHEMA"
   /** The database could not be reached or refused the operation. */

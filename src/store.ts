@@ -101,7 +101,8 @@ export class KnexMySQLStore extends Store {
     this.#options = resolveOptions(options, { MYSQL_URL: process.env.MYSQL_URL });
     const { knex, connection } = this.#options;
     this.#ownsKnex = knex === undefined;
-    this.#knex = knex ?? createOwnKnex(connection as NonNullable<typeof connection>);
+    this.#knex = knex ??
+      createOwnKnex(connection as NonNullable<typeof connection>, (message) => this.#warn(message));
     this.#db = new Database(this.#knex);
     this.#retryPolicy = {
       maxRetries: this.#options.maxRetries,
@@ -290,13 +291,11 @@ export class KnexMySQLStore extends Store {
     if (!opened.ok) {
       return this.#unreadable({ sid, reason: opened.reason, message: opened.message });
     }
-    try {
-      return decodeSession(opened.stored, sid);
-    } catch (error) {
-      // A row edited by hand into something that is not a session: one bad row must not
-      // fail the user's every request (get) or everyone's listing (all).
-      return this.#unreadable({ sid, reason: "malformed", message: (error as Error).message });
-    }
+    const decoded = decodeSession(opened.stored);
+    if (decoded.ok) return decoded.session;
+    // A row edited by hand into something that is not a session: one bad row must not fail
+    // the user's every request (get) or everyone's listing (all).
+    return this.#unreadable({ sid, reason: "malformed", message: decoded.message });
   }
 
   #unreadable(event: UnreadableEvent): null {
