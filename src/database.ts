@@ -54,20 +54,17 @@ export class Database {
     this.#client = knex.client;
   }
 
-  /**
-   * Runs one statement with bound values: a prepared statement where the driver has them
-   * (mysql2), a client-side escaped query otherwise (mysql). Returns the driver's result.
-   */
-  execute(sql: string, values: unknown[]): Promise<unknown> {
-    return this.#run(sql, values, true);
-  }
-
   /** Runs one statement through the text protocol: DDL cannot be prepared. */
   query(sql: string, values: unknown[] = []): Promise<unknown> {
-    return this.#run(sql, values, false);
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ sql, values, prepared: false, resolve, reject })
+    );
   }
 
-  /** Rows of a SELECT, or of the first result set of a CALL (a prepared statement). */
+  /**
+   * Rows of a SELECT, or of the first result set of a CALL: a prepared statement where the
+   * driver has them (mysql2), a client-side escaped query otherwise (mysql).
+   */
   rows<Row>(sql: string, values: unknown[]): Promise<Row[]> {
     return new Promise((resolve, reject) => {
       this.#enqueue({
@@ -78,12 +75,6 @@ export class Database {
         reject,
       });
     });
-  }
-
-  #run(sql: string, values: unknown[], prepared: boolean): Promise<unknown> {
-    return new Promise((resolve, reject) =>
-      this.#enqueue({ sql, values, prepared, resolve, reject })
-    );
   }
 
   #enqueue(job: Job): void {
