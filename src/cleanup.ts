@@ -1,26 +1,45 @@
 import { clearTimeout, setTimeout } from "node:timers";
 
+/** How a sweep runs: when to stop early, and whether anyone is waiting for it. */
+export interface SweepControl {
+  /** Checked after each batch and rest; true ends the sweep. */
+  stopped?: () => boolean;
+  /**
+   * A background sweep (the periodic one) rests on unref'd timers, so that it never keeps a
+   * process alive; a sweep someone awaits (clearExpired) keeps it alive until it is done.
+   */
+  background?: boolean;
+}
+
 /**
  * Deletes expired sessions batch by batch until a batch comes back short (or `stopped()`);
- * resolves with how many went.
+ * resolves with how many went. After each full batch it rests for as long as that batch took,
+ * so a sweep of a big backlog takes at most half of the time of the server thread that serves
+ * it and live requests keep the rest; a loaded server makes batches slower and rests longer.
  */
 export async function sweepInBatches(
   sweepBatch: (limit: number) => Promise<number>,
   batchSize: number,
-  stopped: () => boolean = () => false,
+  { stopped = () => false, background = false }: SweepControl = {},
 ): Promise<number> {
   let total = 0;
   for (;;) {
+    const started = performance.now();
     const deleted = await sweepBatch(batchSize);
     total += deleted;
     if (deleted < batchSize || stopped()) return total;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, performance.now() - started);
+      if (background) timer.unref();
+    });
+    if (stopped()) return total;
   }
 }
 
 /**
- * Sweeps expired sessions every `interval` ms (see sweepInBatches). The next sweep is scheduled when the previous one ends, so sweeps never
- * overlap; each delay is jittered by ±10% so app instances started together drift apart. The
- * timer is unref'd: it never keeps a process alive.
+ * Sweeps expired sessions every `interval` ms (see sweepInBatches). The next sweep is scheduled
+ * when the previous one ends, so sweeps never overlap; each delay is jittered by ±10% so app
+ * instances started together drift apart. The timer is unref'd: it never keeps a process alive.
  */
 export class CleanupScheduler {
   readonly #interval: number;
@@ -61,7 +80,10 @@ export class CleanupScheduler {
     const delay = this.#interval * (0.9 + 0.2 * Math.random());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      const sweep = sweepInBatches(this.#sweepBatch, this.#batchSize, () => this.#stopped);
+      const sweep = sweepInBatches(this.#sweepBatch, this.#batchSize, {
+        stopped: () => this.#stopped,
+        background: true,
+      });
       this.#running = sweep.then(
         () => undefined,
         (error) => this.#report(error),

@@ -13,7 +13,7 @@ import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from
 import { isTransientError, isWriteConflict, retryAfter, type RetryPolicy } from "./retry.ts";
 import { prepareSchema, type ServerFacts } from "./schema.ts";
 import { type Statements, statements } from "./sql.ts";
-import { expiryOf, toSqlDateTime } from "./time.ts";
+import { expiryOf, storedTime, toSqlDateTime } from "./time.ts";
 
 /** A session as `all()` returns it: the stored data plus its id. */
 export type SessionWithId = SessionData & { id: string };
@@ -50,7 +50,7 @@ export interface UnreadableEvent {
 
 type Callback<T> = (error: unknown, value?: T) => void;
 
-/** How many sessions `touchAfter` remembers the stored expiry of (most recent first). */
+/** How many sessions the store remembers the stored expiry of, to skip needless touches. */
 const REMEMBERED_EXPIRIES = 10_000;
 const FIRST_RECONNECT_DELAY = 250;
 const MAX_RECONNECT_DELAY = 5_000;
@@ -187,8 +187,8 @@ export class KnexMySQLStore extends Store {
   }
 
   /**
-   * Deletes expired sessions now, in batches of `cleanupBatchSize`; resolves with how many
-   * went. The periodic cleanup calls the same thing.
+   * Deletes expired sessions now, in batches of `cleanupBatchSize`, resting after each batch
+   * for as long as it took; resolves with how many went. The periodic cleanup does the same.
    */
   clearExpired(): Promise<number> {
     return sweepInBatches(
@@ -245,11 +245,7 @@ export class KnexMySQLStore extends Store {
     if (this.#options.disableTouch) return;
     const now = Date.now();
     const expires = expiryOf(session, now, this.#options.ttl);
-    const { touchAfter } = this.#options;
-    if (touchAfter > 0) {
-      const stored = this.#recentExpiry.get(sid);
-      if (stored !== undefined && expires - stored < touchAfter) return;
-    }
+    if (this.#touchWouldKeep(sid, expires)) return;
     if (!this.#facts) await this.#start();
     await this.#rows("touch", this.#sql.touch, [sid, toSqlDateTime(expires), toSqlDateTime(now)]);
     this.#rememberExpiry(sid, expires);
@@ -446,10 +442,23 @@ export class KnexMySQLStore extends Store {
     this.#reconnecting = false;
   }
 
+  /**
+   * Whether a touch of `sid` to `expires` may be skipped: the stored expiry this store last read
+   * or wrote is already that second (the column holds whole seconds, so the write would change
+   * nothing), or, with `touchAfter`, less than `touchAfter` earlier. A row another app instance
+   * changed since is left as that instance wrote it, which a touch would only have shortened.
+   */
+  #touchWouldKeep(sid: string, expires: number): boolean {
+    const stored = this.#recentExpiry.get(sid);
+    if (stored === undefined) return false;
+    const { touchAfter } = this.#options;
+    return storedTime(expires) === stored || (touchAfter > 0 && expires - stored < touchAfter);
+  }
+
+  /** Remembers the expiry stored for `sid` (see #touchWouldKeep). */
   #rememberExpiry(sid: string, expires: number): void {
-    if (this.#options.touchAfter === 0) return;
     this.#recentExpiry.delete(sid); // re-inserted last: the Map's order is its age
-    this.#recentExpiry.set(sid, expires);
+    this.#recentExpiry.set(sid, storedTime(expires));
     if (this.#recentExpiry.size > REMEMBERED_EXPIRIES) {
       this.#recentExpiry.delete(this.#recentExpiry.keys().next().value as string);
     }

@@ -13,8 +13,7 @@ const MAX_DATETIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
  * the same value.
  */
 export function toSqlDateTime(ms: number): string {
-  // Clamped at both ends: a far-past expiry (maxAge -1e300) must store as expired, not throw.
-  const second = Math.floor(Math.min(Math.max(ms, MIN_DATETIME_MS), MAX_DATETIME_MS) / 1000);
+  const second = storedTime(ms) / 1000;
   // Every read formats "now" and every write "now + maxAge": the same few seconds over and
   // over, so the last strings made are kept (formatting a Date is a hot spot of the store).
   for (const entry of recentDateTimes) if (entry.second === second) return entry.text;
@@ -22,6 +21,14 @@ export function toSqlDateTime(ms: number): string {
   recentDateTimes[nextSlot] = { second, text };
   nextSlot = (nextSlot + 1) % recentDateTimes.length;
   return text;
+}
+
+/**
+ * The time a DATETIME column holds for `ms`: whole seconds, clamped at both ends (a far-past
+ * expiry, maxAge -1e300, must store as expired, not throw), in ms since the epoch.
+ */
+export function storedTime(ms: number): number {
+  return Math.floor(Math.min(Math.max(ms, MIN_DATETIME_MS), MAX_DATETIME_MS) / 1000) * 1000;
 }
 
 const recentDateTimes = Array.from({ length: 4 }, () => ({ second: NaN, text: "" }));

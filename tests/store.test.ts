@@ -113,6 +113,34 @@ describe("options that shape expiry and writes", () => {
     assert.ok((await expiry("t") as number) > (written as number) + 10 * 60_000);
   });
 
+  it("a touch that would store the second already stored is not sent; a later one is", async () => {
+    const store = await open();
+    const expires = Math.floor(Date.now() / 1000) * 1000 + 3_600_000;
+    const cookie = (at: number) => ({ cookie: { expires: new Date(at) } }) as never;
+    await store.set("same-second", cookie(expires));
+    // Changed behind the store's back: only a touch that reaches the server undoes this.
+    await database.admin.raw(
+      `UPDATE \`${table}\` SET expired = expired - INTERVAL 100 SECOND WHERE sid = ?`,
+      ["same-second"],
+    );
+    const edited = await expiry("same-second");
+    await store.touch("same-second", cookie(expires + 900)); // the same second: skipped
+    assert.equal(await expiry("same-second"), edited);
+    await store.touch("same-second", cookie(expires + 1000)); // the next second: written
+    assert.equal(await expiry("same-second"), expires + 1000);
+    // And without any write of its own, the store learns the stored second from get.
+    const reader = await open();
+    assert.ok(await reader.get("same-second"));
+    await database.admin.raw(
+      `UPDATE \`${table}\` SET expired = expired + INTERVAL 100 SECOND WHERE sid = ?`,
+      ["same-second"],
+    );
+    await reader.touch("same-second", cookie(expires + 1500));
+    assert.equal(await expiry("same-second"), expires + 101_000);
+    await reader.touch("same-second", cookie(expires - 5000)); // an earlier second: written
+    assert.equal(await expiry("same-second"), expires - 5000);
+  });
+
   it("touchAfter learns the stored expiry from get, as in a fresh process", async () => {
     const writer = await open();
     await writer.set("g", sessionFor({}, 3_600_000));

@@ -2,6 +2,12 @@
 -- One statement, so it is atomic without a transaction and safe to retry.
 -- The sid parameter carries the column's own character set and collation: a parameter and a
 -- column with different collations cannot be compared ("Illegal mix of collations").
+-- VALUES(col), the value this INSERT would have written, names each parameter only once.
+-- MariaDB rewrites every use of a routine parameter in a statement into
+-- NAME_CONST('p_sess', '<the whole value, escaped>') on every call, for its binary log, even
+-- with the log off; a second use of p_sess costs a second copy of the session. MySQL 8 does
+-- that only when a log needs it, and deprecates VALUES() here (warning 1287) in favour of a row
+-- alias (VALUES (...) AS new ... new.sess) that MariaDB does not have; VALUES() works on both.
 CREATE PROCEDURE `{{table}}_set_v{{schema_version}}`(
   IN p_sid VARCHAR(255) CHARACTER SET {{sid_charset}} COLLATE {{sid_collation}},
   IN p_sess LONGTEXT CHARACTER SET utf8mb4,
@@ -13,5 +19,5 @@ CREATE PROCEDURE `{{table}}_set_v{{schema_version}}`(
 BEGIN
   INSERT INTO `{{table}}` (`{{sid}}`, `sess`, `expired`)
   VALUES (p_sid, p_sess, p_expired)
-  ON DUPLICATE KEY UPDATE `sess` = p_sess, `expired` = p_expired;
+  ON DUPLICATE KEY UPDATE `sess` = VALUES(`sess`), `expired` = VALUES(`expired`);
 END
