@@ -17,6 +17,7 @@ export const ADAPTER_LABELS: Record<AdapterName, string> = {
   csk: "connect-session-knex v5",
   ems: "express-mysql-session v3",
   bound: "hand-written mysql2 (bound)",
+  "bound-call": "hand-written mysql2, same procedures",
   memory: "MemoryStore (ceiling)",
 };
 
@@ -126,14 +127,26 @@ export async function createAdapter(
         close: () => store.close(),
       };
     }
-    case "bound": {
-      const db = benchKnex(url);
-      try {
-        await db.raw(createTableSql({ table, sid: "sid" }, await binaryCollation(url)));
-      } finally {
-        await db.destroy();
+    case "bound":
+    case "bound-call": {
+      const procedures = name === "bound-call";
+      if (procedures) {
+        // This project's own table and procedures, installed by a store that then goes.
+        const installer = await createAdapter("ours", url, table);
+        await installer.close();
+      } else {
+        const db = benchKnex(url);
+        try {
+          await db.raw(createTableSql({ table, sid: "sid" }, await binaryCollation(url)));
+        } finally {
+          await db.destroy();
+        }
       }
-      const store = new BoundStore(url, table, POOL_SIZE, IDLE_TIMEOUT);
+      const store = new BoundStore(url, table, {
+        connectionLimit: POOL_SIZE,
+        idleTimeout: IDLE_TIMEOUT,
+        procedures,
+      });
       return { name, store, layout: sessionsLayout(table), close: () => store.close() };
     }
     case "memory":

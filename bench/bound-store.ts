@@ -1,7 +1,10 @@
 // The bound: the least a correct MySQL session store can do. One prepared statement per
 // operation on a mysql2 pool, callback API, no validation beyond what correctness needs.
+// With `procedures`, it writes through this project's stored procedures instead of plain
+// INSERT/UPDATE/DELETE: the bound of the design, apart from how a store implements it.
 import { type SessionData, Store } from "express-session";
 import mysql from "mysql2";
+import { statements } from "../src/sql.ts";
 import { toSqlDateTime } from "../src/time.ts";
 
 type Callback = (error?: unknown) => void;
@@ -13,16 +16,35 @@ export class BoundStore extends Store {
   readonly #set: string;
   readonly #touch: string;
   readonly #destroy: string;
+  /** Orders touch's values (expiry, sid, now) as its statement's placeholders. */
+  readonly #touchValues: (expires: string, sid: string, now: string) => string[];
 
   /** Uses `table` with the layout of this project's sessions table (sid, sess, expired). */
-  constructor(url: string, table: string, connectionLimit = 10, idleTimeout = 60_000) {
+  constructor(
+    url: string,
+    table: string,
+    pool: { connectionLimit: number; idleTimeout: number; procedures: boolean },
+  ) {
     super();
-    this.pool = mysql.createPool({ uri: url, connectionLimit, idleTimeout });
+    this.pool = mysql.createPool({
+      uri: url,
+      connectionLimit: pool.connectionLimit,
+      idleTimeout: pool.idleTimeout,
+    });
     this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?`;
+    if (pool.procedures) {
+      const sql = statements({ table, sid: "sid" });
+      this.#set = sql.set;
+      this.#touch = sql.touch;
+      this.#destroy = sql.destroy;
+      this.#touchValues = (expires, sid, now) => [sid, expires, now];
+      return;
+    }
     this.#set = `INSERT INTO \`${table}\` (sid, sess, expired) VALUES (?, ?, ?) ` +
       "ON DUPLICATE KEY UPDATE sess = VALUES(sess), expired = VALUES(expired)";
     this.#touch = `UPDATE \`${table}\` SET expired = ? WHERE sid = ? AND expired > ?`;
     this.#destroy = `DELETE FROM \`${table}\` WHERE sid = ?`;
+    this.#touchValues = (expires, sid, now) => [expires, sid, now];
   }
 
   override get(sid: string, callback: GetCallback): void {
@@ -51,7 +73,11 @@ export class BoundStore extends Store {
 
   override touch(sid: string, session: SessionData, callback: Callback = () => {}): void {
     const now = Date.now();
-    const values = [toSqlDateTime(expiryOf(session, now)), sid, toSqlDateTime(now)];
+    const values = this.#touchValues(
+      toSqlDateTime(expiryOf(session, now)),
+      sid,
+      toSqlDateTime(now),
+    );
     this.pool.execute(this.#touch, values, (error) => callback(error ?? undefined));
   }
 

@@ -91,13 +91,24 @@ function startServer(settings: ServerSettings): Promise<{ child: ChildProcess; p
   });
 }
 
+/**
+ * Asks the server for its peak RSS and to stop; resolves once it has exited, so that requests
+ * it still finishes never meet the next server, or a dropped database.
+ */
 function stopServer(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const peak = new Promise<number>((resolve, reject) => {
     child.once("message", (message: ServerMessage) => {
       if ("memory" in message) resolve(message.memory.peakRss);
       else reject(new Error(`server failed: ${JSON.stringify(message)}`));
     });
     child.send("stop");
+  });
+  return peak.then(async (rss) => {
+    const stuck = setTimeout(() => child.kill(), 10_000); // a server that cannot close
+    await exited;
+    clearTimeout(stuck);
+    return rss;
   });
 }
 

@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type Adapter, ADAPTER_LABELS, createAdapter } from "./adapters.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 import { chartSvg, type Panel } from "./chart.ts";
 import { createBenchDatabase } from "./database.ts";
 import { type HttpResult, type MemoryResult, runHttpLevel, variantLabel } from "./http-level.ts";
@@ -41,6 +42,7 @@ const CHART_LABELS: Record<string, string> = {
   csk: "connect-session-knex v5",
   ems: "express-mysql-session v3",
   bound: "mysql2 bound",
+  "bound-call": "mysql2 bound, same procedures",
   memory: "MemoryStore",
 };
 
@@ -50,6 +52,7 @@ const COLORS: Record<string, string> = {
   csk: "#e2872a",
   ems: "#3a9e54",
   bound: "#777777",
+  "bound-call": "#9c6ade",
   memory: "#b9b9b9",
 };
 
@@ -178,6 +181,7 @@ interface Results {
     http: HttpRow[];
     scale: ScaleRow[];
     sweep?: SweepResult;
+    bufferPool?: BufferPool;
     memory: Record<string, number>;
   };
   raw: unknown;
@@ -221,6 +225,7 @@ async function main(): Promise<void> {
     memory: MemoryResult[];
     scale: ScaleResult[];
     sweep?: SweepResult;
+    bufferPool?: BufferPool;
   } = { store: [], http: [], memory: [], scale: [] };
   let info;
   try {
@@ -229,7 +234,7 @@ async function main(): Promise<void> {
       const adapters: Adapter[] = [];
       try {
         for (const name of options.adapters) {
-          const adapter = await createAdapter(name, db.url, `store_${name}`);
+          const adapter = await createAdapter(name, db.url, `store_${name.replace("-", "_")}`);
           adapters.push(adapter);
           await preload(adapter, db, payload, options.sessions);
         }
@@ -282,7 +287,7 @@ async function main(): Promise<void> {
     machine: info,
     options: shown(options),
     targets,
-    summary: { store, http, scale, sweep: raw.sweep, memory },
+    summary: { store, http, scale, sweep: raw.sweep, bufferPool: raw.bufferPool, memory },
     raw,
   };
   await mkdir(dirname(out), { recursive: true });

@@ -2,6 +2,7 @@
 import { ADAPTER_LABELS } from "./adapters.ts";
 import { variantLabel } from "./http-level.ts";
 import type { BenchOptions } from "./options.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 import type { SweepResult } from "./scale.ts";
 import { round3 } from "./stats.ts";
 import type { HttpRow, ScaleRow, StoreRow, Target } from "./summary.ts";
@@ -19,6 +20,7 @@ export function resultsMarkdown(
     http: HttpRow[];
     scale: ScaleRow[];
     sweep?: SweepResult;
+    bufferPool?: BufferPool;
     memory: Record<string, number>;
     targets: Target[];
   },
@@ -96,7 +98,8 @@ export function resultsMarkdown(
   }
   if (results.scale.length > 0) {
     parts.push(
-      "### Scale\n\nThis store on a small and a large table, interleaved; latency in ms.\n\n" +
+      "### Scale\n\nThis store on a small and a large table, interleaved; latency in ms. " +
+        bufferPoolSentence(results.bufferPool) + "\n\n" +
         table(
           ["op", "c", "small table p50 / p99", "large table p50 / p99", "p50 large/small"],
           results.scale.map((r) => [
@@ -129,4 +132,15 @@ export function resultsMarkdown(
     );
   }
   return `${parts.join("\n\n")}\n`;
+}
+
+/** How the scale phase's server was set up, in a sentence. */
+function bufferPoolSentence(pool: BufferPool | undefined): string {
+  if (!pool) return "";
+  const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`;
+  return pool.during === pool.before
+    ? `InnoDB's buffer pool: the server's own ${mb(pool.before)}.`
+    : `InnoDB's buffer pool: ${mb(pool.during)} for this phase (the server's own ` +
+      `${mb(pool.before)}, restored after), so that the tables fit in memory as on a server ` +
+      "sized for its sessions.";
 }

@@ -1,7 +1,7 @@
 // Command-line options of `npm run bench`.
 import process from "node:process";
 
-export const ADAPTERS = ["ours", "csk", "ems", "bound", "memory"] as const;
+export const ADAPTERS = ["ours", "csk", "ems", "bound", "bound-call", "memory"] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 export const PHASES = ["store", "http", "scale"] as const;
@@ -23,6 +23,8 @@ export interface BenchOptions {
   connections: number;
   /** Scale phase: stored sessions of the large table (and expired rows swept). */
   scaleSessions: number;
+  /** Scale phase: size InnoDB's buffer pool for its tables ("auto") or leave it ("keep"). */
+  bufferPool: "auto" | "keep";
   quick: boolean;
   mysqlUrl: string;
   /** JSON results file; default bench/results/<full|quick>-<time>.json. */
@@ -46,6 +48,9 @@ const HELP = `npm run bench -- [options]
   --duration S          HTTP seconds per adapter and scenario per round (5)
   --connections N       HTTP connections (32)
   --scale-sessions N    stored sessions of the large scale table, up to 1000000 (1000000)
+  --buffer-pool MODE    auto: raise innodb_buffer_pool_size for the scale phase until its
+                        tables fit, as in production, and restore it after; keep: leave the
+                        server's setting (auto)
   --url URL             server root URL (MYSQL_URL, else mysql://root@127.0.0.1:3306/test);
                         the bench creates and drops its own database kms_bench_<random>
   --out FILE            JSON results file
@@ -84,6 +89,7 @@ export function parseOptions(argv: string[], env = process.env): BenchOptions | 
     duration: quick ? 1 : 5,
     connections: 32,
     scaleSessions: quick ? 20_000 : 1_000_000,
+    bufferPool: "auto",
     quick,
     mysqlUrl: env.MYSQL_URL || "mysql://root@127.0.0.1:3306/test",
     out: undefined,
@@ -130,6 +136,12 @@ export function parseOptions(argv: string[], env = process.env): BenchOptions | 
         break;
       case "scale-sessions":
         options.scaleSessions = positiveInteger(name, value, 1_000_000);
+        break;
+      case "buffer-pool":
+        if (value !== "auto" && value !== "keep") {
+          throw new TypeError(`--buffer-pool: expected auto or keep, got ${value}`);
+        }
+        options.bufferPool = value;
         break;
       case "url":
         options.mysqlUrl = value;

@@ -2,6 +2,7 @@
 // rows (interleaved rounds), then sweeping as many expired rows while gets keep running.
 import type { KnexMySQLStore } from "../mod.ts";
 import { type Adapter, createAdapter } from "./adapters.ts";
+import { type BufferPool, withBufferPool } from "./buffer-pool.ts";
 import { type BenchDatabase, bulkLoad } from "./database.ts";
 import type { BenchOptions } from "./options.ts";
 import { DAY, type Payload } from "./payload.ts";
@@ -64,7 +65,25 @@ async function loadTable(
   note(`scale: loaded ${range.count} ${what} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/** The scale phase with the buffer pool `options.bufferPool` asks for (see buffer-pool.ts). */
 export async function runScale(
+  db: BenchDatabase,
+  options: BenchOptions,
+  payload: Payload,
+): Promise<{ scale: ScaleResult[]; sweep: SweepResult; bufferPool: BufferPool }> {
+  // Live rows of both tables, and as many expired rows again for the sweep.
+  const rows = options.sessions + 2 * options.scaleSessions;
+  const { result, bufferPool } = await withBufferPool(
+    db.admin,
+    options.bufferPool,
+    rows,
+    options.payload,
+    () => measureScale(db, options, payload),
+  );
+  return { ...result, bufferPool };
+}
+
+async function measureScale(
   db: BenchDatabase,
   options: BenchOptions,
   payload: Payload,

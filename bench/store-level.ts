@@ -99,9 +99,10 @@ export function planFor(
         sid: stored,
         run: (store, i, done) => {
           const session = payload.session(stored(i));
-          // A later expiry than the stored one, so that the touch really writes.
+          // A later expiry than the stored one, by whole seconds (the column's unit), so that
+          // every touch really writes, also of a sid touched earlier in the batch.
           Object.assign(session.cookie, {
-            expires: new Date(Date.now() + 8 * DAY + i).toISOString(),
+            expires: new Date(Date.now() + 8 * DAY + i * 1000).toISOString(),
           });
           operations.touch(store, stored(i), session, (error) => done(error, true));
         },
