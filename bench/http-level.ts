@@ -1,6 +1,6 @@
 // HTTP level: each store behind Express 5 + express-session in its own child process,
-// loaded by autocannon; stores and their order rotate every round. Also records each
-// server's peak RSS (the memory target).
+// loaded by autocannon; stores take turns within each scenario of each round, in an order
+// rotated every round. Also records each server's peak RSS (the memory target).
 import autocannon from "autocannon";
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -132,7 +132,12 @@ function load(
   });
 }
 
-/** Runs every round; each server gets a short unrecorded warm-up on all its paths first. */
+/**
+ * Starts every store's server first, then in each round runs each scenario on every store in
+ * turn (order rotated each round), so that the figures a ratio compares are measured seconds
+ * apart, not minutes: the machine's drift falls on all stores alike. Each server gets a short
+ * unrecorded warm-up on all its paths first, and reports its peak RSS over the whole run.
+ */
 export async function runHttpLevel(
   options: BenchOptions,
   url: string,
@@ -146,10 +151,11 @@ export async function runHttpLevel(
     (_, i) => `connect.sid=${encodeURIComponent(`s:${sign(sidOf("h", i), secret)}`)}`,
   );
   const variants = variantsOf(options.adapters);
-  for (let round = 1; round <= options.rounds; round++) {
-    for (const variant of rotate(variants, round - 1)) {
-      progress(`http round ${round}/${options.rounds} ${variantLabel(variant.key)}: starting`);
-      const { child, port } = await startServer({
+  const servers = new Map<Variant, { child: ChildProcess; port: number }>();
+  try {
+    for (const variant of variants) {
+      progress(`http: starting ${variantLabel(variant.key)}`);
+      const server = await startServer({
         adapter: variant.adapter,
         url,
         table: `http_${variant.key.replace("-", "_")}`,
@@ -158,13 +164,18 @@ export async function runHttpLevel(
         payload: options.payload,
         secret,
       });
-      try {
-        const paths = variant.scenarios.map((scenario) => `/${scenario}`);
-        await load(port, paths, cookies, options, 1);
-        for (const scenario of variant.scenarios) {
+      servers.set(variant, server);
+      const paths = variant.scenarios.map((scenario) => `/${scenario}`);
+      await load(server.port, paths, cookies, options, 1);
+    }
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const scenario of ["read", "increment", "rolling"] as const) {
+        const running = variants.filter((variant) => variant.scenarios.includes(scenario));
+        for (const variant of rotate(running, round - 1)) {
           progress(
             `http round ${round}/${options.rounds} ${scenario} ${variantLabel(variant.key)}`,
           );
+          const { port } = servers.get(variant) as { port: number };
           const result = await load(port, [`/${scenario}`], cookies, options, options.duration);
           const wrong = result.non2xx;
           if (wrong > 0 || result.errors > 0) {
@@ -182,10 +193,12 @@ export async function runHttpLevel(
             wrong,
           });
         }
-      } finally {
-        const peakRss = await stopServer(child);
-        memory.push({ variant: variant.key, adapter: variant.adapter, round, peakRss });
       }
+    }
+  } finally {
+    for (const [variant, { child }] of servers) {
+      const peakRss = await stopServer(child);
+      memory.push({ variant: variant.key, adapter: variant.adapter, round: 1, peakRss });
     }
   }
   return { http, memory };

@@ -89,7 +89,7 @@ export function resultsMarkdown(
   }
   if (Object.keys(results.memory).length > 0) {
     parts.push(
-      "### Memory\n\nPeak RSS of each HTTP server process under the load above (median over rounds).\n\n" +
+      "### Memory\n\nPeak RSS of each HTTP server process over the whole HTTP run.\n\n" +
         table(
           ["store", "peak RSS MB"],
           Object.entries(results.memory).map(([variant, mb]) => [variantLabel(variant), mb]),

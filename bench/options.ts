@@ -38,13 +38,13 @@ export interface BenchOptions {
 const HELP = `npm run bench -- [options]
 
   --quick               seconds, not minutes (CI): few ops, one round, small tables
-  --ops N               operations per adapter, operation and concurrency per round (2000)
+  --ops N               operations per adapter, operation and concurrency per round (3000)
   --concurrency A,B     store-level concurrency levels (1,32)
   --sessions N          sessions stored before the store-level run (10000)
   --payload BYTES       JSON size of one session (1024)
   --adapters LIST       among ${ADAPTERS.join(",")} (all)
   --phases LIST         among ${PHASES.join(",")} (all)
-  --rounds N            interleaved rounds, order rotated each round (5)
+  --rounds N            interleaved rounds, order rotated each round (7)
   --duration S          HTTP seconds per adapter and scenario per round (5)
   --connections N       HTTP connections (32)
   --scale-sessions N    stored sessions of the large scale table, up to 1000000 (1000000)
@@ -79,13 +79,13 @@ function listOf<T extends string>(name: string, text: string, allowed: readonly 
 export function parseOptions(argv: string[], env = process.env): BenchOptions | "help" {
   const quick = argv.includes("--quick");
   const options: BenchOptions = {
-    ops: quick ? 200 : 2000,
+    ops: quick ? 200 : 3000,
     concurrency: [1, 32],
     sessions: quick ? 1000 : 10_000,
     payload: 1024,
     adapters: [...ADAPTERS],
     phases: [...PHASES],
-    rounds: quick ? 1 : 5,
+    rounds: quick ? 1 : 7,
     duration: quick ? 1 : 5,
     connections: 32,
     scaleSessions: quick ? 20_000 : 1_000_000,

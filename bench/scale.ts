@@ -36,6 +36,8 @@ export interface SweepResult {
 
 const SCALE_OPS = ["get-hit", "set-existing"] as const;
 const SWEEP_CONCURRENCY = 32;
+/** How long gets run on the idle table before the sweep starts. */
+const IDLE_SECONDS = (options: BenchOptions) => options.quick ? 2 : 30;
 
 function merge(parts: Float64Array[]): Float64Array {
   const all = new Float64Array(parts.reduce((sum, part) => sum + part.length, 0));
@@ -154,11 +156,12 @@ async function sweepWhileReading(
     expiresAt: Date.now() - DAY,
   }, "expired sessions");
   const store = large.store as KnexMySQLStore;
-  const measure = async (batches: number, until: () => boolean) => {
+  /** Gets in batches until `done()`, at least one batch. */
+  const measure = async (done: () => boolean) => {
     const parts: Float64Array[] = [];
     let errors = 0;
     let wrong = 0;
-    for (let i = 0; i < batches || !until(); i++) {
+    for (let i = 0; i === 0 || !done(); i++) {
       const plan = planFor("get-hit", payload, options.scaleSessions, options.ops, "w", i + 1);
       const batch = await runBatch(store, plan, options.ops, SWEEP_CONCURRENCY);
       parts.push(batch.latencies);
@@ -172,15 +175,18 @@ async function sweepWhileReading(
       wrong,
     };
   };
-  progress("sweep: gets while idle");
-  const idle = await measure(Math.max(3, options.rounds * 2), () => true);
+  // As long a window as a sweep takes, so that both p99s see the same share of the server's
+  // own hiccups (checkpoints, other jobs): a p99 over a few seconds would flatter the idle side.
+  progress(`sweep: gets while idle (${IDLE_SECONDS(options)} s)`);
+  const idleUntil = performance.now() + IDLE_SECONDS(options) * 1000;
+  const idle = await measure(() => performance.now() >= idleUntil);
   progress(`sweep: gets while sweeping ${expiredRows} expired rows`);
   const started = performance.now();
   let sweeping = true;
   const swept = store.clearExpired().finally(() => {
     sweeping = false;
   });
-  const during = await measure(1, () => !sweeping);
+  const during = await measure(() => !sweeping);
   const deleted = await swept;
   const sweepSeconds = (performance.now() - started) / 1000;
   note(`sweep: deleted ${deleted} rows in ${sweepSeconds.toFixed(1)} s`);
