@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { sweepInBatches } from "../src/cleanup.ts";
 
 interface Call {
@@ -54,21 +55,10 @@ describe("sweepInBatches", () => {
   });
 
   it("a background sweep rests on a timer that does not keep the process alive", () => {
-    const script = [
-      'import { sweepInBatches } from "./src/cleanup.ts";',
-      "void sweepInBatches(async () => 10, 10, { background: true });",
-      // Had the rest kept the process alive, this would run forever.
-    ].join("\n");
-    const child = spawnSync(process.execPath, [
-      "--import",
-      "tsx",
-      "--input-type=module",
-      "-e",
-      script,
-    ], {
-      cwd: new URL("..", import.meta.url),
-      timeout: 20_000,
-    });
+    const script = fileURLToPath(new URL("./fixtures/background_sweep.ts", import.meta.url));
+    const runtime = "Deno" in globalThis ? ["run", "-A", script] : ["--import", "tsx", script];
+    // Had the rests kept the process alive, the sweep would run until the timeout.
+    const child = spawnSync(process.execPath, runtime, { timeout: 20_000 });
     assert.equal(child.status, 0, String(child.stderr));
   });
 });
