@@ -446,7 +446,7 @@ export class KnexMySQLStore extends Store {
    * Whether a touch of `sid` to `expires` may be skipped: the stored expiry this store last read
    * or wrote is already that second (the column holds whole seconds, so the write would change
    * nothing), or, with `touchAfter`, less than `touchAfter` earlier. A row another app instance
-   * changed since is left as that instance wrote it, which a touch would only have shortened.
+   * wrote since this store saw it keeps that newer write.
    */
   #touchWouldKeep(sid: string, expires: number): boolean {
     const stored = this.#recentExpiry.get(sid);
