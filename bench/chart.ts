@@ -19,7 +19,7 @@ export interface Panel {
 
 const WIDTH = 900;
 const PANEL_HEIGHT = 260;
-const MARGIN = { left: 50, right: 20, top: 44, bottom: 46 };
+const MARGIN = { left: 50, right: 20, top: 44, bottom: 60 };
 
 function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -68,16 +68,28 @@ function panelSvg(panel: Panel, top: number): string {
         `${escape(panel.reference.label)}</text>`,
     );
   }
+  // The legend in as many rows as it needs, the last row where a one-row legend sits.
+  const rows: { series: Series; x: number }[][] = [[]];
   let legendX = MARGIN.left;
   for (const series of panel.series) {
-    parts.push(
-      `<rect x="${legendX}" y="${top + PANEL_HEIGHT - 18}" width="10" height="10" ` +
-        `fill="${series.color}"/>`,
-      `<text x="${legendX + 14}" y="${top + PANEL_HEIGHT - 9}" class="legend">` +
-        `${escape(series.name)}</text>`,
-    );
-    legendX += 20 + series.name.length * 5.9;
+    const width = 20 + series.name.length * 5.9;
+    if (legendX + width > WIDTH - MARGIN.right && legendX > MARGIN.left) {
+      rows.push([]);
+      legendX = MARGIN.left;
+    }
+    (rows[rows.length - 1] as { series: Series; x: number }[]).push({ series, x: legendX });
+    legendX += width;
   }
+  rows.forEach((row, r) => {
+    const rowY = top + PANEL_HEIGHT - 18 - 14 * (rows.length - 1 - r);
+    for (const { series, x } of row) {
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${rowY}" width="10" height="10" fill="${series.color}"/>`,
+        `<text x="${(x + 14).toFixed(1)}" y="${rowY + 9}" class="legend">` +
+          `${escape(series.name)}</text>`,
+      );
+    }
+  });
   return parts.join("\n");
 }
 
