@@ -10,7 +10,7 @@ import type { BufferPool } from "./buffer-pool.ts";
 import { chartSvg, type Panel } from "./chart.ts";
 import { createBenchDatabase } from "./database.ts";
 import { type HttpResult, type MemoryResult, runHttpLevel, variantLabel } from "./http-level.ts";
-import { resultsMarkdown } from "./markdown.ts";
+import { resultsMarkdown, type ResultsSummary } from "./markdown.ts";
 import { type BenchOptions, HELP, parseOptions } from "./options.ts";
 import { Payload } from "./payload.ts";
 import { note } from "./progress.ts";
@@ -20,7 +20,6 @@ import type { BatchResult } from "./store-level.ts";
 import {
   evaluateTargets,
   type HttpRow,
-  type ScaleRow,
   type StoreRow,
   summarizeHttp,
   summarizeMemory,
@@ -176,14 +175,7 @@ interface Results {
   machine: Awaited<ReturnType<typeof machine>> | undefined;
   options: ShownOptions;
   targets: Target[];
-  summary: {
-    store: StoreRow[];
-    http: HttpRow[];
-    scale: ScaleRow[];
-    sweep?: SweepResult;
-    bufferPool?: BufferPool;
-    memory: Record<string, number>;
-  };
+  summary: ResultsSummary;
   raw: unknown;
 }
 

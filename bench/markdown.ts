@@ -12,18 +12,20 @@ function table(header: string[], rows: (string | number)[][]): string {
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+/** A run's summaries, as the results file keeps them. */
+export interface ResultsSummary {
+  store: StoreRow[];
+  http: HttpRow[];
+  scale: ScaleRow[];
+  sweep?: SweepResult;
+  bufferPool?: BufferPool;
+  memory: Record<string, number>;
+}
+
 export function resultsMarkdown(
   options: Omit<BenchOptions, "mysqlUrl">,
   machine: string,
-  results: {
-    store: StoreRow[];
-    http: HttpRow[];
-    scale: ScaleRow[];
-    sweep?: SweepResult;
-    bufferPool?: BufferPool;
-    memory: Record<string, number>;
-    targets: Target[];
-  },
+  results: ResultsSummary & { targets: Target[] },
 ): string {
   const parts = [`Machine: ${machine}.`];
   if (results.targets.length > 0) {
