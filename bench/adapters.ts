@@ -154,6 +154,11 @@ export async function createAdapter(
   }
 }
 
+/** The table of a store (or HTTP variant) `key` in a phase: table names take no hyphens. */
+export function tableFor(phase: string, key: string): string {
+  return `${phase}_${key.replaceAll("-", "_")}`;
+}
+
 type Done = (error: unknown, value?: unknown) => void;
 
 /**

@@ -16,8 +16,8 @@ export class BoundStore extends Store {
   readonly #set: string;
   readonly #touch: string;
   readonly #destroy: string;
-  /** Orders touch's values (expiry, sid, now) as its statement's placeholders. */
-  readonly #touchValues: (expires: string, sid: string, now: string) => string[];
+  /** Writes through this project's procedures, whose touch takes (sid, expiry, now). */
+  readonly #procedures: boolean;
 
   /** Uses `table` with the layout of this project's sessions table (sid, sess, expired). */
   constructor(
@@ -32,19 +32,18 @@ export class BoundStore extends Store {
       idleTimeout: pool.idleTimeout,
     });
     this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?`;
+    this.#procedures = pool.procedures;
     if (pool.procedures) {
       const sql = statements({ table, sid: "sid" });
       this.#set = sql.set;
       this.#touch = sql.touch;
       this.#destroy = sql.destroy;
-      this.#touchValues = (expires, sid, now) => [sid, expires, now];
       return;
     }
     this.#set = `INSERT INTO \`${table}\` (sid, sess, expired) VALUES (?, ?, ?) ` +
       "ON DUPLICATE KEY UPDATE sess = VALUES(sess), expired = VALUES(expired)";
     this.#touch = `UPDATE \`${table}\` SET expired = ? WHERE sid = ? AND expired > ?`;
     this.#destroy = `DELETE FROM \`${table}\` WHERE sid = ?`;
-    this.#touchValues = (expires, sid, now) => [expires, sid, now];
   }
 
   override get(sid: string, callback: GetCallback): void {
@@ -73,11 +72,10 @@ export class BoundStore extends Store {
 
   override touch(sid: string, session: SessionData, callback: Callback = () => {}): void {
     const now = Date.now();
-    const values = this.#touchValues(
-      toSqlDateTime(expiryOf(session, now)),
-      sid,
-      toSqlDateTime(now),
-    );
+    const expires = toSqlDateTime(expiryOf(session, now));
+    const values = this.#procedures
+      ? [sid, expires, toSqlDateTime(now)]
+      : [expires, sid, toSqlDateTime(now)];
     this.pool.execute(this.#touch, values, (error) => callback(error ?? undefined));
   }
 

@@ -6,8 +6,8 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { ADAPTER_LABELS } from "./adapters.ts";
-import type { Scenario, ServerMessage, ServerSettings } from "./http-server.ts";
+import { ADAPTER_LABELS, tableFor } from "./adapters.ts";
+import type { ServerMessage, ServerSettings } from "./http-server.ts";
 import type { AdapterName, BenchOptions } from "./options.ts";
 import { sidOf } from "./payload.ts";
 import { note, progress } from "./progress.ts";
@@ -25,6 +25,10 @@ interface Variant {
 }
 
 export const TOUCH_AFTER = 60_000;
+
+/** The scenarios, each at its own path of the server: what a request does to its session. */
+export const SCENARIOS = ["read", "increment", "rolling"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 export interface HttpResult {
   variant: string;
@@ -48,12 +52,11 @@ export interface MemoryResult {
 }
 
 function variantsOf(adapters: AdapterName[]): Variant[] {
-  const all: Scenario[] = ["read", "increment", "rolling"];
   const variants: Variant[] = adapters.map((adapter) => ({
     key: adapter,
     adapter,
     ours: {},
-    scenarios: all,
+    scenarios: [...SCENARIOS],
   }));
   if (adapters.includes("ours")) {
     variants.push({
@@ -158,7 +161,7 @@ export async function runHttpLevel(
       const server = await startServer({
         adapter: variant.adapter,
         url,
-        table: `http_${variant.key.replace("-", "_")}`,
+        table: tableFor("http", variant.key),
         ours: variant.ours,
         sessions,
         payload: options.payload,
@@ -169,7 +172,7 @@ export async function runHttpLevel(
       await load(server.port, paths, cookies, options, 1);
     }
     for (let round = 1; round <= options.rounds; round++) {
-      for (const scenario of ["read", "increment", "rolling"] as const) {
+      for (const scenario of SCENARIOS) {
         const running = variants.filter((variant) => variant.scenarios.includes(scenario));
         for (const variant of rotate(running, round - 1)) {
           progress(

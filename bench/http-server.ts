@@ -24,10 +24,6 @@ export type ServerMessage =
   | { memory: { peakRss: number; maxRss: number } }
   | { failed: string };
 
-/** The scenarios, each at its own path: what a request does to its session. */
-export const SCENARIOS = ["read", "increment", "rolling"] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
 async function main(settings: ServerSettings) {
   const adapter = await createAdapter(
     settings.adapter,

@@ -5,7 +5,7 @@ import os from "node:os";
 import { dirname } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type Adapter, ADAPTER_LABELS, createAdapter } from "./adapters.ts";
+import { type Adapter, ADAPTER_LABELS, createAdapter, tableFor } from "./adapters.ts";
 import type { BufferPool } from "./buffer-pool.ts";
 import { chartSvg, type Panel } from "./chart.ts";
 import { createBenchDatabase } from "./database.ts";
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       const adapters: Adapter[] = [];
       try {
         for (const name of options.adapters) {
-          const adapter = await createAdapter(name, db.url, `store_${name.replace("-", "_")}`);
+          const adapter = await createAdapter(name, db.url, tableFor("store", name));
           adapters.push(adapter);
           await preload(adapter, db, payload, options.sessions);
         }

@@ -36,8 +36,6 @@ export interface SweepResult {
 
 const SCALE_OPS = ["get-hit", "set-existing"] as const;
 const SWEEP_CONCURRENCY = 32;
-/** How long gets run on the idle table before the sweep starts. */
-const IDLE_SECONDS = (options: BenchOptions) => options.quick ? 2 : 30;
 
 function merge(parts: Float64Array[]): Float64Array {
   const all = new Float64Array(parts.reduce((sum, part) => sum + part.length, 0));
@@ -177,8 +175,9 @@ async function sweepWhileReading(
   };
   // As long a window as a sweep takes, so that both p99s see the same share of the server's
   // own hiccups (checkpoints, other jobs): a p99 over a few seconds would flatter the idle side.
-  progress(`sweep: gets while idle (${IDLE_SECONDS(options)} s)`);
-  const idleUntil = performance.now() + IDLE_SECONDS(options) * 1000;
+  const idleSeconds = options.quick ? 2 : 30;
+  progress(`sweep: gets while idle (${idleSeconds} s)`);
+  const idleUntil = performance.now() + idleSeconds * 1000;
   const idle = await measure(() => performance.now() >= idleUntil);
   progress(`sweep: gets while sweeping ${expiredRows} expired rows`);
   const started = performance.now();

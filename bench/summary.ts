@@ -1,5 +1,5 @@
 // Turns per-round results into medians, per-round ratios and the issue's targets.
-import type { HttpResult, MemoryResult } from "./http-level.ts";
+import { type HttpResult, type MemoryResult, SCENARIOS } from "./http-level.ts";
 import { type AdapterName, ADAPTERS } from "./options.ts";
 import type { ScaleResult, SweepResult } from "./scale.ts";
 import { median, round3 } from "./stats.ts";
@@ -87,9 +87,8 @@ export function summarizeStore(results: BatchResult[]): StoreRow[] {
 }
 
 export function summarizeHttp(results: HttpResult[]): HttpRow[] {
-  const scenarios = ["read", "increment", "rolling"];
   const sorted = [...results].sort((a, b) =>
-    scenarios.indexOf(a.scenario) - scenarios.indexOf(b.scenario) ||
+    SCENARIOS.indexOf(a.scenario) - SCENARIOS.indexOf(b.scenario) ||
     VARIANT_ORDER.indexOf(a.variant) - VARIANT_ORDER.indexOf(b.variant)
   );
   const groups = groupBy(sorted, (r) => `${r.scenario}|${r.variant}`);
