@@ -82,28 +82,6 @@ export function encodeSession(session: unknown): string {
   }
 }
 
-/** A stored `sess` value read as a session, or why it is none. */
-export type DecodedSession = { ok: true; session: SessionData } | { ok: false; message: string };
-
-/**
- * A stored `sess` value as a session. MariaDB returns the JSON column as text; MySQL 8's
- * binary JSON comes back from mysql2 already parsed. JSON.parse makes `__proto__` an own data
- * property, so stored keys never reach a prototype.
- */
-export function decodeSession(stored: unknown): DecodedSession {
-  let value: unknown = stored;
-  try {
-    if (typeof stored === "string") value = JSON.parse(stored);
-    else if (stored instanceof Uint8Array) value = JSON.parse(new TextDecoder().decode(stored));
-  } catch {
-    return { ok: false, message: "the stored session cannot be read: it is not valid JSON" };
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { ok: false, message: "the stored session cannot be read: it is not a JSON object" };
-  }
-  return { ok: true, session: value as SessionData };
-}
-
 /** Room for the packet header and the other parameters of a CALL. */
 const PACKET_OVERHEAD = 1024;
 

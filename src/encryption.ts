@@ -57,14 +57,10 @@ export type UnreadableReason =
   /** Plain session JSON while `acceptPlaintext` is false. */
   | "plaintext";
 
-/**
- * The outcome of opening a stored `sess` value: either the value to decode as session JSON
- * (the decrypted text, or the stored value itself when it was not sealed), or why there is
- * no session. The message names neither key material nor session contents.
- */
-export type OpenResult =
-  | { ok: true; stored: unknown }
-  | { ok: false; reason: UnreadableReason; message: string };
+/** The outcome of opening a sealed envelope: the session JSON, or why it did not open. */
+export type UnsealResult =
+  | { ok: true; json: string }
+  | { ok: false; reason: UnreadableReason; detail: string };
 
 /** Bytes in an ArrayBuffer of their own, as Web Crypto takes them. */
 type Bytes = Uint8Array<ArrayBuffer>;
@@ -74,8 +70,6 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const FORMAT_VERSION = 1;
 const MARKER = "$kms";
-/** How a sealed row's text begins: `seal` writes exactly this; anything else is plain JSON. */
-const SEALED_PREFIX = `{"${MARKER}":`;
 const KEY_ID_BYTES = 6;
 /** Key ids are hashes of this label and the key, so they say nothing usable about the key. */
 const KEY_ID_LABEL = "knex-mysql-session key id\0";
@@ -229,44 +223,30 @@ export class SessionCipher {
       key,
       this.#encoder.encode(json),
     );
-    return `${SEALED_PREFIX}${FORMAT_VERSION},"k":"${id}","iv":"${toBase64Url(iv)}","ct":"${
+    return `{"${MARKER}":${FORMAT_VERSION},"k":"${id}","iv":"${toBase64Url(iv)}","ct":"${
       toBase64Url(new Uint8Array(ciphertext))
     }"}`;
   }
 
+  /** Whether a row of plain (unsealed) session JSON reads as that session. */
+  acceptsPlaintext(): boolean {
+    return this.#acceptPlaintext;
+  }
+
+  /** Why a plain row was refused, for the `unreadable` report. */
+  plaintextRefusal(): string {
+    return "it holds unencrypted session data and encryption.acceptPlaintext is false";
+  }
+
   /**
-   * Opens a stored `sess` value of session `sid`: the JSON text MariaDB returns, or the
-   * parsed object MySQL 8 returns. Plain (unsealed) session JSON passes through unchanged
-   * when `acceptPlaintext` allows it. Never throws: a row that does not open is a result.
+   * Opens a parsed sealed envelope (see {@link isSealedEnvelope}) of session `sid`. Its key
+   * order does not matter: MySQL's JSON column reorders keys. Never throws: an envelope that
+   * does not open is a result, whose detail names neither key material nor session contents.
    */
-  async open(stored: unknown, sid: string): Promise<OpenResult> {
-    let envelope: unknown = stored;
-    if (stored instanceof Uint8Array) envelope = new TextDecoder().decode(stored);
-    if (typeof envelope === "string") {
-      if (!envelope.trimStart().startsWith(SEALED_PREFIX)) return this.#plaintext(stored);
-      try {
-        envelope = JSON.parse(envelope);
-      } catch {
-        return unreadable("malformed", "its sealed form is not valid JSON");
-      }
-    } else if (!isSealedObject(envelope)) {
-      return this.#plaintext(stored);
-    }
-    return await this.#decrypt(envelope as Record<string, unknown>, sid);
-  }
-
-  #plaintext(stored: unknown): OpenResult {
-    if (this.#acceptPlaintext) return { ok: true, stored };
-    return unreadable(
-      "plaintext",
-      "it holds unencrypted session data and encryption.acceptPlaintext is false",
-    );
-  }
-
-  async #decrypt(envelope: Record<string, unknown>, sid: string): Promise<OpenResult> {
+  async unseal(envelope: Record<string, unknown>, sid: string): Promise<UnsealResult> {
     const { [MARKER]: version, k, iv, ct } = envelope;
     if (version !== FORMAT_VERSION) {
-      return unreadable("malformed", `its sealed form has an unknown version`);
+      return refused("malformed", "its sealed form has an unknown version");
     }
     const ivBytes = typeof iv === "string" ? fromBase64Url(iv) : undefined;
     const ciphertext = typeof ct === "string" ? fromBase64Url(ct) : undefined;
@@ -274,11 +254,11 @@ export class SessionCipher {
       typeof k !== "string" || ivBytes?.length !== IV_BYTES || ciphertext === undefined ||
       ciphertext.length < TAG_BYTES
     ) {
-      return unreadable("malformed", 'its sealed form lacks a valid "k", "iv" or "ct"');
+      return refused("malformed", 'its sealed form lacks a valid "k", "iv" or "ct"');
     }
     const entry = (await this.#keys).find((candidate) => candidate.id === k);
     if (!entry) {
-      return unreadable(
+      return refused(
         "unknown-key",
         `it was sealed with key id ${JSON.stringify(k)}, which is not among encryption.keys`,
       );
@@ -289,9 +269,9 @@ export class SessionCipher {
         entry.key,
         ciphertext,
       );
-      return { ok: true, stored: this.#decoder.decode(plaintext) };
+      return { ok: true, json: this.#decoder.decode(plaintext) };
     } catch {
-      return unreadable(
+      return refused(
         "tampered",
         "it failed authentication: it was altered, copied from another session id, or " +
           "sealed with another key",
@@ -301,21 +281,16 @@ export class SessionCipher {
 }
 
 /**
- * Whether a stored `sess` value is sealed. A store without `encryption` uses this to report a
- * sealed row as unreadable instead of handing its envelope to the app as a session.
+ * Whether a parsed `sess` value is a sealed envelope: an object with the own key `"$kms"`,
+ * wherever it stands (MySQL's JSON column reorders keys).
  */
-export function isSealed(stored: unknown): boolean {
-  if (typeof stored === "string") return stored.trimStart().startsWith(SEALED_PREFIX);
-  if (stored instanceof Uint8Array) return isSealed(new TextDecoder().decode(stored));
-  return isSealedObject(stored);
+export function isSealedEnvelope(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    Object.hasOwn(value, MARKER);
 }
 
-function isSealedObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && Object.hasOwn(value, MARKER);
-}
-
-function unreadable(reason: UnreadableReason, detail: string): OpenResult {
-  return { ok: false, reason, message: `the stored session cannot be read: ${detail}` };
+function refused(reason: UnreadableReason, detail: string): UnsealResult {
+  return { ok: false, reason, detail };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Bytes {

@@ -4,10 +4,11 @@ import type { Knex } from "knex";
 import process from "node:process";
 import { clearTimeout, setTimeout } from "node:timers";
 import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
-import { checkPacketSize, checkSession, checkSid, decodeSession, encodeSession } from "./codec.ts";
+import { checkPacketSize, checkSession, checkSid, encodeSession } from "./codec.ts";
 import { createOwnKnex } from "./connection.ts";
 import { Database } from "./database.ts";
-import { isSealed, type OpenResult, SessionCipher, type UnreadableReason } from "./encryption.ts";
+import { SessionCipher, type UnreadableReason } from "./encryption.ts";
+import { SessionReader } from "./session_reader.ts";
 import { databaseError, isConnectionError, SessionStoreError } from "./errors.ts";
 import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { isTransientError, isWriteConflict, retryAfter, type RetryPolicy } from "./retry.ts";
@@ -85,6 +86,7 @@ export class KnexMySQLStore extends Store {
   readonly #recentExpiry = new Map<string, number>();
   readonly #retryPolicy: RetryPolicy;
   readonly #cipher: SessionCipher | undefined;
+  readonly #reader: SessionReader;
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
   #startup: Promise<ServerFacts> | undefined;
   #facts: ServerFacts | undefined;
@@ -110,6 +112,7 @@ export class KnexMySQLStore extends Store {
     };
     const { encryption } = this.#options;
     this.#cipher = encryption ? new SessionCipher(encryption) : undefined;
+    this.#reader = new SessionReader(this.#cipher, (event) => this.#unreadable(event));
     this.#sql = statements({ table: this.#options.tableName, sid: this.#options.sidFieldName });
     if (this.#options.cleanupInterval > 0) {
       this.#cleanup = new CleanupScheduler({
@@ -225,7 +228,7 @@ export class KnexMySQLStore extends Store {
       return null;
     }
     this.#rememberExpiry(sid, Number(row.expires_at) * 1000);
-    return await this.#readSession(row.sess, sid);
+    return await this.#reader.read(row.sess, sid);
   }
 
   async #set(sid: string, session: SessionData): Promise<void> {
@@ -265,39 +268,16 @@ export class KnexMySQLStore extends Store {
     ]);
     const sessions = await Promise.all(
       rows.map(async (row) => {
-        const session = await this.#readSession(row.sess, row.sid);
+        const session = await this.#reader.read(row.sess, row.sid);
         return session && Object.assign(session, { id: row.sid });
       }),
     );
     return sessions.filter((session) => session !== null);
   }
 
-  /** A stored `sess` value as a session, or null (reported) when it cannot be opened. */
-  async #readSession(stored: unknown, sid: string): Promise<SessionData | null> {
-    const opened: OpenResult = this.#cipher
-      ? await this.#cipher.open(stored, sid)
-      : isSealed(stored)
-      ? {
-        ok: false,
-        reason: "unknown-key",
-        message: "the stored session cannot be read: it is encrypted and the store has no " +
-          "`encryption` option",
-      }
-      : { ok: true, stored };
-    if (!opened.ok) {
-      return this.#unreadable({ sid, reason: opened.reason, message: opened.message });
-    }
-    const decoded = decodeSession(opened.stored);
-    if (decoded.ok) return decoded.session;
-    // A row edited by hand into something that is not a session: one bad row must not fail
-    // the user's every request (get) or everyone's listing (all).
-    return this.#unreadable({ sid, reason: "malformed", message: decoded.message });
-  }
-
-  #unreadable(event: UnreadableEvent): null {
+  #unreadable(event: UnreadableEvent): void {
     if (this.listenerCount("unreadable") > 0) this.emit("unreadable", event);
     else this.#warn(`session ${JSON.stringify(event.sid)}: ${event.message}`);
-    return null;
   }
 
   async #length(): Promise<number> {
