@@ -6,19 +6,42 @@ import type { MySQLConnectionConfig } from "./options.ts";
 
 /**
  * The knex instance a store creates for itself when it was given none. Its pool keeps no idle
- * connection (min 0), so an app that never closes the store can still exit once idle. knex's
+ * connection (min 0), so an app that never closes the store can still exit once idle.
+ * Connecting and waiting for a pooled connection give up at the store's `timeout`, so that a
+ * partition never holds a connection attempt (and `close()`) longer than a statement. knex's
  * own log lines (e.g. one per failed connection attempt while the database is down) go to
  * `warn`, first line only, instead of straight to the console.
  */
 export function createOwnKnex(
   connection: string | MySQLConnectionConfig,
+  timeout: number,
   warn: (message: string) => void,
 ): Knex {
   const log = (message: unknown) => warn(`knex: ${String(message).split("\n")[0]}`);
   return knex({
     client: "mysql2",
-    connection: connection as Knex.MySql2ConnectionConfig | string,
+    connection: withConnectTimeout(connection, timeout) as Knex.MySql2ConnectionConfig | string,
     pool: { min: 0, max: 10 },
+    acquireConnectionTimeout: timeout,
     log: { warn: log, error: log, deprecate: log, debug: () => {} },
   });
+}
+
+/** The connection with mysql2's `connectTimeout` (default 10 s) set, unless it names its own. */
+function withConnectTimeout(
+  connection: string | MySQLConnectionConfig,
+  timeout: number,
+): string | MySQLConnectionConfig {
+  if (typeof connection !== "string") return { connectTimeout: timeout, ...connection };
+  let url: URL;
+  try {
+    url = new URL(connection);
+  } catch {
+    return connection; // mysql2 reports what is wrong with it
+  }
+  // mysql2 reads a mysql:// URL's query parameters as options.
+  if (!url.searchParams.has("connectTimeout")) {
+    url.searchParams.set("connectTimeout", String(timeout));
+  }
+  return url.toString();
 }

@@ -1,10 +1,15 @@
 import type { Knex } from "knex";
-import { setImmediate } from "node:timers";
+import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
+import { SessionStoreError } from "./errors.ts";
 
 /** The part of a mysql2 (or mysql) connection the store uses. */
 interface DriverConnection {
   execute?: (sql: string, values: unknown[], callback: DriverCallback) => void;
   query: (sql: string, values: unknown[], callback: DriverCallback) => void;
+  destroy(): void;
+  on?(event: "error", listener: () => void): void;
+  /** mysql2's socket: its destroy() only ends the socket politely, which a dead peer ignores. */
+  stream?: { destroy?: () => void };
 }
 type DriverCallback = (error: Error | null, result: unknown) => void;
 
@@ -17,6 +22,17 @@ interface PoolGauges {
   numPendingAcquires(): number;
 }
 
+/** The knex Client internals used here (knex 3.x; tests/database.test.ts pins them). */
+interface KnexClient {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): unknown;
+  validateConnection(connection: unknown): unknown;
+  pool?: Partial<PoolGauges>;
+  /** The driver module (mysql2 or mysql) and the settings knex creates connections with. */
+  driver?: { createConnection?: (settings: unknown) => DriverConnection };
+  connectionSettings?: unknown;
+}
+
 interface Job {
   sql: string;
   values: unknown[];
@@ -24,6 +40,52 @@ interface Job {
   prepared: boolean;
   resolve: (result: unknown) => void;
   reject: (error: unknown) => void;
+  /** performance.now() when it was asked for, and by when it must have settled. */
+  started: number;
+  deadline: number;
+  /** waiting: in this store's queue; asking: a borrow for it is pending; sent: on the wire. */
+  state: "waiting" | "asking" | "sent" | "settled";
+  connection?: DriverConnection;
+  /** Whether it has been reported as slow (once). */
+  slow: boolean;
+}
+
+/** How statements are run: their deadline, the queue's bound, and who hears of slowness. */
+export interface DatabaseOptions {
+  /** Milliseconds a statement may take from the call to its reply, a wait for a connection included. */
+  timeout: number;
+  /** Statements that may wait for a connection at once; more are refused (ERR_QUEUE_FULL). */
+  maxWaiting: number;
+  /** A statement outstanding this long is reported once through `onSlow`. */
+  slowAfter: number;
+  /** Something is slow: a partition, a dead server, or only a busy one (the caller probes). */
+  onSlow: () => void;
+}
+
+/** How often deadlines are checked while statements are outstanding. */
+const TICK = 50;
+
+/** Failures before the statement reached the driver: the server cannot have run it. */
+const unsent = new WeakSet<object>();
+
+/** Whether `error` happened before its statement was handed to the driver. */
+export function neverSent(error: unknown): boolean {
+  return typeof error === "object" && error !== null && unsent.has(error);
+}
+
+function markUnsent<T>(error: T): T {
+  if (typeof error === "object" && error !== null) unsent.add(error);
+  return error;
+}
+
+/** Closes a connection at once, whatever state its peer is in. */
+function forceClose(connection: DriverConnection): void {
+  try {
+    connection.destroy();
+    connection.stream?.destroy?.();
+  } catch {
+    // Already closed.
+  }
 }
 
 /**
@@ -32,6 +94,11 @@ interface Job {
  * knex's query builder and go to the driver directly: with mysql2, as prepared statements
  * through the callback API, which is where a session store's CPU time goes.
  *
+ * Every statement has a deadline, covering its wait for a connection and its reply: past it,
+ * the statement fails (a waiting one with ERR_POOL_TIMEOUT or ERR_TIMEOUT, a sent one with
+ * ERR_TIMEOUT) and a connection that owed the reply is closed, as it is stuck or its late reply
+ * would answer the next statement. One interval checks every deadline (no timer per statement).
+ *
  * Borrowing costs more CPU than the statement itself (knex's acquire wraps tarn's, which makes
  * a timer and five promises each time), so a connection that finishes a statement goes straight
  * to this store's next waiting statement, and is returned to knex's pool once this store has
@@ -39,49 +106,220 @@ interface Job {
  * waiting for a connection from that pool.
  */
 export class Database {
-  readonly #client: Knex.Client;
+  readonly #client: KnexClient;
+  readonly #options: DatabaseOptions;
   /** Borrowed connections with nothing to do, returned to the pool on the next turn. */
   readonly #idle: DriverConnection[] = [];
   /** Statements waiting for a connection this store holds or has asked for. */
   readonly #waiting: Job[] = [];
+  /** Every statement not yet settled, for the deadline check. */
+  readonly #outstanding = new Set<Job>();
   /** Connections borrowed from the pool and not yet returned. */
   #borrowed = 0;
   /** Borrows asked of the pool and not yet answered. */
   #asking = 0;
   #returnScheduled = false;
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #drained: (() => void) | undefined;
 
-  constructor(knex: Knex) {
-    this.#client = knex.client;
+  constructor(knex: Knex, options: DatabaseOptions) {
+    this.#client = knex.client as unknown as KnexClient;
+    this.#options = options;
   }
 
   /** Runs one statement through the text protocol: DDL cannot be prepared. */
-  query(sql: string, values: unknown[] = []): Promise<unknown> {
+  query(sql: string, values: unknown[] = [], timeout = this.#options.timeout): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      this.#enqueue({ sql, values, prepared: false, resolve, reject })
+      this.#enqueue(sql, values, false, timeout, resolve, reject)
     );
   }
 
   /**
    * Rows of a SELECT, or of the first result set of a CALL: a prepared statement where the
-   * driver has them (mysql2), a client-side escaped query otherwise (mysql).
+   * driver has them (mysql2), a client-side escaped query otherwise (mysql). `timeout` is the
+   * time left to this statement, in ms.
    */
-  rows<Row>(sql: string, values: unknown[]): Promise<Row[]> {
-    return new Promise((resolve, reject) => {
-      this.#enqueue({
+  rows<Row>(sql: string, values: unknown[], timeout = this.#options.timeout): Promise<Row[]> {
+    return new Promise((resolve, reject) =>
+      this.#enqueue(
         sql,
         values,
-        prepared: true,
-        resolve: (result) => resolve(firstResultSet<Row>(result)),
+        true,
+        timeout,
+        (result) => resolve(firstResultSet<Row>(result)),
         reject,
-      });
-    });
+      )
+    );
   }
 
-  #enqueue(job: Job): void {
+  /**
+   * Resolves when the server answers `SELECT 1` on a connection of its own, outside the pool
+   * and the queue, within `timeout` ms: a probe must not wait behind the statements whose
+   * slowness made someone ask, nor count a full pool as a dead server.
+   */
+  async probe(timeout: number): Promise<void> {
+    const { driver, connectionSettings } = this.#client;
+    let connection: DriverConnection | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new SessionStoreError("ERR_TIMEOUT", `no answer within ${timeout} ms`)),
+        timeout,
+      );
+      timer.unref();
+    });
+    try {
+      if (driver?.createConnection && connectionSettings) {
+        connection = driver.createConnection(connectionSettings);
+        connection.on?.("error", () => {}); // reported through the query's callback
+        const open = connection;
+        await Promise.race([
+          new Promise<void>((resolve, reject) =>
+            open.query("SELECT 1", [], (error) => (error ? reject(error) : resolve()))
+          ),
+          expired,
+        ]);
+      } else {
+        // A knex whose connection settings come from a function: probe through the pool.
+        await Promise.race([
+          this.#client.acquireConnection().then((borrowed) => {
+            this.#client.releaseConnection(borrowed);
+          }),
+          expired,
+        ]);
+      }
+    } finally {
+      clearTimeout(timer);
+      if (connection) forceClose(connection);
+    }
+  }
+
+  /**
+   * Refuses new statements, fails those still waiting for a connection, waits for the ones
+   * under way (each settles by its deadline), and returns every connection to the pool.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#waiting.splice(0)) this.#settle(job, closedError(), undefined);
+    if (this.#outstanding.size > 0) {
+      await new Promise<void>((resolve) => (this.#drained = resolve));
+    }
+    this.#returnIdle();
+  }
+
+  #enqueue(
+    sql: string,
+    values: unknown[],
+    prepared: boolean,
+    timeout: number,
+    resolve: (result: unknown) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    if (this.#closed) return reject(markUnsent(closedError()));
+    const started = performance.now();
+    const job: Job = {
+      sql,
+      values,
+      prepared,
+      resolve,
+      reject,
+      started,
+      deadline: started + timeout,
+      state: "waiting",
+      slow: false,
+    };
+    this.#outstanding.add(job);
+    if (!this.#ticker) {
+      this.#ticker = setInterval(() => this.#checkDeadlines(), TICK);
+      this.#ticker.unref();
+    }
     const connection = this.#takeIdle();
     if (connection) this.#send(connection, job);
-    else if (this.#borrowed + this.#asking > 0 && !this.#poolHasRoom()) this.#waiting.push(job);
+    else if (this.#borrowed + this.#asking > 0 && !this.#poolHasRoom()) this.#wait(job);
     else this.#borrowFor(job);
+  }
+
+  #wait(job: Job): void {
+    if (this.#waiting.length >= this.#options.maxWaiting) {
+      this.#settle(
+        job,
+        markUnsent(
+          new SessionStoreError(
+            "ERR_QUEUE_FULL",
+            `${this.#waiting.length} statements are already waiting for a connection: the ` +
+              "pool cannot keep up (raise the knex pool's max, or lower the load)",
+          ),
+        ),
+        undefined,
+      );
+      return;
+    }
+    this.#waiting.push(job);
+  }
+
+  /** Settles `job` once; later outcomes (a reply after the deadline) are ignored. */
+  #settle(job: Job, error: unknown, result: unknown): void {
+    if (job.state === "settled") return;
+    job.state = "settled";
+    this.#outstanding.delete(job);
+    if (this.#outstanding.size === 0) this.#drained?.();
+    if (error === undefined) job.resolve(result);
+    else job.reject(error);
+  }
+
+  #checkDeadlines(): void {
+    const now = performance.now();
+    let slow = false;
+    for (const job of this.#outstanding) {
+      if (now >= job.deadline) this.#expire(job);
+      else if (!job.slow && now - job.started >= this.#options.slowAfter) {
+        job.slow = true;
+        slow = true;
+      }
+    }
+    if (this.#outstanding.size === 0) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+    }
+    if (slow) this.#options.onSlow();
+  }
+
+  #expire(job: Job): void {
+    const timeout = Math.round(job.deadline - job.started);
+    const { state, connection } = job;
+    if (state === "sent" && connection) {
+      this.#settle(
+        job,
+        new SessionStoreError("ERR_TIMEOUT", `no reply from the server within ${timeout} ms`),
+        undefined,
+      );
+      // Stuck, or its late reply would answer the next statement: it cannot be used again.
+      forceClose(connection);
+      this.#giveBack(connection);
+      const next = this.#waiting.shift();
+      if (next) this.#borrowFor(next);
+      return;
+    }
+    if (state === "waiting") this.#waiting.splice(this.#waiting.indexOf(job), 1);
+    // An "asking" job's borrow goes on; the connection it brings serves the next statement.
+    this.#settle(job, markUnsent(this.#noConnection(timeout)), undefined);
+  }
+
+  /** Why no connection came in time: the pool is busy, or connecting to the server hangs. */
+  #noConnection(timeout: number): SessionStoreError {
+    const pool = this.#gauges();
+    if (pool && pool.numPendingCreates() === 0 && pool.numUsed() >= pool.max) {
+      return new SessionStoreError(
+        "ERR_POOL_TIMEOUT",
+        `no free connection in knex's pool within ${timeout} ms: all ${pool.max} are in use ` +
+          "(raise the pool's max, or lower the load); the server itself answers",
+      );
+    }
+    return new SessionStoreError(
+      "ERR_TIMEOUT",
+      `no connection to the server within ${timeout} ms`,
+    );
   }
 
   /** A kept connection that is still usable (one the server dropped goes back to the pool). */
@@ -94,7 +332,7 @@ export class Database {
   }
 
   #usable(connection: DriverConnection): boolean {
-    return (this.#client.validateConnection(connection) as unknown) !== false;
+    return this.#client.validateConnection(connection) !== false;
   }
 
   /** Whether borrowing now would get a connection without queueing behind others. */
@@ -105,21 +343,27 @@ export class Database {
   }
 
   #gauges(): PoolGauges | undefined {
-    const pool = (this.#client as { pool?: Partial<PoolGauges> }).pool;
+    const pool = this.#client.pool;
     return typeof pool?.numPendingAcquires === "function" ? pool as PoolGauges : undefined;
   }
 
   #borrowFor(job: Job): void {
+    job.state = "asking";
     this.#asking++;
     (this.#client.acquireConnection() as Promise<DriverConnection>).then(
       (connection) => {
         this.#asking--;
         this.#borrowed++;
-        this.#send(connection, job);
+        if (job.state === "asking") this.#send(connection, job);
+        else this.#finished(connection); // it expired meanwhile: serve the next one
       },
-      (error) => {
+      (error: unknown) => {
         this.#asking--;
-        job.reject(error);
+        // knex gave up waiting (acquireConnectionTimeout): say why, as at our own deadline.
+        const reason = (error as { name?: unknown } | null)?.name === "KnexTimeoutError"
+          ? this.#noConnection(Math.round(performance.now() - job.started))
+          : error;
+        this.#settle(job, markUnsent(reason), undefined);
         // A statement waiting for this connection must not wait for one that never comes.
         const next = this.#waiting.shift();
         if (next) this.#borrowFor(next);
@@ -128,28 +372,26 @@ export class Database {
   }
 
   #send(connection: DriverConnection, job: Job): void {
-    let ended = false;
-    // Once only: the connection must not be handed on or returned twice.
+    job.state = "sent";
+    job.connection = connection;
     const done: DriverCallback = (error, result) => {
-      if (ended) return;
-      ended = true;
+      if (job.state !== "sent") return; // past its deadline: the connection went with it
+      this.#settle(job, error ?? undefined, result);
       this.#finished(connection);
-      if (error) job.reject(error);
-      else job.resolve(result);
     };
     try {
       if (job.prepared && connection.execute) connection.execute(job.sql, job.values, done);
       else connection.query(job.sql, job.values, done);
     } catch (error) {
       // The driver throws synchronously on some bad input instead of calling back.
-      done(error as Error, undefined);
+      done(markUnsent(error as Error), undefined);
     }
   }
 
   /** A statement ended on `connection`: hand it to the next statement, keep it, or return it. */
   #finished(connection: DriverConnection): void {
     const othersWaiting = (this.#gauges()?.numPendingAcquires() ?? 0) > this.#asking;
-    if (!othersWaiting && this.#usable(connection)) {
+    if (!othersWaiting && !this.#closed && this.#usable(connection)) {
       const next = this.#waiting.shift();
       if (next) return this.#send(connection, next);
       this.#idle.push(connection);
@@ -167,16 +409,24 @@ export class Database {
     this.#returnScheduled = true;
     setImmediate(() => {
       this.#returnScheduled = false;
-      for (let connection = this.#idle.pop(); connection; connection = this.#idle.pop()) {
-        this.#giveBack(connection);
-      }
+      this.#returnIdle();
     });
+  }
+
+  #returnIdle(): void {
+    for (let connection = this.#idle.pop(); connection; connection = this.#idle.pop()) {
+      this.#giveBack(connection);
+    }
   }
 
   #giveBack(connection: DriverConnection): void {
     this.#borrowed--;
     this.#client.releaseConnection(connection);
   }
+}
+
+function closedError(): SessionStoreError {
+  return new SessionStoreError("ERR_STORE_CLOSED", "the store was closed");
 }
 
 /**

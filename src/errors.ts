@@ -6,9 +6,22 @@ export type SessionStoreErrorCode =
   | "ERR_INVALID_SESSION"
   /** The session's JSON is larger than the server accepts in one packet. */
   | "ERR_SESSION_TOO_LARGE"
-  /** The table or procedures are missing or not usable by this account. */
+  /** Set-up: the table or procedures are missing, or were made for another table layout. */
   | "ERR_SCHEMA"
-  /** The database could not be reached or refused the operation. */
+  /** Set-up: the account lacks a privilege; the message names the GRANT or the CLI command. */
+  | "ERR_ACCESS_DENIED"
+  /**
+   * Set-up: the connection cannot serve the store: its character set, its driver, its login,
+   * its database, or the server's version. The message names the setting to change.
+   */
+  | "ERR_CONFIG"
+  /** No answer within `queryTimeout`: the server is unreachable, or a statement hung. */
+  | "ERR_TIMEOUT"
+  /** No free connection in knex's pool within `queryTimeout`: the pool is busy, not down. */
+  | "ERR_POOL_TIMEOUT"
+  /** Too many statements were waiting for a connection: refused at once, not queued. */
+  | "ERR_QUEUE_FULL"
+  /** The database failed the operation otherwise (after any safe resends). */
   | "ERR_DATABASE"
   /** The store was closed. */
   | "ERR_STORE_CLOSED";
@@ -22,6 +35,20 @@ export class SessionStoreError extends Error {
     this.name = "SessionStoreError";
     this.code = code;
   }
+}
+
+const SETUP_CODES = new Set<SessionStoreErrorCode>([
+  "ERR_SCHEMA",
+  "ERR_ACCESS_DENIED",
+  "ERR_CONFIG",
+]);
+
+/**
+ * Whether `error` is a set-up error: it stays until someone changes the schema, the grants or
+ * the configuration, so the store reports it once and fails fast instead of retrying.
+ */
+export function isSetupError(error: unknown): boolean {
+  return error instanceof SessionStoreError && SETUP_CODES.has(error.code);
 }
 
 // Driver error codes that mean the connection, not the statement, failed: the server is down,
@@ -45,11 +72,103 @@ const CONNECTION_ERROR_CODES = new Set([
 /** Whether `error` says the database connection failed (as opposed to the statement). */
 export function isConnectionError(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
-  const { code, name, fatal } = error as { code?: unknown; name?: unknown; fatal?: unknown };
+  const { code, fatal } = error as { code?: unknown; fatal?: unknown };
   if (typeof code === "string" && CONNECTION_ERROR_CODES.has(code)) return true;
-  // knex's pool gives up acquiring a connection with a KnexTimeoutError.
-  if (name === "KnexTimeoutError") return true;
-  return fatal === true;
+  return fatal === true && !(errnoOf(error) in SETUP_ERRNOS);
+}
+
+function errnoOf(error: unknown): number {
+  const errno = (error as { errno?: unknown } | null)?.errno;
+  return typeof errno === "number" ? errno : 0;
+}
+
+/** The text a driver error carries, without the driver's prefixes. */
+function messageOf(error: unknown): string {
+  const { sqlMessage, message } = (error ?? {}) as { sqlMessage?: unknown; message?: unknown };
+  return String(sqlMessage ?? message ?? error);
+}
+
+// The account named in "... denied to user 'app'@'%' ...".
+const DENIED_USER = /user '([^']*)'@'([^']*)'/;
+
+function accountIn(message: string): string {
+  const match = DENIED_USER.exec(message);
+  return match ? `'${match[1]}'@'${match[2]}'` : "<the app's account>";
+}
+
+const GRANT_COMMAND = "npx knex-mysql-session grant <account> --table <table> --apply";
+
+/** Server errors that stay until someone changes the set-up, and the fix each one names. */
+const SETUP_ERRNOS: Record<number, (message: string) => [SessionStoreErrorCode, string]> = {
+  1044: (m) => [ // ER_DBACCESS_DENIED_ERROR
+    "ERR_ACCESS_DENIED",
+    `the account lacks a privilege on the database (${m}): GRANT the privilege the step needs ` +
+    "(see the message), or install the schema with the owner's account",
+  ],
+  1045: (m) => [ // ER_ACCESS_DENIED_ERROR
+    "ERR_CONFIG",
+    `the server refused the login (${m}): check the user and password of the connection ` +
+    "(percent-encode special characters in a mysql:// URL)",
+  ],
+  1049: (m) => [ // ER_BAD_DB_ERROR
+    "ERR_CONFIG",
+    `the connection's database does not exist (${m}): create it, or name another in the ` +
+    "connection",
+  ],
+  1054: (m) => [ // ER_BAD_FIELD_ERROR
+    "ERR_SCHEMA",
+    `a procedure does not fit the table (${m}): it was made for another layout; reinstall ` +
+    "with `npx knex-mysql-session install --table <table> --sid <column>`",
+  ],
+  1142: (m) => [ // ER_TABLEACCESS_DENIED_ERROR: "SELECT command denied to user … for table 't'"
+    "ERR_ACCESS_DENIED",
+    `${m}: GRANT ${/^(\w+)/.exec(m)?.[1]?.toUpperCase() ?? "SELECT"} ON <database>.<table> ` +
+    `TO ${accountIn(m)}, or \`${GRANT_COMMAND}\``,
+  ],
+  1146: (m) => [ // ER_NO_SUCH_TABLE
+    "ERR_SCHEMA",
+    `${m}: install the schema with createtable: true or \`npx knex-mysql-session install\``,
+  ],
+  1251: (m) => [ // ER_NOT_SUPPORTED_AUTH_MODE (the `mysql` driver against caching_sha2_password)
+    "ERR_CONFIG",
+    `the driver cannot log in (${m}): the knex client "mysql" (mysqljs) speaks only ` +
+    "mysql_native_password, which MySQL 8.4 disables and MySQL 9 removed: use knex({ client: " +
+    '"mysql2", ... })',
+  ],
+  1305: (m) => [ // ER_SP_DOES_NOT_EXIST
+    "ERR_SCHEMA",
+    `${m}: install the procedures with createtable: true, or \`npx knex-mysql-session ` +
+    "install` (`upgrade` for a table of an older schema version)",
+  ],
+  1370: (m) => [ // ER_PROCACCESS_DENIED_ERROR: "execute command denied … for routine 'db.p'"
+    "ERR_ACCESS_DENIED",
+    `${m}: GRANT EXECUTE ON PROCEDURE ${/routine '([^']+)'/.exec(m)?.[1] ?? "<procedure>"} TO ${
+      accountIn(m)
+    }, or \`${GRANT_COMMAND}\` (MariaDB drops these grants with the ` +
+    "procedures: grant again after a reinstall)",
+  ],
+  3159: (m) => [ // ER_SECURE_TRANSPORT_REQUIRED
+    "ERR_CONFIG",
+    `${m}: the server requires TLS: set \`ssl\` in the connection`,
+  ],
+};
+SETUP_ERRNOS[1143] = SETUP_ERRNOS[1142]!; // ER_COLUMNACCESS_DENIED_ERROR
+SETUP_ERRNOS[1227] = SETUP_ERRNOS[1044]!; // ER_SPECIFIC_ACCESS_DENIED_ERROR
+
+/**
+ * The set-up error a driver error stands for, with its fix, if it is one; `operation` names
+ * the store operation it failed.
+ */
+export function setupErrorOf(cause: unknown, operation: string): SessionStoreError | undefined {
+  if (cause instanceof SessionStoreError) return isSetupError(cause) ? cause : undefined;
+  const explain = SETUP_ERRNOS[errnoOf(cause)] ??
+    // The mysql driver reports this one without an errno.
+    ((cause as { code?: unknown } | null)?.code === "ER_NOT_SUPPORTED_AUTH_MODE"
+      ? SETUP_ERRNOS[1251]
+      : undefined);
+  if (!explain) return undefined;
+  const [code, message] = explain(messageOf(cause));
+  return new SessionStoreError(code, `${operation} failed: ${message}`, { cause });
 }
 
 // The server refused a session's JSON: MariaDB's CHECK (JSON_VALID(sess)) fails (4025) on 32
@@ -60,9 +179,10 @@ const SESSION_JSON_REFUSED = new Set([4025, 3140, 3157]);
 /** Wraps a driver error so every failure the store reports is a SessionStoreError. */
 export function databaseError(operation: string, cause: unknown): SessionStoreError {
   if (cause instanceof SessionStoreError) return cause;
+  const setup = setupErrorOf(cause, operation);
+  if (setup) return setup;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  const errno = (cause as { errno?: unknown } | null)?.errno;
-  if (operation === "set" && typeof errno === "number" && SESSION_JSON_REFUSED.has(errno)) {
+  if (operation === "set" && SESSION_JSON_REFUSED.has(errnoOf(cause))) {
     return new SessionStoreError(
       "ERR_INVALID_SESSION",
       "the server refused the session's JSON (nested 32 or more levels deep, or holding a " +

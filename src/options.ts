@@ -67,12 +67,20 @@ export interface KnexMySQLStoreOptions {
    */
   touchAfter?: number;
   /**
-   * How many times a statement that failed transiently (deadlock or Galera certification
-   * conflict, lock wait timeout, a node not ready, a dropped connection) is sent again.
-   * Default `3`; `0` turns retrying off.
+   * The deadline of every statement, in ms: its wait for a connection, any resends and the
+   * reply. Past it the operation fails (ERR_TIMEOUT, or ERR_POOL_TIMEOUT when the pool was
+   * busy) and a connection that owed the reply is closed. Default `10000`: a web request can
+   * wait that long, and a Galera or Group Replication failover fits in it.
+   */
+  queryTimeout?: number;
+  /**
+   * The most times one statement is sent again after a failure that certainly changed nothing
+   * (a deadlock or lock wait, a Galera or Group Replication certification conflict, a node
+   * not ready, no connection); reads also after a lost connection. Resends stop at
+   * `queryTimeout` in any case. Default: no limit but the deadline; `0` turns resending off.
    */
   maxRetries?: number;
-  /** Base of the jittered exponential backoff between retries, in ms. Default `25`. */
+  /** Base of the jittered exponential backoff between resends, in ms. Default `25`. */
   retryDelay?: number;
   /**
    * Encrypt sessions at rest with AES-256-GCM: `{ keys: [newest, ...older] }`. The first key
@@ -95,6 +103,7 @@ export interface ResolvedOptions {
   ttl: (session: SessionData) => number;
   disableTouch: boolean;
   touchAfter: number;
+  queryTimeout: number;
   maxRetries: number;
   retryDelay: number;
   encryption: ValidEncryptionOptions | undefined;
@@ -103,6 +112,7 @@ export interface ResolvedOptions {
 export const DEFAULT_TTL = 86_400_000;
 export const DEFAULT_CLEANUP_INTERVAL = 60_000;
 export const DEFAULT_CLEANUP_BATCH_SIZE = 1000;
+export const DEFAULT_QUERY_TIMEOUT = 10_000;
 /** setTimeout's largest delay. */
 const MAX_TIMER_DELAY = 2_147_483_647;
 
@@ -124,6 +134,7 @@ export const OPTION_NAMES = [
   "ttl",
   "disableTouch",
   "touchAfter",
+  "queryTimeout",
   "maxRetries",
   "retryDelay",
   "encryption",
@@ -306,7 +317,14 @@ export function resolveOptions(
     ttl: ttlFunction(options.ttl),
     disableTouch: boolean("disableTouch", options.disableTouch, false),
     touchAfter: integer("touchAfter", options.touchAfter, 0, 0, MAX_TIMER_DELAY),
-    maxRetries: integer("maxRetries", options.maxRetries, 3, 0, 20),
+    queryTimeout: integer(
+      "queryTimeout",
+      options.queryTimeout,
+      DEFAULT_QUERY_TIMEOUT,
+      100,
+      MAX_TIMER_DELAY,
+    ),
+    maxRetries: integer("maxRetries", options.maxRetries, Infinity, 0, 1_000_000),
     retryDelay: integer("retryDelay", options.retryDelay, 25, 1, 60_000),
     encryption: validateEncryptionOptions(options.encryption),
   };

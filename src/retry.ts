@@ -1,44 +1,61 @@
 import { setTimeout } from "node:timers";
+import { neverSent } from "./database.ts";
 import { isConnectionError } from "./errors.ts";
 
-/** How a failed statement is tried again. */
+/** How a failed statement is sent again. */
 export interface RetryPolicy {
-  /** Extra attempts after the first; 0 turns retrying off. */
+  /** The most resends of one statement; 0 turns resending off. Within its deadline either way. */
   maxRetries: number;
-  /** Base delay in ms; attempt n waits a random time up to retryDelay * 2^(n-1), capped. */
+  /** Base delay in ms; resend n waits a random time up to retryDelay * 2^(n-1), capped. */
   retryDelay: number;
 }
 
 const MAX_BACKOFF = 2_000;
 
-// Server errors after which the same statement may succeed if sent again.
+// Server errors after which the statement certainly changed nothing: it was rolled back, or
+// refused before it ran.
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213; // also how Galera reports a certification failure
 const ER_UNKNOWN_COM_ERROR = 1047; // Galera: "WSREP has not yet prepared node for application use"
-const ER_QUERY_INTERRUPTED = 1317;
-const ER_CONNECTION_KILLED = 1927; // MariaDB
-const TRANSIENT_ERRNOS = new Set([
+const ER_OPTION_PREVENTS_STATEMENT = 1290; // a read-only (Group Replication secondary) member
+const ER_TRANSACTION_ROLLBACK_DURING_COMMIT = 3101; // Group Replication certification failure
+const NOT_APPLIED_ERRNOS = new Set([
   ER_LOCK_WAIT_TIMEOUT,
   ER_LOCK_DEADLOCK,
   ER_UNKNOWN_COM_ERROR,
-  ER_QUERY_INTERRUPTED,
-  ER_CONNECTION_KILLED,
+  ER_OPTION_PREVENTS_STATEMENT,
+  ER_TRANSACTION_ROLLBACK_DURING_COMMIT,
 ]);
+// A statement interrupted by KILL QUERY or a killed connection: it may have committed first.
+const ER_QUERY_INTERRUPTED = 1317;
+const ER_CONNECTION_KILLED = 1927; // MariaDB
+
+function errnoOf(error: unknown): unknown {
+  return (error as { errno?: unknown } | null)?.errno;
+}
 
 /** Whether the statement lost a race with another writer (the row was busy). */
 export function isWriteConflict(error: unknown): boolean {
-  const errno = (error as { errno?: unknown } | null)?.errno;
+  const errno = errnoOf(error);
   return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
 }
 
 /**
- * Whether sending the statement again may succeed: a conflict, a node not ready, or a
- * connection that failed (possibly before the reply, so the statement may or may not have run —
- * which is why only idempotent statements are retried).
+ * Whether the statement certainly changed nothing, so that sending it again cannot reorder
+ * writes: the server rolled it back (a deadlock, a lock wait timeout, a certification
+ * conflict) or refused it before running it, or it never reached the driver (no connection).
+ * A write whose connection failed after it was sent may have been applied: sending it again
+ * could undo a later write (a logout after a save whose reply was lost), so it is not.
  */
+export function certainlyNotApplied(error: unknown): boolean {
+  return NOT_APPLIED_ERRNOS.has(errnoOf(error) as number) || neverSent(error);
+}
+
+/** Whether sending a statement that changes nothing (a read) again may succeed. */
 export function isTransientError(error: unknown): boolean {
-  const errno = (error as { errno?: unknown } | null)?.errno;
-  return (typeof errno === "number" && TRANSIENT_ERRNOS.has(errno)) || isConnectionError(error);
+  const errno = errnoOf(error);
+  return certainlyNotApplied(error) || isConnectionError(error) ||
+    errno === ER_QUERY_INTERRUPTED || errno === ER_CONNECTION_KILLED;
 }
 
 function pause(ms: number): Promise<void> {
@@ -46,26 +63,28 @@ function pause(ms: number): Promise<void> {
 }
 
 /**
- * Continues after `attempt` failed with `error`: runs it again, after a jittered exponential
- * pause, while it fails with an error `retryable` accepts and retries remain; rejects with the
- * last error otherwise. Every statement the store sends is idempotent (upsert, touch to a given
- * time, delete, reads), so repeating one is safe. The first attempt is the caller's, so the
- * common case (it succeeds) costs nothing here.
+ * Continues after `attempt` failed with `error`: while the error is one `resendable` accepts
+ * and the statement's `deadline` (performance.now() time) leaves room, waits a jittered,
+ * growing pause and runs `attempt(msLeft)` again; rejects with the last error otherwise. The
+ * first attempt is the caller's, so the common case (it succeeds) costs nothing here.
  */
 export async function retryAfter<T>(
   error: unknown,
-  attempt: () => Promise<T>,
+  attempt: (msLeft: number) => Promise<T>,
+  deadline: number,
   policy: RetryPolicy,
   onRetry: (attempt: number, error: unknown) => void,
-  retryable: (error: unknown) => boolean = isTransientError,
+  resendable: (error: unknown) => boolean,
 ): Promise<T> {
   for (let failures = 0;; failures++) {
-    if (failures >= policy.maxRetries || !retryable(error)) throw error;
+    if (failures >= policy.maxRetries || !resendable(error)) throw error;
+    const ceiling = Math.min(policy.retryDelay * 2 ** Math.min(failures, 30), MAX_BACKOFF);
+    const delay = Math.random() * ceiling;
+    if (performance.now() + delay >= deadline) throw error;
     onRetry(failures + 1, error);
-    const ceiling = Math.min(policy.retryDelay * 2 ** failures, MAX_BACKOFF);
-    await pause(Math.random() * ceiling);
+    await pause(delay);
     try {
-      return await attempt();
+      return await attempt(deadline - performance.now());
     } catch (next) {
       error = next;
     }

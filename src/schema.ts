@@ -1,10 +1,12 @@
 import type { Database } from "./database.ts";
 import { SessionStoreError } from "./errors.ts";
+import { type ServerKind, serverKindOf, SID_COLLATION, unsupportedVersion } from "./server.ts";
 import {
   createProcedureSql,
   createTableSql,
   procedureName,
   PROCEDURES,
+  procedureSignature,
   SCHEMA_VERSION,
   type SchemaNames,
   type SidColumnType,
@@ -12,53 +14,79 @@ import {
 
 /** What the store learns about the server when it starts. */
 export interface ServerFacts {
+  server: ServerKind;
   /** The largest packet the server accepts; a bigger statement makes it drop the connection. */
   maxAllowedPacket: number;
   /** Things that weaken the store but do not stop it, e.g. a case-insensitive sid column. */
   warnings: string[];
 }
 
-/** Preferred first: MySQL 8's name, then MariaDB's. Both compare bytes with NO PAD. */
-const NO_PAD_BINARY_COLLATIONS = ["utf8mb4_0900_bin", "utf8mb4_nopad_bin"];
 const ER_SP_ALREADY_EXISTS = 1304;
+// The server refused a statement for want of a privilege.
+const ACCESS_DENIED_ERRNOS = new Set([1044, 1142, 1227, 1370]);
 
 function schemaError(message: string, cause?: unknown): SessionStoreError {
   return new SessionStoreError("ERR_SCHEMA", message, { cause });
 }
 
-async function serverSettings(db: Database) {
+function isAccessDenied(error: unknown): boolean {
+  return ACCESS_DENIED_ERRNOS.has((error as { errno?: number } | null)?.errno ?? 0);
+}
+
+/** The server's words in a driver error. */
+function serverSaid(error: unknown): string {
+  return String((error as { sqlMessage?: unknown; message?: unknown }).sqlMessage ?? error);
+}
+
+interface Connection {
+  server: ServerKind;
+  maxAllowedPacket: number;
+  /** CURRENT_USER() as a GRANT names it, and the database. */
+  account: string;
+  database: string;
+}
+
+async function serverSettings(db: Database): Promise<Connection> {
   const [row] = await db.rows<
-    { max_allowed_packet: number | string; charset: string; db: string | null }
+    {
+      version: string;
+      max_allowed_packet: number | string;
+      charset: string;
+      db: string | null;
+      account: string;
+    }
   >(
-    "SELECT @@max_allowed_packet AS max_allowed_packet, @@character_set_connection AS charset, " +
-      "DATABASE() AS db",
+    "SELECT VERSION() AS version, @@max_allowed_packet AS max_allowed_packet, " +
+      "@@character_set_connection AS charset, DATABASE() AS db, CURRENT_USER() AS account",
     [],
   );
   if (!row?.db) {
-    throw schemaError("the connection has no database selected: name one in the connection");
+    throw new SessionStoreError(
+      "ERR_CONFIG",
+      "the connection has no database selected: name one in the connection (the path of a " +
+        "mysql:// URL, or `database` in a config object)",
+    );
   }
+  const tooOld = unsupportedVersion(row.version);
+  if (tooOld) throw new SessionStoreError("ERR_CONFIG", tooOld);
   if (row.charset !== "utf8mb4") {
     // Anything narrower turns characters it cannot hold into '?', so two different session
     // ids or payloads could become one.
-    throw schemaError(
-      `the connection's character set is ${row.charset}: use utf8mb4 (mysql2's default) ` +
-        "so that every session id and session survives the trip",
+    throw new SessionStoreError(
+      "ERR_CONFIG",
+      `the connection's character set is ${row.charset}, not utf8mb4: set charset: "utf8mb4" ` +
+        'in the knex connection config (the "mysql" client defaults to utf8, which is ' +
+        'utf8mb3; "mysql2" defaults to utf8mb4), so that every session id and session ' +
+        "survives the trip",
     );
   }
-  return { maxAllowedPacket: Number(row.max_allowed_packet) };
-}
-
-/** The binary, NO PAD utf8mb4 collation this server offers for the sid column. */
-export async function noPadBinaryCollation(db: Database): Promise<string> {
-  const rows = await db.rows<{ name: string }>(
-    "SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS " +
-      "WHERE COLLATION_NAME IN (?, ?)",
-    NO_PAD_BINARY_COLLATIONS,
-  );
-  const names = new Set(rows.map((row) => row.name));
-  const found = NO_PAD_BINARY_COLLATIONS.find((name) => names.has(name));
-  // Servers older than MySQL 8.0 / MariaDB 10.2 have only PAD SPACE utf8mb4_bin.
-  return found ?? "utf8mb4_bin";
+  const at = row.account.lastIndexOf("@");
+  return {
+    server: serverKindOf(row.version),
+    maxAllowedPacket: Number(row.max_allowed_packet),
+    account: at < 0 ? row.account : `'${row.account.slice(0, at)}'@'${row.account.slice(at + 1)}'`,
+    database: row.db,
+  };
 }
 
 /** Whether `collation` compares bytes, so that ids differing only in case stay apart. */
@@ -72,19 +100,23 @@ interface ColumnRow {
   collation: string | null;
 }
 
-/** Checks the table's columns; returns the sid column's type and any warnings. */
-export async function inspectTable(db: Database, names: SchemaNames) {
+/** What the start-up needs to know of the table: the sid column's type, and any warnings. */
+export interface TableFacts {
+  sidType: SidColumnType;
+  warnings: string[];
+}
+
+/** Checks the table's columns; undefined when there is no such table (or it is not visible). */
+export async function inspectTable(
+  db: Database,
+  names: SchemaNames,
+): Promise<TableFacts | undefined> {
   const columns = await db.rows<ColumnRow>(
     "SELECT COLUMN_NAME AS name, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation " +
       "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
     [names.table],
   );
-  if (columns.length === 0) {
-    throw schemaError(
-      `table \`${names.table}\` does not exist (or this account cannot see it): create it ` +
-        "with the option createtable: true, or `npx knex-mysql-session install`",
-    );
-  }
+  if (columns.length === 0) return undefined;
   const byName = new Map(columns.map((column) => [column.name.toLowerCase(), column]));
   const missing = [names.sid, "sess", "expired"].filter((name) => !byName.has(name.toLowerCase()));
   if (missing.length > 0) {
@@ -110,28 +142,20 @@ export async function inspectTable(db: Database, names: SchemaNames) {
   return { sidType, warnings };
 }
 
-/** The (lower-cased) names of the procedures whose names start with `<table>_`. */
-export async function existingProcedures(db: Database, table: string): Promise<Set<string>> {
-  // An account with EXECUTE on a routine sees it here, on MySQL and MariaDB alike.
-  const rows = await db.rows<{ name: string }>(
-    "SELECT ROUTINE_NAME AS name FROM information_schema.ROUTINES " +
+/**
+ * The procedures whose names start with `<table>_`, by lower-cased name, with their comments.
+ * An account with EXECUTE on a routine sees it here, comment included, on MySQL and MariaDB.
+ */
+export async function existingProcedures(
+  db: Database,
+  table: string,
+): Promise<Map<string, string>> {
+  const rows = await db.rows<{ name: string; comment: string }>(
+    "SELECT ROUTINE_NAME AS name, ROUTINE_COMMENT AS comment FROM information_schema.ROUTINES " +
       "WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE = 'PROCEDURE' AND ROUTINE_NAME LIKE ?",
     [`${table.replace(/_/g, "\\_")}\\_%`],
   );
-  return new Set(rows.map((row) => row.name.toLowerCase()));
-}
-
-async function createMissingProcedures(db: Database, names: SchemaNames, sidType: SidColumnType) {
-  const existing = await existingProcedures(db, names.table);
-  for (const procedure of PROCEDURES) {
-    if (existing.has(procedureName(names.table, procedure).toLowerCase())) continue;
-    try {
-      await db.query(createProcedureSql(names, procedure, sidType));
-    } catch (error) {
-      // Another store starting at the same moment created it first.
-      if ((error as { errno?: number }).errno !== ER_SP_ALREADY_EXISTS) throw error;
-    }
-  }
+  return new Map(rows.map((row) => [row.name.toLowerCase(), row.comment]));
 }
 
 const STAMP = /^knex-mysql-session schema (\d+)$/;
@@ -147,7 +171,105 @@ export function stampedVersion(comment: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-async function stampVersion(db: Database, table: string) {
+/** How to install as the schema's owner and run the app with fewer rights: the usual fix. */
+function installAdvice(names: SchemaNames, connection: Connection): string {
+  return `run \`npx knex-mysql-session install --table ${names.table} --sid ${names.sid}\` ` +
+    "once with the schema owner's account, then `npx knex-mysql-session grant " +
+    `${connection.account} --table ${names.table} --apply\`, and start the store with ` +
+    "createtable: false";
+}
+
+async function createTable(db: Database, names: SchemaNames, connection: Connection) {
+  try {
+    await db.query(createTableSql(names, SID_COLLATION[connection.server]));
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    throw new SessionStoreError(
+      "ERR_ACCESS_DENIED",
+      `table \`${names.table}\` does not exist and ${connection.account} may not create it ` +
+        `(server said: ${serverSaid(error)}): ${installAdvice(names, connection)}; or GRANT ` +
+        `CREATE ON \`${connection.database}\`.* TO ${connection.account}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Procedures of the current version that are missing, or were made for another layout. */
+function procedureProblems(
+  existing: Map<string, string>,
+  names: SchemaNames,
+  sidType: SidColumnType,
+) {
+  const signature = procedureSignature(names, sidType);
+  const missing: string[] = [];
+  const foreign: string[] = [];
+  for (const procedure of PROCEDURES) {
+    const name = procedureName(names.table, procedure);
+    const comment = existing.get(name.toLowerCase());
+    if (comment === undefined) missing.push(name);
+    else if (!comment.endsWith(signature)) foreign.push(name);
+  }
+  return { missing, foreign, signature };
+}
+
+async function installProcedures(
+  db: Database,
+  names: SchemaNames,
+  sidType: SidColumnType,
+  connection: Connection,
+  problems: { missing: string[]; foreign: string[] },
+) {
+  try {
+    // One made for another layout is replaced: every call to it would fail anyway.
+    for (const name of problems.foreign) await db.query(`DROP PROCEDURE IF EXISTS \`${name}\``);
+    for (const procedure of PROCEDURES) {
+      const name = procedureName(names.table, procedure);
+      if (!problems.missing.includes(name) && !problems.foreign.includes(name)) continue;
+      try {
+        await db.query(createProcedureSql(names, procedure, sidType, connection.server));
+      } catch (error) {
+        // Another store starting at the same moment created it first.
+        if ((error as { errno?: number }).errno !== ER_SP_ALREADY_EXISTS) throw error;
+      }
+    }
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    throw new SessionStoreError(
+      "ERR_ACCESS_DENIED",
+      `stored procedure(s) ${[...problems.foreign, ...problems.missing].join(", ")} of schema ` +
+        `version ${SCHEMA_VERSION} must be ${problems.foreign.length > 0 ? "re" : ""}created ` +
+        `and ${connection.account} may not (server said: ${serverSaid(error)}): ` +
+        `${installAdvice(names, connection)}; or GRANT CREATE ROUTINE, ALTER ROUTINE ON ` +
+        `\`${connection.database}\`.* TO ${connection.account}`,
+      { cause: error },
+    );
+  }
+}
+
+function refuseProcedures(
+  names: SchemaNames,
+  connection: Connection,
+  problems: { missing: string[]; foreign: string[]; signature: string },
+): never {
+  const fix = `\`npx knex-mysql-session install --table ${names.table} --sid ${names.sid}\` ` +
+    "(or start the store with createtable: true)";
+  if (problems.foreign.length > 0) {
+    throw schemaError(
+      `stored procedure(s) ${problems.foreign.join(", ")} were made for another table layout ` +
+        `(their comment does not end with "${problems.signature}"), and every call to them ` +
+        `would fail: reinstall them with ${fix}, which replaces them`,
+    );
+  }
+  throw schemaError(
+    `stored procedure(s) ${problems.missing.join(", ")} of schema version ${SCHEMA_VERSION} ` +
+      `are missing, or ${connection.account} lacks EXECUTE on them: install them with ${fix} ` +
+      "(`upgrade` for a table of an older schema version), then grant EXECUTE with " +
+      `\`npx knex-mysql-session grant ${connection.account} --table ${names.table} --apply\``,
+  );
+}
+
+/** Stamps the schema version in the table comment; a refusal only weakens `status`. */
+async function stampVersion(db: Database, table: string, warnings: string[]) {
   const comment = schemaStamp();
   const [row] = await db.rows<{ comment: string }>(
     "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
@@ -155,40 +277,54 @@ async function stampVersion(db: Database, table: string) {
     [table],
   );
   if (row?.comment === comment) return;
-  // A table made by another store (connect-session-knex) gets the stamp once its procedures
-  // are in place. Changing a comment is metadata-only on InnoDB.
-  await db.query(`ALTER TABLE \`${table}\` COMMENT = '${comment}'`);
-}
-
-async function checkProceduresInstalled(db: Database, table: string) {
-  const existing = await existingProcedures(db, table);
-  const missing = PROCEDURES.map((name) => procedureName(table, name))
-    .filter((name) => !existing.has(name.toLowerCase()));
-  if (missing.length > 0) {
-    throw schemaError(
-      `stored procedure(s) ${missing.join(", ")} are missing or this account lacks EXECUTE on ` +
-        "them: install them with createtable: true or `npx knex-mysql-session install`",
+  try {
+    // A table made by another store (connect-session-knex) gets the stamp once its procedures
+    // are in place. Changing a comment is metadata-only on InnoDB.
+    await db.query(`ALTER TABLE \`${table}\` COMMENT = '${comment}'`);
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    warnings.push(
+      `could not stamp \`${table}\` with its schema version (no ALTER privilege), so ` +
+        "`npx knex-mysql-session status` shows it unstamped: run `install` once with the " +
+        "schema owner's account",
     );
   }
 }
 
 /**
- * Makes the schema usable: with `install`, creates the table and procedures that are missing
- * (idempotent, safe for many stores starting at once); without, checks they are there.
+ * Makes the schema usable: with `install`, creates only what is missing of the table and
+ * procedures (idempotent, safe for many stores starting at once, and needing no DDL privilege
+ * when everything is in place); without, checks they are there. Procedures are checked by the
+ * layout their comment names, not by name alone. Set-up problems throw a SessionStoreError
+ * (ERR_CONFIG, ERR_SCHEMA, ERR_ACCESS_DENIED) whose message names the fix.
  */
 export async function prepareSchema(
   db: Database,
   names: SchemaNames,
   install: boolean,
 ): Promise<ServerFacts> {
-  const settings = await serverSettings(db);
-  if (install) await db.query(createTableSql(names, await noPadBinaryCollation(db)));
-  const { sidType, warnings } = await inspectTable(db, names);
-  if (install) {
-    await createMissingProcedures(db, names, sidType);
-    await stampVersion(db, names.table);
-  } else {
-    await checkProceduresInstalled(db, names.table);
+  const connection = await serverSettings(db);
+  let table = await inspectTable(db, names);
+  if (!table && install) {
+    await createTable(db, names, connection);
+    table = await inspectTable(db, names);
   }
-  return { maxAllowedPacket: settings.maxAllowedPacket, warnings };
+  if (!table) {
+    throw schemaError(
+      `table \`${names.table}\` does not exist (or ${connection.account} cannot see it): ` +
+        "create it with the option createtable: true, or `npx knex-mysql-session install`",
+    );
+  }
+  const { sidType, warnings } = table;
+  const problems = procedureProblems(await existingProcedures(db, names.table), names, sidType);
+  if (problems.missing.length > 0 || problems.foreign.length > 0) {
+    if (!install) refuseProcedures(names, connection, problems);
+    await installProcedures(db, names, sidType, connection, problems);
+  }
+  if (install) await stampVersion(db, names.table, warnings);
+  return {
+    server: connection.server,
+    maxAllowedPacket: connection.maxAllowedPacket,
+    warnings,
+  };
 }

@@ -1,7 +1,12 @@
+import type { ServerKind } from "./server.ts";
 import { SQL_TEXT, type SqlFileName } from "./sql_text.generated.ts";
 
-/** The schema version stamped in the table comment and in every procedure name. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema version stamped in the table comment, in every procedure name and in every
+ * procedure's comment. 2: procedures carry the layout they were made for in their comment,
+ * and MySQL's set procedure uses the row alias instead of the deprecated VALUES().
+ */
+export const SCHEMA_VERSION = 2;
 
 /** The names a schema is built from. */
 export interface SchemaNames {
@@ -79,13 +84,20 @@ export function createTableSql(names: SchemaNames, sidCollation: string): string
   });
 }
 
+/** The file of sql/ holding `procedure` for `server`: its own variant, else the shared one. */
+function procedureFile(procedure: ProcedureName, server: ServerKind): SqlFileName {
+  const variant = `procedures/${procedure}.${server}`;
+  return variant in SQL_TEXT ? variant as SqlFileName : `procedures/${procedure}` as SqlFileName;
+}
+
 /** CREATE PROCEDURE for one procedure, with the sid parameter typed like the column. */
 export function createProcedureSql(
   names: SchemaNames,
   procedure: ProcedureName,
   sidType: SidColumnType,
+  server: ServerKind,
 ): string {
-  return renderSql(`procedures/${procedure}`, {
+  return renderSql(procedureFile(procedure, server), {
     table: names.table,
     sid: names.sid,
     sid_charset: sidType.charset,
@@ -94,12 +106,25 @@ export function createProcedureSql(
   });
 }
 
-/** Every statement of a fresh install, in order: the table, then each procedure. */
-export function installStatements(names: SchemaNames, sidCollation: string): string[] {
+/**
+ * How every procedure's comment ends: the table, sid column and collation it was made for.
+ * A procedure made for another layout (another sid column, or the column before a migration
+ * changed its collation) would fail every call; the start-up check compares this.
+ */
+export function procedureSignature(names: SchemaNames, sidType: SidColumnType): string {
+  return `for \`${names.table}\`.\`${names.sid}\` ${sidType.collation}`;
+}
+
+/** Every statement of a fresh install on `server`, in order: the table, then each procedure. */
+export function installStatements(
+  names: SchemaNames,
+  sidCollation: string,
+  server: ServerKind,
+): string[] {
   const sidType: SidColumnType = { charset: "utf8mb4", collation: sidCollation };
   return [
     createTableSql(names, sidCollation),
-    ...PROCEDURES.map((procedure) => createProcedureSql(names, procedure, sidType)),
+    ...PROCEDURES.map((procedure) => createProcedureSql(names, procedure, sidType, server)),
   ];
 }
 

@@ -2,26 +2,33 @@
 import { type SessionData, Store } from "express-session";
 import type { Knex } from "knex";
 import process from "node:process";
-import { clearTimeout, setTimeout } from "node:timers";
 import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
 import { checkPacketSize, checkSession, checkSid, encodeSession } from "./codec.ts";
 import { createOwnKnex } from "./connection.ts";
 import { Database } from "./database.ts";
 import { SessionCipher, type UnreadableReason } from "./encryption.ts";
-import { SessionReader } from "./session_reader.ts";
-import { databaseError, isConnectionError, SessionStoreError } from "./errors.ts";
+import { databaseError, isConnectionError, isSetupError, SessionStoreError } from "./errors.ts";
+import { ExpiryMemo } from "./expiry_memo.ts";
+import { ConnectionHealth } from "./health.ts";
 import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { isTransientError, isWriteConflict, retryAfter, type RetryPolicy } from "./retry.ts";
+import {
+  certainlyNotApplied,
+  isTransientError,
+  isWriteConflict,
+  retryAfter,
+  type RetryPolicy,
+} from "./retry.ts";
 import { prepareSchema, type ServerFacts } from "./schema.ts";
+import { SessionReader } from "./session_reader.ts";
 import { type Statements, statements } from "./sql.ts";
-import { expiryOf, storedTime, toSqlDateTime } from "./time.ts";
+import { expiryOf, toSqlDateTime } from "./time.ts";
 
 /** A session as `all()` returns it: the stored data plus its id. */
 export type SessionWithId = SessionData & { id: string };
 
 /** Counters of what the store did beyond plain reads and writes; see `stats()`. */
 export interface StoreStats {
-  /** Statements sent again after a transient failure (each also emitted as `retry`). */
+  /** Statements sent again after a failure that allowed it (each also emitted as `retry`). */
   retries: number;
   /** Expired sessions deleted by the periodic sweep and by `clearExpired()`. */
   sessionsSwept: number;
@@ -38,7 +45,7 @@ export interface RetryEvent {
   operation: string;
   /** 1 for the first retry. */
   attempt: number;
-  /** The transient error that caused it. */
+  /** The failure that allowed it. */
   error: unknown;
 }
 
@@ -51,10 +58,23 @@ export interface UnreadableEvent {
 
 type Callback<T> = (error: unknown, value?: T) => void;
 
+/**
+ * What may be sent again after a failure. A read, after any transient failure. A write only
+ * when it certainly changed nothing: resending one whose reply was lost could undo a later
+ * write (a logout). A sweep batch, like a read, except after a conflict: another instance is
+ * sweeping the same rows, and leaving them to it is the point.
+ */
+type Resendable = (error: unknown) => boolean;
+const READ: Resendable = isTransientError;
+const WRITE: Resendable = certainlyNotApplied;
+const SWEEP: Resendable = (error) => isTransientError(error) && !isWriteConflict(error);
+
 /** How many sessions the store remembers the stored expiry of, to skip needless touches. */
 const REMEMBERED_EXPIRIES = 10_000;
-const FIRST_RECONNECT_DELAY = 250;
-const MAX_RECONNECT_DELAY = 5_000;
+/** After a set-up error, operations fail at once with it; the check runs again after this. */
+const SETUP_RECHECK_AFTER = 10_000;
+/** The most statements waiting for a connection at once; more are refused (ERR_QUEUE_FULL). */
+const MAX_WAITING = 1_000;
 
 function closedError(): SessionStoreError {
   return new SessionStoreError("ERR_STORE_CLOSED", "the store was closed");
@@ -66,15 +86,21 @@ function closedError(): SessionStoreError {
  * and EXECUTE on the procedures.
  *
  * Every method takes express-session's callback, called once and asynchronously, and returns
- * a Promise instead when called without one.
+ * a Promise instead when called without one. Every statement has a deadline (`queryTimeout`).
  *
- * Events: `connect` when the database is usable, `disconnect` when it is not (express-session
- * then serves requests without a session until `connect`), `warning` with a message about
- * something that weakens the store (printed with console.warn when nobody listens), `retry`
- * ({@link RetryEvent}) each time a statement is sent again after a transient failure,
- * `unreadable` ({@link UnreadableEvent}) when a stored session cannot be opened (tampered,
- * sealed with an unknown key, sealed while the store has no `encryption`, or not a JSON
- * object) and so reads as no session (printed with console.warn when nobody listens).
+ * Events:
+ * - `connect` when the database is usable, `disconnect` when it stops answering (express-session
+ *   then serves requests without a session until `connect`);
+ * - `error` ({@link SessionStoreError}) once per set-up error (ERR_SCHEMA, ERR_ACCESS_DENIED,
+ *   ERR_CONFIG), whose message names the fix; printed with console.error when nobody listens.
+ *   Operations fail at once with it until the set-up is fixed (checked again every 10 s and on
+ *   each read of `ready`);
+ * - `warning` with a message about something that weakens the store (console.warn when nobody
+ *   listens);
+ * - `retry` ({@link RetryEvent}) each time a statement is sent again;
+ * - `unreadable` ({@link UnreadableEvent}) when a stored session cannot be opened (tampered,
+ *   sealed with an unknown key, sealed while the store has no `encryption`, or not a JSON
+ *   object) and so reads as no session (console.warn when nobody listens).
  */
 export class KnexMySQLStore extends Store {
   readonly #options: ResolvedOptions;
@@ -83,34 +109,52 @@ export class KnexMySQLStore extends Store {
   readonly #db: Database;
   readonly #sql: Statements;
   readonly #cleanup: CleanupScheduler | undefined;
-  readonly #recentExpiry = new Map<string, number>();
+  readonly #memo = new ExpiryMemo(REMEMBERED_EXPIRIES);
   readonly #retryPolicy: RetryPolicy;
   readonly #cipher: SessionCipher | undefined;
   readonly #reader: SessionReader;
+  readonly #health: ConnectionHealth;
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
-  #startup: Promise<ServerFacts> | undefined;
+  /** Set once the schema is known usable; unset again by a set-up error at run time. */
   #facts: ServerFacts | undefined;
-  #state: "starting" | "connected" | "disconnected" = "starting";
-  #checkingConnection = false;
-  #reconnecting = false;
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #wakeReconnect: (() => void) | undefined;
+  #startup: Promise<ServerFacts> | undefined;
+  #setupFailure: { error: SessionStoreError; at: number } | undefined;
+  /** Set-up errors already reported (code and message), so each is reported once. */
+  readonly #reported = new Set<string>();
   #closing: Promise<void> | undefined;
 
   /** @throws TypeError when an option is unknown, misspelt or out of range. */
   constructor(options: KnexMySQLStoreOptions = {}) {
     super();
     this.#options = resolveOptions(options, { MYSQL_URL: process.env.MYSQL_URL });
-    const { knex, connection } = this.#options;
+    const { knex, connection, queryTimeout, encryption } = this.#options;
     this.#ownsKnex = knex === undefined;
     this.#knex = knex ??
-      createOwnKnex(connection as NonNullable<typeof connection>, (message) => this.#warn(message));
-    this.#db = new Database(this.#knex);
+      createOwnKnex(
+        connection as NonNullable<typeof connection>,
+        queryTimeout,
+        (message) => this.#warn(message),
+      );
+    // A statement outstanding this long is worth a probe; the probe gets its own deadline.
+    const probeTimeout = Math.min(2_000, queryTimeout);
+    this.#db = new Database(this.#knex, {
+      timeout: queryTimeout,
+      maxWaiting: MAX_WAITING,
+      slowAfter: Math.min(1_000, queryTimeout / 2),
+      onSlow: () => this.#health.suspect(),
+    });
+    this.#health = new ConnectionHealth({
+      probe: () => this.#db.probe(probeTimeout),
+      recover: () =>
+        this.#facts ? this.#db.probe(probeTimeout) : this.#started().then(() => undefined),
+      onChange: (state) => this.emit(state === "connected" ? "connect" : "disconnect"),
+      firstDelay: 250,
+      maxDelay: 5_000,
+    });
     this.#retryPolicy = {
       maxRetries: this.#options.maxRetries,
       retryDelay: this.#options.retryDelay,
     };
-    const { encryption } = this.#options;
     this.#cipher = encryption ? new SessionCipher(encryption) : undefined;
     this.#reader = new SessionReader(this.#cipher, (event) => this.#unreadable(event));
     this.#sql = statements({ table: this.#options.tableName, sid: this.#options.sidFieldName });
@@ -122,15 +166,16 @@ export class KnexMySQLStore extends Store {
         onError: this.#options.onDbCleanupError,
       });
     }
-    this.#start();
+    this.#started().catch(() => {}); // reported through events and `ready`
   }
 
   /**
    * Resolves when the schema is usable (installed with `createtable`, or checked without).
-   * Rejects when start-up fails; the next operation (or a background probe) tries again.
+   * Rejects with the start-up's error; reading it after a set-up error checks again at once.
    */
   get ready(): Promise<void> {
-    const ready = this.#start().then(() => undefined);
+    if (this.#setupFailure) this.#setupFailure.at = -Infinity;
+    const ready = this.#started().then(() => undefined);
     ready.catch(() => {}); // An unawaited `ready` must not be an unhandled rejection.
     return ready;
   }
@@ -206,8 +251,10 @@ export class KnexMySQLStore extends Store {
   }
 
   /**
-   * Stops the cleanup timer and reconnection probes and, when the store created its own knex
-   * instance, destroys it. A knex instance passed in is left open. Idempotent.
+   * Stops the cleanup timer and health probes, waits for the statements under way (each ends
+   * by its deadline, so this is bounded by `queryTimeout` even when the server is gone) and,
+   * when the store created its own knex instance, destroys it. A knex instance passed in is
+   * left open. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
@@ -216,18 +263,18 @@ export class KnexMySQLStore extends Store {
 
   async #get(sid: string): Promise<SessionData | null> {
     checkSid(sid);
-    if (!this.#facts) await this.#start();
-    const rows = await this.#rows<{ sess: unknown; expires_at: number | string }>(
+    const rows = await this.#run<{ sess: unknown; expires_at: number | string }>(
       "get",
       this.#sql.get,
       [sid, toSqlDateTime(Date.now())],
+      READ,
     );
     const row = rows[0];
     if (!row) {
-      this.#recentExpiry.delete(sid);
+      this.#memo.forget(sid);
       return null;
     }
-    this.#rememberExpiry(sid, Number(row.expires_at) * 1000);
+    this.#memo.remember(sid, Number(row.expires_at) * 1000);
     return await this.#reader.read(row.sess, sid);
   }
 
@@ -235,11 +282,11 @@ export class KnexMySQLStore extends Store {
     checkSid(sid);
     const json = encodeSession(session);
     const expires = expiryOf(session, Date.now(), this.#options.ttl);
-    const { maxAllowedPacket } = this.#facts ?? await this.#start();
+    const { maxAllowedPacket } = this.#facts ?? await this.#started();
     const stored = this.#cipher ? await this.#cipher.seal(json, sid) : json;
     checkPacketSize(stored, sid, maxAllowedPacket);
-    await this.#rows("set", this.#sql.set, [sid, stored, toSqlDateTime(expires)]);
-    this.#rememberExpiry(sid, expires);
+    await this.#run("set", this.#sql.set, [sid, stored, toSqlDateTime(expires)], WRITE);
+    this.#memo.remember(sid, expires);
   }
 
   async #touch(sid: string, session: SessionData): Promise<void> {
@@ -248,24 +295,29 @@ export class KnexMySQLStore extends Store {
     if (this.#options.disableTouch) return;
     const now = Date.now();
     const expires = expiryOf(session, now, this.#options.ttl);
-    if (this.#touchWouldKeep(sid, expires)) return;
-    if (!this.#facts) await this.#start();
-    await this.#rows("touch", this.#sql.touch, [sid, toSqlDateTime(expires), toSqlDateTime(now)]);
-    this.#rememberExpiry(sid, expires);
+    if (this.#memo.touchWouldKeep(sid, expires, this.#options.touchAfter)) return;
+    await this.#run(
+      "touch",
+      this.#sql.touch,
+      [sid, toSqlDateTime(expires), toSqlDateTime(now)],
+      WRITE,
+    );
+    this.#memo.remember(sid, expires);
   }
 
   async #destroy(sid: string): Promise<void> {
     checkSid(sid);
-    if (!this.#facts) await this.#start();
-    await this.#rows("destroy", this.#sql.destroy, [sid]);
-    this.#recentExpiry.delete(sid);
+    await this.#run("destroy", this.#sql.destroy, [sid], WRITE);
+    this.#memo.forget(sid);
   }
 
   async #all(): Promise<SessionWithId[]> {
-    if (!this.#facts) await this.#start();
-    const rows = await this.#rows<{ sid: string; sess: unknown }>("all", this.#sql.all, [
-      toSqlDateTime(Date.now()),
-    ]);
+    const rows = await this.#run<{ sid: string; sess: unknown }>(
+      "all",
+      this.#sql.all,
+      [toSqlDateTime(Date.now())],
+      READ,
+    );
     const sessions = await Promise.all(
       rows.map(async (row) => {
         const session = await this.#reader.read(row.sess, row.sid);
@@ -275,35 +327,29 @@ export class KnexMySQLStore extends Store {
     return sessions.filter((session) => session !== null);
   }
 
-  #unreadable(event: UnreadableEvent): void {
-    if (this.listenerCount("unreadable") > 0) this.emit("unreadable", event);
-    else this.#warn(`session ${JSON.stringify(event.sid)}: ${event.message}`);
-  }
-
   async #length(): Promise<number> {
-    if (!this.#facts) await this.#start();
-    const [row] = await this.#rows<{ live: number | string }>("length", this.#sql.length, [
-      toSqlDateTime(Date.now()),
-    ]);
+    const [row] = await this.#run<{ live: number | string }>(
+      "length",
+      this.#sql.length,
+      [toSqlDateTime(Date.now())],
+      READ,
+    );
     return Number(row?.live ?? 0);
   }
 
   async #clear(): Promise<void> {
-    if (!this.#facts) await this.#start();
-    await this.#rows("clear", this.#sql.clear, []);
-    this.#recentExpiry.clear();
+    await this.#run("clear", this.#sql.clear, [], WRITE);
+    this.#memo.clear();
   }
 
   /** One batch of a sweep; 0 ends the sweep. */
   async #clearExpiredBatch(limit: number): Promise<number> {
-    if (!this.#facts) await this.#start();
     try {
-      const [row] = await this.#rows<{ deleted: number | string }>(
+      const [row] = await this.#run<{ deleted: number | string }>(
         "cleanup",
         this.#sql.clearExpired,
         [toSqlDateTime(Date.now()), limit],
-        // A conflict means another instance is sweeping the same rows: leave it to that one.
-        (error) => isTransientError(error) && !isWriteConflict(error),
+        SWEEP,
       );
       const deleted = Number(row?.deleted ?? 0);
       this.#stats.sessionsSwept += deleted;
@@ -315,58 +361,128 @@ export class KnexMySQLStore extends Store {
     }
   }
 
+  #unreadable(event: UnreadableEvent): void {
+    if (this.listenerCount("unreadable") > 0) this.emit("unreadable", event);
+    else this.#warn(`session ${JSON.stringify(event.sid)}: ${event.message}`);
+  }
+
   /**
-   * Runs a statement, retrying transient failures; a failure comes back as a SessionStoreError
-   * naming the operation.
+   * The one path of every statement: once the schema is known usable, straight to the
+   * database (the hot path: no extra promise, no retry machinery on the first attempt); a
+   * failure goes to #recover.
    */
-  #rows<Row>(
+  #run<Row>(
     operation: string,
     sql: string,
     values: unknown[],
-    retryable: (error: unknown) => boolean = isTransientError,
+    resendable: Resendable,
   ): Promise<Row[]> {
-    const attempt = () => this.#db.rows<Row>(sql, values);
-    return attempt().catch(async (error) => {
-      try {
-        return await retryAfter(error, attempt, this.#retryPolicy, (count, cause) => {
-          this.#stats.retries++;
-          this.emit("retry", { operation, attempt: count, error: cause } satisfies RetryEvent);
-        }, retryable);
-      } catch (final) {
-        if (isConnectionError(final)) this.#checkConnection();
-        throw databaseError(operation, final);
-      }
-    });
+    if (!this.#facts) {
+      return this.#started().then(() => this.#run<Row>(operation, sql, values, resendable));
+    }
+    const deadline = performance.now() + this.#options.queryTimeout;
+    return this.#db.rows<Row>(sql, values).catch((error) =>
+      this.#recover<Row>(operation, sql, values, resendable, deadline, error)
+    );
   }
 
-  #start(): Promise<ServerFacts> {
-    if (this.#closing) return Promise.reject(closedError());
-    if (this.#facts) return Promise.resolve(this.#facts);
-    if (!this.#startup) {
-      const { tableName, sidFieldName, createTable } = this.#options;
-      const attempt = prepareSchema(
-        this.#db,
-        { table: tableName, sid: sidFieldName },
-        createTable,
-      ).catch((error) => {
-        throw databaseError("start-up", error);
-      });
-      this.#startup = attempt;
-      attempt.then(
-        (facts) => {
-          if (this.#closing) return;
-          this.#facts = facts;
-          for (const warning of facts.warnings) this.#warn(warning);
-          this.#markConnected();
-          this.#cleanup?.start();
+  /** Sends the statement again while that is safe and its deadline allows, or reports why not. */
+  async #recover<Row>(
+    operation: string,
+    sql: string,
+    values: unknown[],
+    resendable: Resendable,
+    deadline: number,
+    error: unknown,
+  ): Promise<Row[]> {
+    try {
+      return await retryAfter(
+        error,
+        (msLeft) => this.#db.rows<Row>(sql, values, msLeft),
+        deadline,
+        this.#retryPolicy,
+        (attempt, cause) => {
+          this.#stats.retries++;
+          this.emit("retry", { operation, attempt, error: cause } satisfies RetryEvent);
         },
-        () => {
-          this.#startup = undefined;
-          this.#markDisconnected();
-        },
+        (cause) => !this.#closing && resendable(cause),
+      );
+    } catch (final) {
+      throw this.#failure(operation, final, resendable === WRITE);
+    }
+  }
+
+  /** The error an operation reports, after telling whoever needs to know. */
+  #failure(operation: string, cause: unknown, write: boolean): SessionStoreError {
+    const failure = databaseError(operation, cause);
+    if (isSetupError(failure)) {
+      this.#report(failure);
+      // A table or procedure gone at run time: the next operation runs the start-up check
+      // again, which reinstalls it with createtable, or fails fast with the fix.
+      if (failure.code === "ERR_SCHEMA") this.#facts = undefined;
+      return failure;
+    }
+    const unanswered = isConnectionError(cause) || failure.code === "ERR_TIMEOUT" ||
+      failure.code === "ERR_POOL_TIMEOUT";
+    if (unanswered) this.#health.suspect();
+    if (write && unanswered && !certainlyNotApplied(cause)) {
+      return new SessionStoreError(
+        failure.code,
+        `${failure.message.replace(/^knex-mysql-session: /, "")}; the server may or may not ` +
+          "have applied the write, and it was not sent again, as a late copy could undo a " +
+          "later write",
+        { cause },
       );
     }
+    return failure;
+  }
+
+  /** The schema's facts once start-up succeeded; start-up runs once at a time. */
+  #started(): Promise<ServerFacts> {
+    if (this.#closing) return Promise.reject(closedError());
+    if (this.#facts) return Promise.resolve(this.#facts);
+    const failure = this.#setupFailure;
+    if (failure && Date.now() - failure.at < SETUP_RECHECK_AFTER) {
+      return Promise.reject(failure.error);
+    }
+    this.#startup ??= this.#startUp().finally(() => {
+      this.#startup = undefined;
+    });
     return this.#startup;
+  }
+
+  async #startUp(): Promise<ServerFacts> {
+    const { tableName, sidFieldName, createTable } = this.#options;
+    let facts: ServerFacts;
+    try {
+      facts = await prepareSchema(this.#db, { table: tableName, sid: sidFieldName }, createTable);
+    } catch (error) {
+      const failure = databaseError("start-up", error);
+      if (isSetupError(failure)) {
+        this.#setupFailure = { error: failure, at: Date.now() };
+        this.#report(failure);
+      } else if (!this.#closing) {
+        this.#health.disconnected();
+      }
+      throw failure;
+    }
+    if (this.#closing) throw closedError();
+    this.#facts = facts;
+    this.#setupFailure = undefined;
+    this.#reported.clear();
+    for (const warning of facts.warnings) this.#warn(warning);
+    this.#health.connected();
+    this.#cleanup?.start();
+    return facts;
+  }
+
+  /** A set-up error, once: to `error` listeners, else as an error-level line. */
+  #report(error: SessionStoreError): void {
+    const key = `${error.code} ${error.message}`;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+    else console.error(error.message);
   }
 
   #warn(message: string): void {
@@ -374,83 +490,13 @@ export class KnexMySQLStore extends Store {
     else console.warn(`knex-mysql-session: ${message}`);
   }
 
-  #markConnected(): void {
-    if (this.#state === "connected" || this.#closing) return;
-    this.#state = "connected";
-    this.emit("connect");
-  }
-
-  #markDisconnected(): void {
-    if (this.#state === "disconnected" || this.#closing) return;
-    this.#state = "disconnected";
-    this.emit("disconnect");
-    void this.#reconnect();
-  }
-
-  /** After a connection error: is the database gone, or was it one bad connection? */
-  #checkConnection(): void {
-    if (this.#checkingConnection || this.#state !== "connected") return;
-    this.#checkingConnection = true;
-    this.#db.rows("SELECT 1", []).then(
-      () => {},
-      () => this.#markDisconnected(),
-    ).finally(() => {
-      this.#checkingConnection = false;
-    });
-  }
-
-  /** Probes the database with backoff until it answers, then emits `connect`. */
-  async #reconnect(): Promise<void> {
-    if (this.#reconnecting) return;
-    this.#reconnecting = true;
-    let delay = FIRST_RECONNECT_DELAY;
-    while (!this.#closing && this.#state === "disconnected") {
-      await new Promise<void>((resolve) => {
-        this.#wakeReconnect = resolve;
-        this.#reconnectTimer = setTimeout(resolve, delay);
-        this.#reconnectTimer.unref();
-      });
-      if (this.#closing) break;
-      try {
-        if (this.#facts) await this.#db.rows("SELECT 1", []);
-        else await this.#start();
-        this.#markConnected();
-      } catch {
-        delay = Math.min(delay * 2, MAX_RECONNECT_DELAY);
-      }
-    }
-    this.#reconnecting = false;
-  }
-
-  /**
-   * Whether a touch of `sid` to `expires` may be skipped: the stored expiry this store last read
-   * or wrote is already that second (the column holds whole seconds, so the write would change
-   * nothing), or, with `touchAfter`, less than `touchAfter` earlier. A row another app instance
-   * wrote since this store saw it keeps that newer write.
-   */
-  #touchWouldKeep(sid: string, expires: number): boolean {
-    const stored = this.#recentExpiry.get(sid);
-    if (stored === undefined) return false;
-    const { touchAfter } = this.#options;
-    return storedTime(expires) === stored || (touchAfter > 0 && expires - stored < touchAfter);
-  }
-
-  /** Remembers the expiry stored for `sid` (see #touchWouldKeep). */
-  #rememberExpiry(sid: string, expires: number): void {
-    this.#recentExpiry.delete(sid); // re-inserted last: the Map's order is its age
-    this.#recentExpiry.set(sid, storedTime(expires));
-    if (this.#recentExpiry.size > REMEMBERED_EXPIRIES) {
-      this.#recentExpiry.delete(this.#recentExpiry.keys().next().value as string);
-    }
-  }
-
   async #shutdown(): Promise<void> {
     this.#facts = undefined;
-    clearTimeout(this.#reconnectTimer);
-    this.#wakeReconnect?.();
+    this.#health.stop();
     await this.#cleanup?.stop();
-    // Let a start-up in flight finish its DDL before the connections go.
+    // A start-up in flight finishes its DDL (within its deadlines) before the connections go.
     await this.#startup?.catch(() => {});
+    await this.#db.close();
     if (this.#ownsKnex) await this.#knex.destroy();
   }
 }

@@ -5,6 +5,7 @@ import { after, before, it } from "node:test";
 import { KnexMySQLStore } from "../mod.ts";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
 import { expiredSession, sessionFor } from "./helpers/sessions.ts";
+import { procedureName } from "../src/sql.ts";
 
 let database: TestDatabase;
 let previous: { general_log: string; log_output: string };
@@ -64,7 +65,10 @@ it("every statement on the store's connections is a SELECT, a CALL or a SET", as
   );
   const statements: string[] = rows.map((row: { argument: string }) => row.argument.trim());
   const verbs = new Set(statements.map((statement) => statement.split(/\s+/)[0]!.toUpperCase()));
-  assert.ok(statements.some((s) => /^CALL `sessions_set_v1`/.test(s)), statements.join("\n"));
+  assert.ok(
+    statements.some((s) => s.startsWith(`CALL \`${procedureName("sessions", "set")}\``)),
+    statements.join("\n"),
+  );
   assert.ok(statements.some((s) => /^SELECT `sess`/.test(s)), statements.join("\n"));
   for (const verb of verbs) {
     assert.ok(

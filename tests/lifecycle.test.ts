@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { KnexMySQLStore } from "../mod.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { expiredSession, sessionFor } from "./helpers/sessions.ts";
+import { procedureName } from "../src/sql.ts";
 
 let database: TestDatabase;
 before(async () => {
@@ -95,16 +96,21 @@ describe("cleanup", () => {
 
   it("reports sweep errors to onDbCleanupError and keeps sweeping", async () => {
     const table = tableName();
+    const installer = new KnexMySQLStore({ knex: database.admin, tablename: table });
+    await installer.ready;
+    await installer.close();
     const errors: unknown[] = [];
     const store = new KnexMySQLStore({
       knex: database.admin,
       tablename: table,
+      createtable: false, // nothing reinstalls the dropped procedure
       cleanupInterval: 50,
       maxRetries: 0,
       onDbCleanupError: (error) => errors.push(error),
     });
+    store.on("error", () => {});
     await store.ready;
-    await database.admin.raw(`DROP PROCEDURE \`${table}_clear_expired_v1\``);
+    await database.admin.raw(`DROP PROCEDURE \`${procedureName(table, "clear_expired")}\``);
     await waitFor(() => errors.length >= 2);
     assert.match(String((errors[0] as Error).message), /cleanup failed: .*does not exist/);
     await store.close();

@@ -8,6 +8,7 @@ import { KnexMySQLStore } from "../mod.ts";
 import { grantStatements } from "../src/grants.ts";
 import { createTestDatabase, type TestDatabase, urlFor } from "./helpers/database.ts";
 import { storeContract } from "./helpers/store_contract.ts";
+import { procedureName, PROCEDURES } from "../src/sql.ts";
 
 const user = `kms_app_${randomBytes(3).toString("hex")}`;
 const password = randomBytes(12).toString("hex");
@@ -54,10 +55,12 @@ describe("the least-privilege account", () => {
     const [rows] = await appKnex.raw("SHOW GRANTS FOR CURRENT_USER()");
     const grants = rows.map((row: Record<string, string>) => Object.values(row)[0]).join("\n");
     assert.match(grants, /GRANT SELECT ON `[^`]+`\.`sessions` TO/);
-    for (const procedure of ["set", "touch", "destroy", "clear", "clear_expired"]) {
+    for (const procedure of PROCEDURES) {
       assert.match(
         grants,
-        new RegExp(`GRANT EXECUTE ON PROCEDURE \`[^\`]+\`\\.\`sessions_${procedure}_v1\``),
+        new RegExp(
+          `GRANT EXECUTE ON PROCEDURE \`[^\`]+\`\\.\`${procedureName("sessions", procedure)}\``,
+        ),
       );
     }
     assert.equal(rows.length, 1 + 1 + 5, grants); // USAGE + SELECT + five EXECUTE
@@ -71,7 +74,7 @@ describe("the least-privilege account", () => {
         "DELETE FROM sessions",
         "DROP TABLE sessions",
         "CREATE TABLE other (id INT)",
-        "DROP PROCEDURE sessions_set_v1",
+        `DROP PROCEDURE ${procedureName("sessions", "set")}`,
       ]
     ) {
       await assert.rejects(appKnex.raw(statement), /denied/, statement);

@@ -6,6 +6,7 @@ import type { Knex } from "knex";
 import { KnexMySQLStore, type RetryEvent } from "../mod.ts";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
+import { procedureName } from "../src/sql.ts";
 
 let database: TestDatabase;
 let impatient: Knex;
@@ -83,7 +84,7 @@ describe("retries", () => {
   it("an error that is not transient is not retried", async () => {
     const store = open({ maxRetries: 3 });
     await store.ready;
-    await database.admin.raw("DROP PROCEDURE sessions_destroy_v1");
+    await database.admin.raw(`DROP PROCEDURE ${procedureName("sessions", "destroy")}`);
     await assert.rejects(store.destroy("x"), /destroy failed: .*does not exist/);
     assert.equal(store.stats().retries, 0);
   });

@@ -72,17 +72,31 @@ describe("createtable", () => {
 });
 
 describe("start-up failures", () => {
-  it("a missing schema fails ready clearly, and a later operation retries start-up", async () => {
+  it("a missing schema is a set-up error: reported once, fast failures, no disconnect", async () => {
     const table = tableName();
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on("unhandledRejection", onRejection);
     try {
       const app = open({ tablename: table, createtable: false });
-      const disconnected = new Promise((resolve) => app.once("disconnect", resolve));
-      await assert.rejects(app.ready, { code: "ERR_SCHEMA", message: /does not exist/ });
-      await disconnected;
+      const reported: unknown[] = [];
+      const changes: string[] = [];
+      app.on("error", (error) => reported.push(error));
+      app.on("disconnect", () => changes.push("disconnect"));
+      await assert.rejects(app.ready, {
+        code: "ERR_SCHEMA",
+        message: /does not exist .*createtable: true, or `npx knex-mysql-session install`/,
+      });
+      // Operations fail at once with the same error, which is not reported again.
+      const started = performance.now();
+      for (let i = 0; i < 5; i++) {
+        await assert.rejects(app.get(`s${i}`), { code: "ERR_SCHEMA" });
+      }
+      assert.ok(performance.now() - started < 1_000, "operations did not fail fast");
+      assert.equal(reported.length, 1);
+      assert.deepEqual(changes, [], "a set-up error is not a lost connection");
       await open({ tablename: table }).ready; // a deploy step installs the schema
+      await app.ready; // reading ready checks again at once
       await app.set("s", sessionFor({ ok: true }));
       assert.deepEqual((await app.get("s") as unknown as { ok: boolean }).ok, true);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -95,7 +109,9 @@ describe("start-up failures", () => {
   it("a table of another layout is refused, naming the missing column", async () => {
     const table = tableName();
     await database.admin.raw(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, data TEXT)`);
-    await assert.rejects(open({ tablename: table }).ready, {
+    const store = open({ tablename: table });
+    store.on("error", () => {});
+    await assert.rejects(store.ready, {
       code: "ERR_SCHEMA",
       message: /has no column `sid`, `sess`, `expired`/,
     });
@@ -105,9 +121,11 @@ describe("start-up failures", () => {
     const knex = database.connect({
       connection: { ...configFromUrl(database.url), charset: "latin1_swedish_ci" },
     });
-    await assert.rejects(open({ knex, tablename: tableName() }).ready, {
-      code: "ERR_SCHEMA",
-      message: /character set is latin1/,
+    const store = open({ knex, tablename: tableName() });
+    store.on("error", () => {});
+    await assert.rejects(store.ready, {
+      code: "ERR_CONFIG",
+      message: /character set is latin1, not utf8mb4: set charset: "utf8mb4"/,
     });
   });
 });

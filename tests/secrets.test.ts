@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
 import { cli } from "./helpers/cli.ts";
 import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
+import { procedureName } from "../src/sql.ts";
 
 /** Distinctive, with a character that URLs percent-encode, so both spellings can be sought. */
 const PASSWORD = `S3cret@Pw!${randomBytes(4).toString("hex")}`;
@@ -153,12 +154,21 @@ describe("the connection password stays out of errors and logs", () => {
   it("the right password, then the schema vanishes and the cleanup fails", async () => {
     const table = tableName();
     const connection = urlFor(database.url, database.name, { user, password: PASSWORD });
-    const store = new KnexMySQLStore({ connection, tablename: table, clearInterval: 20 });
+    const installer = new KnexMySQLStore({ connection, tablename: table, clearInterval: 0 });
+    await installer.ready;
+    await installer.close();
+    // Without createtable, nothing reinstalls the schema, so every operation fails.
+    const store = new KnexMySQLStore({
+      connection,
+      tablename: table,
+      createtable: false,
+      clearInterval: 20,
+    });
     const events = recordEvents(store);
     await store.ready;
     await store.set("sid", { cookie: { maxAge: 60_000 } } as never);
     await database.admin.raw(`DROP TABLE \`${table}\``);
-    await database.admin.raw(`DROP PROCEDURE \`${table}_set_v1\``);
+    await database.admin.raw(`DROP PROCEDURE \`${procedureName(table, "set")}\``);
     const outcomes = await everyOutcome(store);
     await new Promise((resolve) => setTimeout(resolve, 200)); // a few failed sweeps
     await store.close();

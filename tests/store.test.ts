@@ -4,6 +4,7 @@ import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 import { storeContract } from "./helpers/store_contract.ts";
+import { procedureName, PROCEDURES } from "../src/sql.ts";
 
 let database: TestDatabase;
 let contractStore: KnexMySQLStore;
@@ -175,7 +176,7 @@ describe("options that shape expiry and writes", () => {
     );
     assert.deepEqual(
       procedures.map((row: { name: string }) => row.name).sort(),
-      ["clear", "clear_expired", "destroy", "set", "touch"].map((p) => `${custom}_${p}_v1`).sort(),
+      PROCEDURES.map((procedure) => procedureName(custom, procedure)).sort(),
     );
   });
 });

@@ -3,7 +3,7 @@
 CREATE PROCEDURE `{{table}}_clear_v{{schema_version}}`()
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'knex-mysql-session: delete every session'
+  COMMENT 'knex-mysql-session schema {{schema_version}}: delete every session, for `{{table}}`.`{{sid}}` {{sid_collation}}'
 BEGIN
   DELETE FROM `{{table}}`;
 END

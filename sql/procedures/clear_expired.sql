@@ -7,7 +7,7 @@ CREATE PROCEDURE `{{table}}_clear_expired_v{{schema_version}}`(
 )
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'knex-mysql-session: delete a batch of expired sessions'
+  COMMENT 'knex-mysql-session schema {{schema_version}}: delete a batch of expired sessions, for `{{table}}`.`{{sid}}` {{sid_collation}}'
 BEGIN
   DELETE FROM `{{table}}` WHERE `expired` <= p_now ORDER BY `expired` LIMIT p_limit;
   SELECT ROW_COUNT() AS deleted;

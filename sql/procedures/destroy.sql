@@ -4,7 +4,7 @@ CREATE PROCEDURE `{{table}}_destroy_v{{schema_version}}`(
 )
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'knex-mysql-session: delete a session'
+  COMMENT 'knex-mysql-session schema {{schema_version}}: delete a session, for `{{table}}`.`{{sid}}` {{sid_collation}}'
 BEGIN
   DELETE FROM `{{table}}` WHERE `{{sid}}` = p_sid;
 END

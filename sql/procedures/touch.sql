@@ -7,7 +7,7 @@ CREATE PROCEDURE `{{table}}_touch_v{{schema_version}}`(
 )
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'knex-mysql-session: extend the expiry of a live session'
+  COMMENT 'knex-mysql-session schema {{schema_version}}: extend the expiry of a live session, for `{{table}}`.`{{sid}}` {{sid_collation}}'
 BEGIN
   UPDATE `{{table}}` SET `expired` = p_expired
   WHERE `{{sid}}` = p_sid AND `expired` > p_now;

@@ -1,5 +1,6 @@
 import knex, { type Knex } from "knex";
 import { Database } from "../database.ts";
+import { type ServerKind, serverKindOf } from "../server.ts";
 import { CliError, type ErrorContext, explainDatabaseError } from "./errors.ts";
 
 /** `url` without its password, safe to print. */
@@ -39,7 +40,7 @@ export function serverUrl(url: string | undefined, env: Record<string, string | 
 
 /** What the CLI knows about the server it is connected to. */
 export interface ServerInfo {
-  isMariaDB: boolean;
+  kind: ServerKind;
   version: string;
   database: string;
   /** CURRENT_USER(), quoted for a GRANT: 'user'@'host'. */
@@ -77,7 +78,13 @@ export async function connect(url: string): Promise<Connection> {
     // knex prints pool errors itself; the CLI reports each failure once, explained.
     log: { warn() {}, error() {}, debug() {}, deprecate() {} },
   });
-  const db = new Database(instance);
+  // A person runs the CLI and can stop it; a migration's ALTER or copy may take long.
+  const db = new Database(instance, {
+    timeout: Infinity,
+    maxWaiting: Infinity,
+    slowAfter: Infinity,
+    onSlow: () => {},
+  });
   let context: ErrorContext = { server };
   const step = async <T>(privilege: string | undefined, work: () => Promise<T>) => {
     try {
@@ -96,7 +103,7 @@ export async function connect(url: string): Promise<Connection> {
         ),
     );
     const info: ServerInfo = {
-      isMariaDB: /mariadb/i.test(row?.version ?? ""),
+      kind: serverKindOf(row?.version ?? ""),
       version: row?.version ?? "",
       database: row?.db ?? "",
       account: quoteAccount(row?.account ?? ""),

@@ -58,7 +58,7 @@ async function columnsOf(connection: Connection, table: string): Promise<Column[
       "ORDER BY ORDINAL_POSITION",
     [table],
   );
-  const jsonChecked = connection.server.isMariaDB
+  const jsonChecked = connection.server.kind === "mariadb"
     ? await mariaDbJsonColumns(connection, table)
     : new Set<string>();
   return rows.map((row) => ({

@@ -14,7 +14,7 @@ export async function installedProcedures(
   table: string,
 ): Promise<InstalledProcedure[]> {
   const names = await connection.step(undefined, () => existingProcedures(connection.db, table));
-  return [...names].flatMap((name) => {
+  return [...names.keys()].flatMap((name) => {
     const parsed = parseProcedureName(table, name);
     return parsed ? [{ name, ...parsed }] : [];
   }).sort((a, b) => a.name.localeCompare(b.name));

@@ -1,24 +1,17 @@
-import { noPadBinaryCollation } from "../../schema.ts";
+import { SERVER_KINDS, type ServerKind, SID_COLLATION } from "../../server.ts";
 import { installStatements, SCHEMA_VERSION } from "../../sql.ts";
 import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
 import { usageError } from "../errors.ts";
 
-/** The sid column's collation per server: byte-wise and NO PAD (see sql/table.sql). */
-export const SID_COLLATIONS: Record<string, string> = {
-  mysql: "utf8mb4_0900_bin",
-  mariadb: "utf8mb4_nopad_bin",
-};
-
-/** Every install statement as one script the `mysql` client applies unchanged. */
-export function installScript(
-  names: { table: string; sid: string },
-  sidCollation: string,
-): string {
-  const [table, ...procedures] = installStatements(names, sidCollation);
+/** Every install statement for `server` as one script the `mysql` client applies unchanged. */
+export function installScript(names: { table: string; sid: string }, server: ServerKind): string {
+  const sidCollation = SID_COLLATION[server];
+  const [table, ...procedures] = installStatements(names, sidCollation, server);
   const lines = [
-    `-- knex-mysql-session schema ${SCHEMA_VERSION}: table \`${names.table}\`, ` +
-    `sid column \`${names.sid}\` (${sidCollation}).`,
+    `-- knex-mysql-session schema ${SCHEMA_VERSION} for ${
+      server === "mysql" ? "MySQL" : "MariaDB"
+    }: table \`${names.table}\`, sid column \`${names.sid}\` (${sidCollation}).`,
     "-- Apply with the mysql (or mariadb) client: mysql <database> < this-file.sql",
     "-- Safe to apply again: nothing that exists is changed. Needs MySQL 8.0.29+ or MariaDB",
     "-- 10.6+ (CREATE PROCEDURE IF NOT EXISTS).",
@@ -58,22 +51,25 @@ export const sqlCommand: Command = {
   },
   async run({ values }, io) {
     const names = schemaNames(values);
-    const server = values.server as string | undefined;
-    let collation: string;
-    if (server !== undefined) {
-      const known = SID_COLLATIONS[server];
-      if (!known) {
-        throw usageError(`--server must be mysql or mariadb (got ${JSON.stringify(server)})`);
+    const named = values.server as string | undefined;
+    let server: ServerKind;
+    if (named !== undefined) {
+      if (!SERVER_KINDS.includes(named as ServerKind)) {
+        throw usageError(`--server must be mysql or mariadb (got ${JSON.stringify(named)})`);
       }
-      collation = known;
+      server = named as ServerKind;
     } else if (values.url !== undefined || io.env.MYSQL_URL) {
-      collation = await withConnection(values.url, io, ({ db }) => noPadBinaryCollation(db));
+      server = await withConnection(
+        values.url,
+        io,
+        (connection) => Promise.resolve(connection.server.kind),
+      );
     } else {
       throw usageError(
         "sql: say which server the SQL is for: --server mysql, --server mariadb, or --url",
       );
     }
-    io.stdout.write(installScript(names, collation));
+    io.stdout.write(installScript(names, server));
     return 0;
   },
 };

@@ -54,7 +54,8 @@ async function schemaWarnings(
       `use: run migrate --from ${names.table}`,
     ];
   }
-  const { warnings } = await connection.step("SELECT", () => inspectTable(connection.db, names));
+  const table = await connection.step("SELECT", () => inspectTable(connection.db, names));
+  const warnings = table?.warnings ?? [];
   if (!layout.expiryIndexed) {
     warnings.push(
       "no index on `expired`: every cleanup scans the whole table. Add one with " +

@@ -1,4 +1,4 @@
-import { noPadBinaryCollation } from "../../schema.ts";
+import { SID_COLLATION } from "../../server.ts";
 import { procedureName, PROCEDURES } from "../../sql.ts";
 import type { Connection } from "../connection.ts";
 import { CliError } from "../errors.ts";
@@ -55,7 +55,7 @@ export async function gatherFacts(
     const current = new Set(PROCEDURES.map((p) => procedureName(source.table, p).toLowerCase()));
     return {
       source,
-      sidCollation: await noPadBinaryCollation(connection.db),
+      sidCollation: SID_COLLATION[connection.server.kind],
       target,
       backupExists: inPlace && source.family === "express-mysql-session" &&
         await tableExists(connection, backupTable(source.table)),
