@@ -7,19 +7,26 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../mod.ts";
 import { COMMANDS } from "../src/cli/run.ts";
+import { SCHEMA_VERSION } from "../src/sql.ts";
 import { cli } from "./helpers/cli.ts";
 import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
+import { type ServerFacts, serverFacts } from "./helpers/server.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
 let db: TestDatabase;
+let server: ServerFacts;
 const users: string[] = [];
 
 before(async () => {
   db = await createTestDatabase("cli_commands");
+  server = await serverFacts(db.admin);
 });
 after(async () => {
-  for (const user of users) await db.admin.raw("DROP USER IF EXISTS ?@'%'", [user]);
-  await db.drop();
+  try {
+    for (const user of users) await db.admin.raw("DROP USER IF EXISTS ?@'%'", [user]);
+  } finally {
+    await db?.drop();
+  }
 });
 
 /** A new account on the server with `grants` on the test database; returns its URL. */
@@ -104,7 +111,8 @@ describe("--help and usage errors", () => {
 describe("sql", () => {
   test("the printed SQL applies unchanged with the mariadb client, twice, and the store runs on it", async () => {
     const table = tableName("dba");
-    const printed = await cli(["sql", "--server", "mariadb", "--table", table]);
+    // For the server under test: the other kind's sid collation does not exist on it.
+    const printed = await cli(["sql", "--server", server.kind, "--table", table]);
     assert.equal(printed.code, 0, printed.stderr);
     assert.match(printed.stdout, /^DELIMITER \$\$$/m);
     const url = new URL(db.url);
@@ -132,7 +140,14 @@ describe("sql", () => {
     await assertStoreWorks(table);
     const status = await cli(["status", "--table", table, "--url", db.url]);
     assert.equal(status.stderr, "");
-    assert.match(status.stdout, /layout: +knex-mysql-session schema 1/);
+    assert.match(
+      status.stdout,
+      new RegExp(`layout: +knex-mysql-session schema ${SCHEMA_VERSION}\n`),
+    );
+    assert.match(
+      status.stdout,
+      new RegExp(`sid column: \`sid\` varchar\\(255\\) ${server.sidCollation}\n`),
+    );
   });
 
   test("the sid collation follows the server: named, or asked of the server", async () => {
@@ -140,9 +155,15 @@ describe("sql", () => {
       (await cli(["sql", "--server", "mysql"])).stdout,
       /COLLATE utf8mb4_0900_bin NOT NULL/,
     );
+    assert.match(
+      (await cli(["sql", "--server", "mariadb"])).stdout,
+      /COLLATE utf8mb4_nopad_bin NOT NULL/,
+    );
+    // Asked, the server under test answers with its own kind's collation.
     const asked = await cli(["sql", "--url", db.url]);
     assert.equal(asked.code, 0, asked.stderr);
-    assert.equal(asked.stdout, (await cli(["sql", "--server", "mariadb"])).stdout);
+    assert.match(asked.stdout, new RegExp(`COLLATE ${server.sidCollation} NOT NULL`));
+    assert.equal(asked.stdout, (await cli(["sql", "--server", server.kind])).stdout);
     const neither = await cli(["sql"]);
     assert.equal(neither.code, 2);
     assert.match(neither.stderr, /--server mysql, --server mariadb, or --url/);
@@ -213,7 +234,10 @@ describe("install, upgrade, uninstall, status", () => {
 
   test("status counts live and expired sessions and warns about what weakens the store", async () => {
     const table = tableName("st");
-    // connect-session-knex's table on MariaDB: case-insensitive sid; here without the index.
+    // connect-session-knex's table: the sid gets the database's default collation, which is
+    // case-insensitive (MariaDB utf8mb4_general_ci, MySQL utf8mb4_0900_ai_ci); here no index.
+    const collation = server.defaultCollation;
+    assert.match(collation, /_ci$/, "the database's default collation is case-insensitive");
     await db.admin.schema.createTable(table, (t) => {
       t.string("sid").primary();
       t.json("sess").notNullable();
@@ -229,10 +253,16 @@ describe("install, upgrade, uninstall, status", () => {
     assert.match(status.stdout, /layout: +connect-session-knex \(not stamped/);
     assert.match(status.stdout, /sessions: +2 live, 1 expired/);
     assert.match(status.stdout, /backlog: +expired since 2001-02-03 04:05:06 UTC/);
-    assert.match(status.stdout, /sid column: `sid` varchar\(255\) utf8mb4_general_ci/);
-    assert.match(status.stderr, /warning: column .* case-insensitive collation utf8mb4_general_ci/);
+    assert.match(status.stdout, new RegExp(`sid column: \`sid\` varchar\\(255\\) ${collation}\n`));
+    assert.match(
+      status.stderr,
+      new RegExp(`warning: column .* case-insensitive collation ${collation}:`),
+    );
     assert.match(status.stderr, /warning: no index on `expired`/);
-    assert.match(status.stderr, /warning: procedures of schema version 1 missing/);
+    assert.match(
+      status.stderr,
+      new RegExp(`warning: procedures of schema version ${SCHEMA_VERSION} missing`),
+    );
     const missing = await cli(["status", "--table", tableName("none"), "--url", db.url]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /does not exist in `kms_cli_commands_\w+`: run install/);

@@ -6,8 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
+import { SCHEMA_VERSION } from "../src/sql.ts";
 import { toSqlDateTime } from "../src/time.ts";
 import { cli } from "./helpers/cli.ts";
+import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import {
   call,
@@ -18,17 +20,27 @@ import {
   sessionApp,
   sidOfCookie,
   signedCookie,
+  type V2Driver,
   whoami,
 } from "./helpers/old_stores.ts";
+import { type ServerFacts, serverFacts } from "./helpers/server.ts";
 
 let db: TestDatabase;
 let knex: Knex;
+let server: ServerFacts;
+/**
+ * express-mysql-session v2 on MariaDB through its own `mysql` pool, as its apps ran; elsewhere
+ * (MySQL 8.4 and 9 refuse the `mysql` driver's login) through a mysql2 pool it is given.
+ */
+let v2Driver: V2Driver;
 
 before(async () => {
   db = await createTestDatabase("migrate_layouts");
   knex = db.connect();
+  server = await serverFacts(knex);
+  v2Driver = server.kind === "mariadb" ? "mysql" : "mysql2";
 });
-after(() => db.drop());
+after(() => db?.drop());
 
 interface Case {
   name: string;
@@ -140,98 +152,113 @@ async function oldRows(table: string, express: boolean): Promise<OldRow[]> {
 
 describe("migrate: every old layout, with the old packages' own data", () => {
   for (const layout of CASES) {
-    test(layout.name, async () => {
-      const express = layout.old.startsWith("express-mysql-session");
-      const table = tableName("old");
-      if (layout.create) await layout.create(table);
-      const old = oldStore(layout.old, { knex, url: db.url, table, createTable: !layout.create });
-      await old.ready;
-      const oldApp = await sessionApp(old.store, 4);
-      const cookies = new Map<string, string>();
-      for (const user of USERS) cookies.set(user, await login(oldApp, user));
-      await call(old.store, "set", "expired-session", oldSession({ user: "gone" }, -60_000));
-      const before = await oldRows(table, express);
-      await oldApp.close();
-      await old.close();
-      assert.equal(before.length, USERS.length + 1);
+    test(layout.name, () =>
+      closing(async (defer) => {
+        const express = layout.old.startsWith("express-mysql-session");
+        const table = tableName("old");
+        if (layout.create) await layout.create(table);
+        const old = oldStore(layout.old, {
+          knex,
+          url: db.url,
+          table,
+          createTable: !layout.create,
+          v2Driver,
+        });
+        const closeOld = defer(() => old.close());
+        await old.ready;
+        const oldApp = await sessionApp(old.store, 4);
+        const closeOldApp = defer(() => oldApp.close());
+        const cookies = new Map<string, string>();
+        for (const user of USERS) cookies.set(user, await login(oldApp, user));
+        await call(old.store, "set", "expired-session", oldSession({ user: "gone" }, -60_000));
+        const before = await oldRows(table, express);
+        await closeOldApp();
+        await closeOld();
+        assert.equal(before.length, USERS.length + 1);
 
-      const result = layout.copy ? tableName("new") : table;
-      const run = await cli([
-        "migrate",
-        "--from",
-        table,
-        ...(layout.copy ? ["--to", result] : []),
-        "--url",
-        db.url,
-      ]);
-      assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout, new RegExp(`done: the sessions are in \`${result}\``));
+        const result = layout.copy ? tableName("new") : table;
+        const run = await cli([
+          "migrate",
+          "--from",
+          table,
+          ...(layout.copy ? ["--to", result] : []),
+          "--url",
+          db.url,
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, new RegExp(`done: the sessions are in \`${result}\``));
 
-      // The result is this store's exact layout: nothing left to warn about.
-      const status = await cli(["status", "--table", result, "--url", db.url]);
-      assert.equal(status.code, 0, status.stderr);
-      assert.match(status.stdout, /layout: +knex-mysql-session schema 1/);
-      assert.match(status.stdout, /sid column: `sid` varchar\(255\) utf8mb4_nopad_bin/);
-      assert.equal(status.stderr, "");
+        // The result is this store's exact layout: nothing left to warn about.
+        const status = await cli(["status", "--table", result, "--url", db.url]);
+        assert.equal(status.code, 0, status.stderr);
+        assert.match(
+          status.stdout,
+          new RegExp(`layout: +knex-mysql-session schema ${SCHEMA_VERSION}\n`),
+        );
+        assert.match(
+          status.stdout,
+          new RegExp(`sid column: \`sid\` varchar\\(255\\) ${server.sidCollation}\n`),
+        );
+        assert.equal(status.stderr, "");
 
-      const store = new KnexMySQLStore({
-        knex,
-        tablename: result,
-        createtable: false,
-        clearInterval: 0,
-      });
-      const now = toSqlDateTime(Date.now());
-      const live = before.filter((row) => row.expired > now);
-      assert.equal(live.length, USERS.length);
-      for (const row of before) {
-        const expected = row.expired > now ? row.sess : null;
-        assert.deepEqual(await store.get(row.sid), expected, `session ${row.sid}`);
-      }
-      const [after] = await knex.raw(
-        `SELECT sid, CAST(expired AS CHAR) AS expired FROM \`${result}\``,
-      );
-      const expiries = new Map(
-        (after as { sid: string; expired: string }[]).map((row) => [row.sid, row.expired]),
-      );
-      for (const row of live) {
-        assert.equal(expiries.get(row.sid), row.expired, `expiry of ${row.sid}`);
-      }
-      assert.deepEqual(
-        (await store.all()).map((session) => session.id).sort(),
-        live.map((row) => row.sid).sort(),
-      );
+        const store = new KnexMySQLStore({
+          knex,
+          tablename: result,
+          createtable: false,
+          clearInterval: 0,
+        });
+        defer(() => store.close());
+        const now = toSqlDateTime(Date.now());
+        const live = before.filter((row) => row.expired > now);
+        assert.equal(live.length, USERS.length);
+        for (const row of before) {
+          const expected = row.expired > now ? row.sess : null;
+          assert.deepEqual(await store.get(row.sid), expected, `session ${row.sid}`);
+        }
+        const [after] = await knex.raw(
+          `SELECT sid, CAST(expired AS CHAR) AS expired FROM \`${result}\``,
+        );
+        const expiries = new Map(
+          (after as { sid: string; expired: string }[]).map((row) => [row.sid, row.expired]),
+        );
+        for (const row of live) {
+          assert.equal(expiries.get(row.sid), row.expired, `expiry of ${row.sid}`);
+        }
+        assert.deepEqual(
+          (await store.all()).map((session) => session.id).sort(),
+          live.map((row) => row.sid).sort(),
+        );
 
-      // The old app's cookies keep working on a new Express 5 app with this store.
-      const newApp = await sessionApp(store, 5);
-      try {
+        // The old app's cookies keep working on a new Express 5 app with this store.
+        const newApp = await sessionApp(store, 5);
+        defer(() => newApp.close());
         for (const [user, cookie] of cookies) {
           assert.equal(cookie, signedCookie(sidOfCookie(cookie)), "express-session's signature");
           assert.equal(await whoami(newApp, cookie), user);
         }
         assert.equal(await whoami(newApp, signedCookie("expired-session")), "nobody");
-      } finally {
-        await newApp.close();
-        await store.close();
-      }
-    });
+      }));
   }
 
   test("after migrating a case-insensitive sid column, ids differing in case are two sessions", async () => {
-    const table = tableName("ci");
-    const old = oldStore("connect-session-knex-v5", { knex, url: db.url, table });
-    await old.ready;
-    const run = await cli(["migrate", "--from", table, "--url", db.url]);
-    assert.equal(run.code, 0, run.stderr);
-    const store = new KnexMySQLStore({
-      knex,
-      tablename: table,
-      createtable: false,
-      clearInterval: 0,
+    await closing(async (defer) => {
+      const table = tableName("ci");
+      const old = oldStore("connect-session-knex-v5", { knex, url: db.url, table });
+      defer(() => old.close());
+      await old.ready;
+      const run = await cli(["migrate", "--from", table, "--url", db.url]);
+      assert.equal(run.code, 0, run.stderr);
+      const store = new KnexMySQLStore({
+        knex,
+        tablename: table,
+        createtable: false,
+        clearInterval: 0,
+      });
+      defer(() => store.close());
+      await store.set("CaseSid", oldSession({ n: 1 }, 60_000));
+      await store.set("casesid", oldSession({ n: 2 }, 60_000));
+      assert.equal((await store.get("CaseSid") as unknown as { n: number }).n, 1);
+      assert.equal((await store.get("casesid") as unknown as { n: number }).n, 2);
     });
-    await store.set("CaseSid", oldSession({ n: 1 }, 60_000));
-    await store.set("casesid", oldSession({ n: 2 }, 60_000));
-    assert.equal((await store.get("CaseSid") as unknown as { n: number }).n, 1);
-    assert.equal((await store.get("casesid") as unknown as { n: number }).n, 2);
-    await store.close();
   });
 });

@@ -31,12 +31,27 @@ export interface OldStore {
 type Constructor = new (...args: unknown[]) => Store & Record<string, unknown>;
 
 /**
+ * How express-mysql-session v2 reaches the server: its own pool of the `mysql` driver (what
+ * most v2 apps ran), or a `mysql2/promise` pool passed as its second constructor argument (its
+ * readme's "With mysql2"). The `mysql` driver speaks only mysql_native_password, which MySQL
+ * 8.4 disables by default and MySQL 9 removed, so on those servers only the mysql2 pool logs in.
+ */
+export type V2Driver = "mysql" | "mysql2";
+
+/**
  * An old store on `table`. connect-session-knex gets `knex`; express-mysql-session its own
- * pool from `url`. `createTable: false` leaves a table the test created alone.
+ * pool from `url` (v2 a mysql2 pool when `v2Driver` is "mysql2"). `createTable: false` leaves
+ * a table the test created alone.
  */
 export function oldStore(
   name: OldStoreName,
-  options: { knex: Knex; url: string; table: string; createTable?: boolean },
+  options: {
+    knex: Knex;
+    url: string;
+    table: string;
+    createTable?: boolean;
+    v2Driver?: V2Driver;
+  },
 ): OldStore {
   const createTable = options.createTable ?? true;
   if (name === "connect-session-knex-v5") {
@@ -65,25 +80,61 @@ export function oldStore(
   }
   const MySQLStore = (require(name) as (session: unknown) => Constructor)(session);
   const url = new URL(options.url);
-  const store = new MySQLStore({
+  const connection = {
     host: url.hostname,
     port: Number(url.port || 3306),
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
     database: url.pathname.slice(1),
+  };
+  const storeOptions = {
     createDatabaseTable: createTable,
     clearExpired: false,
     schema: { tableName: options.table },
+  };
+  const closeStore = (store: Store & Record<string, unknown>) =>
+    new Promise<void>((resolve, reject) =>
+      (store.close as (cb: (error?: unknown) => void) => void)((error) =>
+        error ? reject(error) : resolve()
+      )
+    );
+  if (name === "express-mysql-session-v3") {
+    const store = new MySQLStore({ ...connection, ...storeOptions });
+    return {
+      store,
+      ready: (store.onReady as () => Promise<unknown>)().then(() =>
+        tableCreated(options.knex, options.table)
+      ),
+      close: () => closeStore(store),
+    };
+  }
+  // v2 calls its third argument once its CREATE TABLE ran (or failed, e.g. the login).
+  let created!: (error?: unknown) => void;
+  const constructed = new Promise<void>((resolve, reject) => {
+    created = (error) => (error ? reject(error) : resolve());
   });
+  if (options.v2Driver === "mysql2") {
+    // A pool v2 did not create, it does not end on close (endConnectionOnClose: false).
+    const mysql2 = require("mysql2/promise") as typeof import("mysql2/promise");
+    const pool = mysql2.createPool({ ...connection, connectionLimit: 1 });
+    const store = new MySQLStore(storeOptions, pool, created);
+    return {
+      store,
+      ready: constructed.then(() => tableCreated(options.knex, options.table)),
+      close: async () => {
+        try {
+          await closeStore(store);
+        } finally {
+          await pool.end();
+        }
+      },
+    };
+  }
+  const store = new MySQLStore({ ...connection, ...storeOptions }, undefined, created);
   return {
     store,
-    ready: tableCreated(options.knex, options.table),
-    close: () =>
-      new Promise<void>((resolve, reject) =>
-        (store.close as (cb: (error?: unknown) => void) => void)((error) =>
-          error ? reject(error) : resolve()
-        )
-      ),
+    ready: constructed.then(() => tableCreated(options.knex, options.table)),
+    close: () => closeStore(store),
   };
 }
 
