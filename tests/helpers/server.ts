@@ -1,11 +1,7 @@
 // What the server under test is, for expectations that differ between MySQL and MariaDB: asked
 // of the server (and of the store's own code), never assumed.
 import type { Knex } from "knex";
-import { Database } from "../../src/database.ts";
-import { noPadBinaryCollation } from "../../src/schema.ts";
-
-/** The server kinds `sql --server` knows. */
-export type ServerKind = "mysql" | "mariadb";
+import { type ServerKind, serverKindOf, SID_COLLATION } from "../../src/server.ts";
 
 export interface ServerFacts {
   /** MariaDB says so in VERSION(); any other server is MySQL. */
@@ -21,17 +17,12 @@ export interface ServerFacts {
 
 /** Asks the server `knex` is connected to (the database it names) what the tests expect. */
 export async function serverFacts(knex: Knex): Promise<ServerFacts> {
-  const [versionRows] = await knex.raw("SELECT VERSION() AS version");
-  const version = String((versionRows as { version: string }[])[0]!.version);
-  const [collationRows] = await knex.raw(
-    "SELECT DEFAULT_COLLATION_NAME AS name FROM information_schema.SCHEMATA " +
-      "WHERE SCHEMA_NAME = DATABASE()",
+  const [rows] = await knex.raw(
+    "SELECT VERSION() AS version, DEFAULT_COLLATION_NAME AS name " +
+      "FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()",
   );
-  const defaultCollation = (collationRows as { name: string }[])[0]?.name;
-  if (!defaultCollation) throw new Error("serverFacts: the connection names no database");
-  return {
-    kind: /mariadb/i.test(version) ? "mariadb" : "mysql",
-    sidCollation: await noPadBinaryCollation(new Database(knex)),
-    defaultCollation,
-  };
+  const row = (rows as { version: string; name: string }[])[0];
+  if (!row) throw new Error("serverFacts: the connection names no database");
+  const kind = serverKindOf(row.version);
+  return { kind, sidCollation: SID_COLLATION[kind], defaultCollation: row.name };
 }
