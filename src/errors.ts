@@ -190,5 +190,7 @@ export function databaseError(operation: string, cause: unknown): SessionStoreEr
       { cause },
     );
   }
-  return new SessionStoreError("ERR_DATABASE", `${operation} failed: ${detail}`, { cause });
+  // Connecting gave up (mysql2's connectTimeout): the server did not answer in time.
+  const code = (cause as { code?: unknown } | null)?.code === "ETIMEDOUT" ? "ERR_TIMEOUT" : "ERR_DATABASE";
+  return new SessionStoreError(code, `${operation} failed: ${detail}`, { cause });
 }

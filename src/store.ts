@@ -405,7 +405,8 @@ export class KnexMySQLStore extends Store {
           this.#stats.retries++;
           this.emit("retry", { operation, attempt, error: cause } satisfies RetryEvent);
         },
-        (cause) => !this.#closing && resendable(cause),
+        // The database layer's own errors (a deadline, a full queue, closing) are final.
+        (cause) => !this.#closing && !(cause instanceof SessionStoreError) && resendable(cause),
       );
     } catch (final) {
       throw this.#failure(operation, final, resendable === WRITE);

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../mod.ts";
 import { COMMANDS } from "../src/cli/run.ts";
-import { SCHEMA_VERSION } from "../src/sql.ts";
+import { procedureName, PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
 import { cli } from "./helpers/cli.ts";
 import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
 import { type ServerFacts, serverFacts } from "./helpers/server.ts";
@@ -181,10 +181,13 @@ describe("install, upgrade, uninstall, status", () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`created table \`${table}\``));
     assert.equal(first.stdout.match(/created procedure/g)?.length, 5);
-    assert.match(first.stdout, /schema version 1$/m);
+    assert.match(first.stdout, new RegExp(`schema version ${SCHEMA_VERSION}$`, "m"));
     const second = await cli(["install", "--table", table], { env: { MYSQL_URL: db.url } });
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stdout, /nothing to do: everything is installed\nschema version 1/);
+    assert.match(
+      second.stdout,
+      new RegExp(`nothing to do: everything is installed\nschema version ${SCHEMA_VERSION}`),
+    );
     await assertStoreWorks(table);
   });
 
@@ -193,28 +196,30 @@ describe("install, upgrade, uninstall, status", () => {
     assert.match((await cli(["upgrade", "--table", table, "--url", db.url])).stderr, /use install/);
     await cli(["install", "--table", table, "--url", db.url]);
     // A procedure of an older schema version, as a previous release would have left.
-    await db.admin.raw(`CREATE PROCEDURE \`${table}_set_v0\`() BEGIN END`);
-    await db.admin.raw(`DROP PROCEDURE \`${table}_touch_v1\``);
+    const older = `${table}_set_v${SCHEMA_VERSION - 1}`;
+    await db.admin.raw(`CREATE PROCEDURE \`${older}\`() BEGIN END`);
+    const touch = procedureName(table, "touch");
+    await db.admin.raw(`DROP PROCEDURE \`${touch}\``);
     const status = await cli(["status", "--table", table, "--url", db.url]);
     assert.match(
       status.stderr,
-      new RegExp(`procedures of schema version 1 missing: ${table}_touch_v1`),
+      new RegExp(`procedures of schema version ${SCHEMA_VERSION} missing: ${touch}`),
     );
-    assert.match(status.stderr, /old procedure version v0 still installed/);
+    assert.match(
+      status.stderr,
+      new RegExp(`old procedure version v${SCHEMA_VERSION - 1} still installed`),
+    );
     const upgrade = await cli(["upgrade", "--table", table, "--url", db.url]);
     assert.equal(upgrade.code, 0, upgrade.stderr);
-    assert.match(upgrade.stdout, new RegExp(`created procedure \`${table}_touch_v1\``));
-    assert.match(upgrade.stdout, new RegExp(`older procedures kept .*${table}_set_v0`));
-    assert.ok((await procedures(table)).includes(`${table}_set_v0`));
+    assert.match(upgrade.stdout, new RegExp(`created procedure \`${touch}\``));
+    assert.match(upgrade.stdout, new RegExp(`older procedures kept .*${older}`));
+    assert.ok((await procedures(table)).includes(older));
     const pruned = await cli(["upgrade", "--prune", "--table", table, "--url", db.url]);
-    assert.match(pruned.stdout, new RegExp(`dropped procedure \`${table.toLowerCase()}_set_v0\``));
-    assert.deepEqual(await procedures(table), [
-      `${table}_clear_expired_v1`,
-      `${table}_clear_v1`,
-      `${table}_destroy_v1`,
-      `${table}_set_v1`,
-      `${table}_touch_v1`,
-    ]);
+    assert.match(pruned.stdout, new RegExp(`dropped procedure \`${older.toLowerCase()}\``));
+    assert.deepEqual(
+      await procedures(table),
+      PROCEDURES.map((procedure) => procedureName(table, procedure)).sort(),
+    );
     assert.equal((await cli(["status", "--table", table, "--url", db.url])).stderr, "");
   });
 
@@ -277,8 +282,8 @@ describe("grant", () => {
       printed.stdout,
       [
         "GRANT SELECT ON `prod`.`web` TO 'app'@'10.0.0.%';",
-        ...["set", "touch", "destroy", "clear", "clear_expired"].map((name) =>
-          `GRANT EXECUTE ON PROCEDURE \`prod\`.\`web_${name}_v1\` TO 'app'@'10.0.0.%';`
+        ...PROCEDURES.map((name) =>
+          `GRANT EXECUTE ON PROCEDURE \`prod\`.\`${procedureName("web", name)}\` TO 'app'@'10.0.0.%';`
         ),
         "",
       ].join("\n"),

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import knex, { type Knex } from "knex";
 import { createCounterApp } from "../scripts/counter-app.ts";
-import { startTcpProxy } from "../scripts/tcp-proxy.ts";
+import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { KnexMySQLStore, SessionStoreError } from "../mod.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";

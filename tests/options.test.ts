@@ -79,7 +79,8 @@ describe("option validation", () => {
       [{ ttl: 0 }, /"ttl" must be a positive number of milliseconds or a function/],
       [{ ttl: "1d" }, /"ttl" must be a positive number/],
       [{ onDbCleanupError: "log" }, /"onDbCleanupError" must be a function \(got "log"\)/],
-      [{ maxRetries: 100 }, /"maxRetries" must be an integer from 0 to 20 \(got 100\)/],
+      [{ maxRetries: 1.5 }, /"maxRetries" must be an integer from 0 to 1000000 \(got 1.5\)/],
+      [{ queryTimeout: 50 }, /"queryTimeout" must be an integer from 100 to 2147483647 \(got 50\)/],
       [{ retryDelay: 0 }, /"retryDelay" must be an integer from 1/],
     ];
     for (const [options, message] of cases) refuses({ ...base, ...options }, message);

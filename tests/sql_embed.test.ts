@@ -4,6 +4,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { it } from "node:test";
 import { GENERATED_MODULE, renderEmbeddedModule } from "../scripts/embed-sql.ts";
+import { SERVER_KINDS, type ServerKind } from "../src/server.ts";
+import {
+  createProcedureSql,
+  procedureName,
+  PROCEDURES,
+  procedureSignature,
+} from "../src/sql.ts";
 import { SQL_TEXT } from "../src/sql_text.generated.ts";
 
 it("the embedded SQL matches the files in sql/", () => {
@@ -24,4 +31,21 @@ it("every SQL file is embedded, and only placeholders the renderer fills are use
     [...placeholders].sort(),
     ["schema_version", "sid", "sid_charset", "sid_collation", "table"],
   );
+});
+
+it("each server gets its own set procedure, and every procedure is signed with its layout", () => {
+  const names = { table: "sessions", sid: "sid" };
+  const sidType = { charset: "utf8mb4", collation: "utf8mb4_0900_bin" };
+  const setFor = (server: ServerKind) => createProcedureSql(names, "set", sidType, server);
+  assert.match(setFor("mysql"), /VALUES \(p_sid, p_sess, p_expired\) AS new\n/);
+  assert.doesNotMatch(setFor("mysql"), /VALUES\(`/); // deprecated on MySQL (warning 1287)
+  assert.match(setFor("mariadb"), /`sess` = VALUES\(`sess`\)/); // MariaDB has no row alias
+  for (const server of SERVER_KINDS) {
+    for (const procedure of PROCEDURES) {
+      const sql = createProcedureSql(names, procedure, sidType, server);
+      const comment = /\n {2}COMMENT '(.*)'\n/.exec(sql)?.[1] ?? "";
+      assert.ok(comment.endsWith(procedureSignature(names, sidType)), `${procedure}: ${comment}`);
+      assert.ok(sql.includes(`\`${procedureName("sessions", procedure)}\``), procedure);
+    }
+  }
 });

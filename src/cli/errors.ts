@@ -1,4 +1,4 @@
-import { isConnectionError } from "../errors.ts";
+import { isConnectionError, SessionStoreError } from "../errors.ts";
 
 /** An error the CLI reports as one line on stderr, without a stack, and exits with. */
 export class CliError extends Error {
@@ -49,6 +49,13 @@ function privilegeNamedIn(message: string): string | undefined {
  */
 export function explainDatabaseError(error: unknown, context: ErrorContext): CliError {
   if (error instanceof CliError) return error;
+  if (error instanceof SessionStoreError) {
+    // A privilege the store's install lacked: the GRANT for this account is the CLI's advice.
+    if (error.code === "ERR_ACCESS_DENIED" && error.cause) {
+      return explainDatabaseError(error.cause, context);
+    }
+    return new CliError(error.message.replace(/^knex-mysql-session: /, ""));
+  }
   const { errno, message = String(error) } = error as { errno?: number; message?: string };
   if (isConnectionError(error)) {
     return new CliError(`cannot reach the MySQL server at ${context.server}: ${message}`);

@@ -1,0 +1,156 @@
+// A silent network partition, staged by a proxy that stops forwarding and keeps every socket
+// open: each operation settles within its deadline, `disconnect` fires within seconds (the
+// health probe does not queue behind the stuck statements), `connect` fires once the path
+// heals, the Express app keeps answering, and close() is bounded.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KnexMySQLStore } from "../mod.ts";
+import { createCounterApp } from "../scripts/counter-app.ts";
+import { closing, type Defer } from "./helpers/closing.ts";
+import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+import { startTcpProxy, type TcpProxy } from "./fixtures/tcp_proxy.ts";
+
+/** The deadline the stores here use: short, so that the test is; the default is 10 s. */
+const QUERY_TIMEOUT = 2_000;
+/** How late past its deadline an operation may settle: the deadline check runs every 50 ms. */
+const SLACK = 400;
+
+describe("a silent partition", () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let url: string;
+
+  before(async () => {
+    db = await createTestDatabase("partition");
+    const server = new URL(db.url);
+    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port) });
+    const through = new URL(db.url);
+    through.port = String(proxy.port);
+    url = through.toString();
+  });
+  after(async () => {
+    await proxy.cut();
+    await db.drop();
+  });
+
+  /** A store through the proxy, warmed up, with the times its events fired at. */
+  async function storeThroughProxy(defer: Defer) {
+    const store = new KnexMySQLStore({
+      connection: url,
+      tablename: tableName(),
+      clearInterval: 0,
+      queryTimeout: QUERY_TIMEOUT,
+    });
+    defer(() => store.close());
+    const events: { name: string; at: number }[] = [];
+    for (const name of ["connect", "disconnect"]) {
+      store.on(name, () => events.push({ name, at: performance.now() }));
+    }
+    await store.ready;
+    for (let i = 0; i < 10; i++) await store.set(`warm-${i}`, sessionFor({ i }));
+    return { store, events };
+  }
+
+  /** 30 operations of every kind, each with the time it settled (ms after `start`). */
+  function thirtyOperations(store: KnexMySQLStore, start: number) {
+    const kinds = [
+      (i: number) => store.get(`warm-${i % 10}`),
+      (i: number) => store.set(`p-${i}`, sessionFor({ i })),
+      (i: number) => store.touch(`warm-${i % 10}`, sessionFor({ i }, 7_200_000)),
+      (i: number) => store.destroy(`warm-${i % 10}`),
+      () => store.length(),
+    ];
+    return Promise.all(Array.from({ length: 30 }, (_, i) =>
+      (kinds[i % kinds.length] as (i: number) => Promise<unknown>)(i).then(
+        () => ({ ok: true, after: performance.now() - start, code: undefined }),
+        (error: { code?: string }) => ({
+          ok: false,
+          after: performance.now() - start,
+          code: error.code,
+        }),
+      )));
+  }
+
+  it("every operation settles by its deadline, disconnect and connect fire, nothing hangs", async (t) => {
+    await closing(async (defer) => {
+      const { store, events } = await storeThroughProxy(defer);
+      const pausedAt = performance.now();
+      proxy.pause();
+      defer(async () => proxy.resume());
+      const disconnected = once(store, "disconnect");
+      const outcomes = await thirtyOperations(store, pausedAt);
+      const latest = Math.max(...outcomes.map((o) => o.after));
+      t.diagnostic(
+        `all 30 settled within ${Math.round(latest)} ms; codes: ${
+          [...new Set(outcomes.map((o) => o.code))].join(", ")
+        }`,
+      );
+      assert.ok(latest <= QUERY_TIMEOUT + SLACK, `the last settled after ${latest} ms`);
+      assert.ok(outcomes.every((o) => !o.ok && o.code === "ERR_TIMEOUT"), JSON.stringify(outcomes));
+      await Promise.race([disconnected, sleep(5_000)]);
+      const disconnect = events.find((e) => e.name === "disconnect");
+      assert.ok(disconnect, "no disconnect within 5 s of the partition");
+      t.diagnostic(`disconnect ${Math.round(disconnect.at - pausedAt)} ms into the partition`);
+      // A statement outstanding 1 s asks for a probe, which gives up after 2 s at most.
+      assert.ok(disconnect.at - pausedAt < 3_500, `disconnect after ${disconnect.at - pausedAt} ms`);
+
+      const resumedAt = performance.now();
+      proxy.resume();
+      await once(store, "connect");
+      t.diagnostic(`connect ${Math.round(performance.now() - resumedAt)} ms after healing`);
+      assert.ok(performance.now() - resumedAt < 6_000);
+      await store.set("after", sessionFor({ healed: true }));
+      assert.deepEqual((await store.get("after") as unknown as { healed: boolean }).healed, true);
+      assert.deepEqual(events.map((e) => e.name), ["connect", "disconnect", "connect"]);
+    });
+  });
+
+  it("an Express app answers every request during the partition, within the deadline", async () => {
+    await closing(async (defer) => {
+      const { store } = await storeThroughProxy(defer);
+      const app = createCounterApp(store).listen(0, "127.0.0.1");
+      defer(() =>
+        new Promise((resolve) => {
+          app.closeAllConnections();
+          app.close(resolve);
+        })
+      );
+      await once(app, "listening");
+      const base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+      const first = await fetch(`${base}/increment`, { method: "POST" });
+      const cookie = first.headers.get("set-cookie")?.split(";")[0] ?? "";
+      proxy.pause();
+      defer(async () => proxy.resume());
+      const started = performance.now();
+      const statuses = await Promise.all(Array.from({ length: 10 }, () =>
+        fetch(`${base}/increment`, { method: "POST", headers: { cookie } }).then((response) => {
+          void response.text();
+          return response.status;
+        })));
+      const took = performance.now() - started;
+      assert.ok(took <= QUERY_TIMEOUT + SLACK + 200, `the requests took ${took} ms`);
+      assert.ok(statuses.every((status) => status >= 500), statuses.join());
+    });
+  });
+
+  it("close() is bounded while the server is unreachable", async () => {
+    let store: KnexMySQLStore | undefined;
+    await closing(async (defer) => {
+      ({ store } = await storeThroughProxy(defer));
+      proxy.pause();
+      defer(async () => proxy.resume());
+      const pending = Array.from({ length: 5 }, (_, i) => store!.get(`warm-${i}`).catch(() => {}));
+      await sleep(100);
+      const started = performance.now();
+      await store.close();
+      const took = performance.now() - started;
+      assert.ok(took <= QUERY_TIMEOUT + SLACK, `close() took ${took} ms`);
+      await Promise.all(pending);
+      await assert.rejects(store.get("x"), { code: "ERR_STORE_CLOSED" });
+    });
+  });
+});
