@@ -98,7 +98,7 @@ const GENERATE_KEY = "generate a random key with `openssl rand -base64 32`, " +
 
 const DAY = 86_400_000;
 /** How far ahead of the store's start `acceptPlaintextUntil` may be. */
-export const MAX_PLAINTEXT_WINDOW_DAYS = 90;
+const MAX_PLAINTEXT_WINDOW_DAYS = 90;
 const PLAINTEXT_UNTIL = "encryption.acceptPlaintextUntil";
 const PLAINTEXT_UNTIL_FORMS =
   "a Date, an ISO 8601 string (a date such as 2025-07-01, read as midnight UTC, or a date and " +
