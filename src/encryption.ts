@@ -11,13 +11,15 @@
  * The option `encryption` of the store: encrypt every session written, and open sealed
  * sessions when they are read.
  *
- * Each key is 32 bytes (AES-256), given as one of:
+ * Each key is 32 random bytes (AES-256), given as one of:
  * - a `Uint8Array` (a Node `Buffer` is one) of exactly 32 bytes;
  * - 64 hexadecimal digits;
  * - base64 or base64url text of exactly 32 bytes (43 characters, or 44 with `=` padding).
  *
- * Surrounding whitespace in a string is ignored. Generate a key with, for example,
- * `openssl rand -base64 32`.
+ * Surrounding whitespace in a string is ignored. Generate a key with `openssl rand -base64 32`,
+ * `openssl rand -hex 32` or `crypto.getRandomValues(new Uint8Array(32))`. A key that looks
+ * chosen rather than random (all zero, a repeated pattern, a counting sequence, text passed as
+ * bytes, few distinct values, or text from a short alphabet such as a phrase) is refused.
  *
  * **Rotation.** The first key seals every write; every key opens. To rotate, put the new key
  * first and keep the old ones after it until every session sealed with them has expired (one
@@ -25,14 +27,14 @@
  * as no session. Rotate well before one key has sealed 2^32 writes: AES-GCM with random
  * 96-bit IVs is only specified up to that many messages per key.
  *
- * **Migration.** Rows written before encryption was enabled (plain session JSON) stay
- * readable and are sealed the next time they are written, unless `acceptPlaintext` is false.
+ * **Plain rows.** A row holding plain session JSON reads as no session (reason `"plaintext"`),
+ * unless `acceptPlaintextUntil` is set and has not passed: see there.
  *
  * **What it protects.** Someone who can read the table cannot read sessions, and someone who
- * can write it cannot alter a sealed session, or move one to another session id, without it
- * reading as no session. Session ids and expiry times stay in clear text. As long as
- * `acceptPlaintext` is true, a forged plain-JSON row is accepted as a session: set it to
- * false once every session has been rewritten sealed.
+ * can write it cannot alter a sealed session, forge one, or move one to another session id,
+ * without it reading as no session. It does not stop someone who can write the table from
+ * putting back an older sealed row of the same session id (a replay), from changing the
+ * `expired` column, or from deleting rows; session ids and expiry times stay in clear text.
  *
  * The top-level key `"$kms"` marks a sealed row: a plain session must not use it.
  */
@@ -40,10 +42,23 @@ export interface EncryptionOptions {
   /** The keys, newest first: the first seals, all open. At least one. */
   keys: (string | Uint8Array)[];
   /**
-   * Whether a row holding plain session JSON (written before encryption was enabled) reads
-   * as that session. Default `true`; with `false` it reads as no session and is reported.
+   * Until when a row holding plain session JSON (written before encryption was enabled)
+   * reads as that session; it is sealed the next time the session is saved (a touch does not
+   * rewrite it). From this instant on, plain rows read as no session and are reported with
+   * reason `"plaintext"`. Default: none, plain rows are refused.
+   *
+   * A `Date`, an ISO 8601 string (`"2025-07-01"`, midnight UTC, or a date and time with `Z` or
+   * an offset, e.g. `"2025-07-01T12:00:00+02:00"`), or milliseconds since the epoch; at most
+   * 90 days after the store starts. While the window is open, anyone who can write the table
+   * can plant a plain session: set it to one session lifetime ahead for a migration, and
+   * remove it afterwards.
    */
-  acceptPlaintext?: boolean;
+  acceptPlaintextUntil?: Date | string | number;
+  /**
+   * Removed: plain rows are refused by default, and `acceptPlaintextUntil` opens a window
+   * with an end. Giving `acceptPlaintext` throws a TypeError.
+   */
+  acceptPlaintext?: never;
 }
 
 /** Why a stored row did not open. */
@@ -54,7 +69,7 @@ export type UnreadableReason =
   | "unknown-key"
   /** Authentication failed: altered, sealed for another session id, or with another key. */
   | "tampered"
-  /** Plain session JSON while `acceptPlaintext` is false. */
+  /** Plain session JSON, while no `acceptPlaintextUntil` window is open. */
   | "plaintext";
 
 /** The outcome of opening a sealed envelope: the session JSON, or why it did not open. */
@@ -78,6 +93,20 @@ const ACCEPTED_KEY_FORM = "32 bytes: a Uint8Array of length 32, 64 hex digits, "
   "or base64/base64url text of 32 bytes (e.g. the output of `openssl rand -base64 32`)";
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 const BASE64_KEY = /^(?:[A-Za-z0-9+/]{43}|[A-Za-z0-9_-]{43})=?$/;
+const GENERATE_KEY = "generate a random key with `openssl rand -base64 32`, " +
+  "`openssl rand -hex 32` or crypto.getRandomValues(new Uint8Array(32))";
+
+const DAY = 86_400_000;
+/** How far ahead of the store's start `acceptPlaintextUntil` may be. */
+const MAX_PLAINTEXT_WINDOW_DAYS = 90;
+const PLAINTEXT_UNTIL = "encryption.acceptPlaintextUntil";
+const PLAINTEXT_UNTIL_FORMS =
+  "a Date, an ISO 8601 string (a date such as 2025-07-01, read as midnight UTC, or a date and " +
+  "time ending in Z or an offset such as +02:00), or milliseconds since the epoch";
+/** 2001-09-09T01:46:40Z: a number below it is more likely seconds than milliseconds. */
+const MIN_EPOCH_MS = 1e12;
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 function optionError(name: string, message: string): TypeError {
   return new TypeError(`knex-mysql-session: option "${name}" ${message}`);
@@ -94,25 +123,128 @@ function kindOf(value: unknown): string {
 
 /** The 32 bytes of `keys[index]` (a copy), or a TypeError that does not echo the value. */
 function keyBytes(value: unknown, index: number): Bytes {
-  if (value instanceof Uint8Array && value.length === KEY_BYTES) return value.slice();
-  if (typeof value === "string") {
+  const field = `encryption.keys[${index}]`;
+  let bytes: Bytes | undefined;
+  let weakness: string | undefined;
+  if (value instanceof Uint8Array && value.length === KEY_BYTES) {
+    bytes = value.slice();
+    weakness = weakPattern(bytes) ?? weakBytes(bytes);
+  } else if (typeof value === "string") {
     const text = value.trim();
     if (HEX_KEY.test(text)) {
-      return Uint8Array.from(
+      bytes = Uint8Array.from(
         { length: KEY_BYTES },
         (_, i) => parseInt(text.slice(i * 2, i * 2 + 2), 16),
       );
-    }
-    if (BASE64_KEY.test(text)) {
-      return fromBase64Url(text.replace(/=$/, "").replace(/\+/g, "-").replace(/\//g, "_")) as Bytes;
+      weakness = weakPattern(bytes) ?? weakHexText(text) ?? weakBytes(bytes);
+    } else if (BASE64_KEY.test(text)) {
+      const unpadded = text.replace(/=$/, "");
+      bytes = fromBase64Url(unpadded.replace(/\+/g, "-").replace(/\//g, "_")) as Bytes;
+      weakness = weakPattern(bytes) ?? weakBase64Text(unpadded) ?? weakBytes(bytes);
     }
   }
-  throw optionError(
-    `encryption.keys[${index}]`,
-    `must be ${ACCEPTED_KEY_FORM} (got ${
-      typeof value === "string" ? "a string that encodes no 32 bytes in these forms" : kindOf(value)
-    })`,
-  );
+  if (!bytes) {
+    throw optionError(
+      field,
+      `must be ${ACCEPTED_KEY_FORM} (got ${
+        typeof value === "string"
+          ? "a string that encodes no 32 bytes in these forms"
+          : kindOf(value)
+      })`,
+    );
+  }
+  if (weakness) {
+    throw optionError(
+      field,
+      `is not a random key: it ${weakness}. A key drawn at random fails this check with ` +
+        `probability below 1e-9: ${GENERATE_KEY}`,
+    );
+  }
+  return bytes;
+}
+
+// Weak keys. Each rule below refuses a key that looks chosen by a person or a program rather
+// than drawn at random; next to each is the probability that a uniformly random key of that
+// form trips it (the false rejection), computed exactly or bounded from above. Summed per
+// form: about 4.6e-14 for bytes, 6.9e-10 for hex, 8.2e-10 for base64. The messages say which
+// rule failed and never show the key.
+
+/** A short repeating pattern of bytes, or of steps between them; undefined when none. */
+function weakPattern(bytes: Uint8Array): string | undefined {
+  // A period p <= 16 (bytes[i] === bytes[i - p] for every i >= p) fixes the last 32 - p
+  // bytes: false rejection sum over p = 1..16 of 2^(-8 (32 - p)), below 2^-127. Covers all
+  // zero, one byte repeated, and patterns such as "deadbeef" repeated.
+  const period = periodOf(bytes, 16);
+  if (period === 1) {
+    return bytes[0] === 0 ? "is all zero bytes" : "is one byte value repeated 32 times";
+  }
+  if (period !== undefined) return `repeats a pattern of ${period} bytes`;
+  // The same on the 31 steps bytes[i + 1] - bytes[i] (mod 256), with a period p <= 15:
+  // counting sequences such as 00 01 02 ... or 10 20 30 .... False rejection below 2^-127.
+  const steps = bytes.subarray(1).map((byte, i) => (byte - (bytes[i] as number)) & 255);
+  if (periodOf(steps, 15) !== undefined) {
+    return "counts up or down in a repeating pattern of steps";
+  }
+  return undefined;
+}
+
+/** The smallest period up to `max` of `values`, or undefined. */
+function periodOf(values: Uint8Array, max: number): number | undefined {
+  for (let period = 1; period <= max; period++) {
+    let i = period;
+    while (i < values.length && values[i] === values[i - period]) i++;
+    if (i === values.length) return period;
+  }
+  return undefined;
+}
+
+/** Bytes that are text, or too few distinct values; undefined when neither. */
+function weakBytes(bytes: Uint8Array): string | undefined {
+  // Every byte a printable ASCII character, tab, line feed or carriage return (98 of 256
+  // values): a password passed as bytes (Buffer.from("a 32-character passphrase......")), or
+  // the hex or base64 of one. False rejection (98/256)^32, about 4.6e-14.
+  if (
+    bytes.every((byte) =>
+      (byte >= 0x20 && byte <= 0x7e) || byte === 9 || byte === 10 || byte === 13
+    )
+  ) {
+    return "is 32 characters of text, not random bytes (a password or phrase?)";
+  }
+  // Fewer than 16 distinct values among the 32 bytes (a random key has about 30): false
+  // rejection 3.2e-17, the exact occupancy probability of at most 15 of 256 values.
+  const distinct = new Set(bytes).size;
+  if (distinct < 16) {
+    return `has only ${distinct} distinct byte values (a random key has about 30)`;
+  }
+  return undefined;
+}
+
+/** 64 hex digits that use few of the 16 digits; undefined otherwise. */
+function weakHexText(text: string): string | undefined {
+  // Fewer than 11 distinct hex digits, case aside (random hex uses almost all 16; digits only
+  // uses 10): false rejection 6.8e-10, the exact probability of at most 10 of 16 in 64 draws.
+  const distinct = new Set(text.toLowerCase()).size;
+  return distinct < 11
+    ? `uses only ${distinct} of the 16 hex digits (random hex uses nearly all of them)`
+    : undefined;
+}
+
+/** Base64 text drawn from a short alphabet (a phrase, a word typed twice); undefined otherwise. */
+function weakBase64Text(text: string): string | undefined {
+  // Bounds below are computed for the first 42 characters, each uniform over 64 (the 43rd
+  // carries 4 bits): counting one character less can only make these events more likely.
+  // Fewer than 18 distinct characters among the 43 (random text has about 31): false
+  // rejection at most 2.0e-10.
+  const distinct = new Set(text).size;
+  if (distinct < 18) {
+    return `uses only ${distinct} distinct characters (random base64 of 32 bytes uses about 31)`;
+  }
+  // Letters of one case only: 38 of the 64 characters lack upper-case letters, and 38 lack
+  // lower-case ones, so false rejection at most 2 (38/64)^42, about 6.2e-10.
+  if (!/[A-Z]/.test(text) || !/[a-z]/.test(text)) {
+    return "has letters of one case only, like typed text (random base64 mixes both cases)";
+  }
+  return undefined;
 }
 
 /**
@@ -126,10 +258,11 @@ export function validateEncryptionOptions(value: unknown): ValidEncryptionOption
   return value === undefined ? undefined : checkEncryptionOptions(value);
 }
 
-/** {@link EncryptionOptions} after validation: keys as bytes, defaults applied. */
+/** {@link EncryptionOptions} after validation: keys as bytes, the window as a Date. */
 export interface ValidEncryptionOptions extends EncryptionOptions {
   keys: Uint8Array<ArrayBuffer>[];
-  acceptPlaintext: boolean;
+  /** Absent when plain rows are refused. */
+  acceptPlaintextUntil?: Date;
 }
 
 function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
@@ -137,13 +270,20 @@ function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
     throw optionError("encryption", `must be an object { keys: [...] } (got ${kindOf(value)})`);
   }
   for (const name of Object.keys(value)) {
-    if (name !== "keys" && name !== "acceptPlaintext") {
+    if (name === "acceptPlaintext") {
+      throw removedAcceptPlaintext((value as Record<string, unknown>)[name]);
+    }
+    if (name !== "keys" && name !== "acceptPlaintextUntil") {
       throw new TypeError(
-        `knex-mysql-session: unknown option "encryption.${name}" (accepted: keys, acceptPlaintext)`,
+        `knex-mysql-session: unknown option "encryption.${name}" ` +
+          "(accepted: keys, acceptPlaintextUntil)",
       );
     }
   }
-  const { keys, acceptPlaintext } = value as { keys?: unknown; acceptPlaintext?: unknown };
+  const { keys, acceptPlaintextUntil } = value as {
+    keys?: unknown;
+    acceptPlaintextUntil?: unknown;
+  };
   if (!Array.isArray(keys) || keys.length === 0) {
     throw optionError(
       "encryption.keys",
@@ -151,12 +291,9 @@ function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
         `(got ${Array.isArray(keys) ? "an empty array" : kindOf(keys)})`,
     );
   }
-  if (acceptPlaintext !== undefined && typeof acceptPlaintext !== "boolean") {
-    throw optionError(
-      "encryption.acceptPlaintext",
-      `must be true or false (got ${kindOf(acceptPlaintext)})`,
-    );
-  }
+  const until = acceptPlaintextUntil === undefined
+    ? undefined
+    : new Date(plaintextUntil(acceptPlaintextUntil, Date.now()));
   const decoded = keys.map(keyBytes);
   decoded.forEach((key, index) => {
     const first = decoded.findIndex((other) => sameBytes(other, key));
@@ -167,7 +304,98 @@ function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
       );
     }
   });
-  return { keys: decoded, acceptPlaintext: acceptPlaintext !== false };
+  return until === undefined ? { keys: decoded } : { keys: decoded, acceptPlaintextUntil: until };
+}
+
+function removedAcceptPlaintext(value: unknown): TypeError {
+  return optionError(
+    "encryption.acceptPlaintext",
+    value === false
+      ? "was removed: plain rows are now refused by default, so leave it out"
+      : "was removed: plain rows are now refused by default. To read rows written before " +
+        `encryption was enabled for a while, set ${PLAINTEXT_UNTIL} to a date one session ` +
+        `lifetime ahead (at most ${MAX_PLAINTEXT_WINDOW_DAYS} days), and remove it afterwards`,
+  );
+}
+
+/** `acceptPlaintextUntil` as milliseconds since the epoch, checked against `now`. */
+function plaintextUntil(value: unknown, now: number): number {
+  let ms: number;
+  if (Object.prototype.toString.call(value) === "[object Date]") {
+    ms = Date.prototype.getTime.call(value);
+    if (Number.isNaN(ms)) {
+      throw optionError(PLAINTEXT_UNTIL, "is an invalid Date (got Invalid Date)");
+    }
+  } else if (typeof value === "string") {
+    ms = parseIsoDate(value);
+  } else if (typeof value === "number") {
+    if (!Number.isFinite(value)) {
+      throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS} (got ${value})`);
+    }
+    if (value < MIN_EPOCH_MS) {
+      throw optionError(
+        PLAINTEXT_UNTIL,
+        `must be milliseconds since the epoch, from ${MIN_EPOCH_MS} (${iso(MIN_EPOCH_MS)}) on ` +
+          `(got ${value}, which is ${iso(value)}: seconds instead of milliseconds?). To refuse ` +
+          "plain rows, leave the option out",
+      );
+    }
+    ms = value;
+  } else {
+    throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS} (got ${kindOf(value)})`);
+  }
+  const latest = now + MAX_PLAINTEXT_WINDOW_DAYS * DAY;
+  if (ms > latest) {
+    throw optionError(
+      PLAINTEXT_UNTIL,
+      `must be at most ${MAX_PLAINTEXT_WINDOW_DAYS} days after the store starts (${
+        iso(latest)
+      }): while it is open, anyone who can write the table can plant a plain session, so it ` +
+        `is for one migration, about one session lifetime, not for good (got ${iso(ms)})`,
+    );
+  }
+  return ms;
+}
+
+/** Milliseconds since the epoch of an ISO 8601 date, or date and time with a zone. */
+function parseIsoDate(text: string): number {
+  const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  const match = ISO_DATE.exec(text);
+  if (!match) {
+    throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS} (got ${shown})`);
+  }
+  const [, year, month, day, hour, minute, second = "0", fraction = "0", zone] = match;
+  if (hour !== undefined && zone === undefined) {
+    throw optionError(
+      PLAINTEXT_UNTIL,
+      `must end in Z or an offset such as +02:00 when it gives a time: without one it would ` +
+        `be read in the local time zone of each server (got ${shown})`,
+    );
+  }
+  const fields = [year, month, day, hour ?? "0", minute ?? "0", second].map(Number) as number[];
+  const [y, mo, d, h, mi, s] = fields as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s, Number(fraction.padEnd(3, "0")));
+  const date = new Date(ms);
+  let offset = 0;
+  if (zone !== undefined && zone !== "Z") {
+    const [oh, om] = zone.slice(1).split(":").map(Number) as [number, number];
+    offset = (zone[0] === "-" ? -1 : 1) * (oh * 60 + om) * 60_000;
+    if (oh > 23 || om > 59) {
+      throw optionError(PLAINTEXT_UNTIL, `has an offset out of range (got ${shown})`);
+    }
+  }
+  if (
+    date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d ||
+    h > 23 || mi > 59 || s > 59
+  ) {
+    throw optionError(PLAINTEXT_UNTIL, `is not a valid date and time (got ${shown})`);
+  }
+  return ms - offset;
+}
+
+/** `ms` as an ISO 8601 UTC date and time, or as the number when no Date can hold it. */
+function iso(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -198,14 +426,26 @@ async function importKeys(keys: Bytes[]): Promise<CipherKey[]> {
  */
 export class SessionCipher {
   readonly #keys: Promise<CipherKey[]>;
-  readonly #acceptPlaintext: boolean;
+  /** Until when plain rows read as sessions, in ms since the epoch; -Infinity for never. */
+  readonly #plaintextUntil: number;
+  readonly #plaintextRefusal: string;
   readonly #encoder = new TextEncoder();
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
 
   /** @throws TypeError when the options are invalid (see {@link validateEncryptionOptions}). */
   constructor(options: EncryptionOptions) {
-    const { keys, acceptPlaintext } = checkEncryptionOptions(options);
-    this.#acceptPlaintext = acceptPlaintext;
+    const { keys, acceptPlaintextUntil } = checkEncryptionOptions(options);
+    this.#plaintextUntil = acceptPlaintextUntil?.getTime() ?? -Infinity;
+    this.#plaintextRefusal = acceptPlaintextUntil === undefined
+      ? "it holds unencrypted session data, and plain rows are refused: no " +
+        `${PLAINTEXT_UNTIL} was given. To read rows written before encryption was enabled ` +
+        `while they are rewritten sealed, set ${PLAINTEXT_UNTIL} to a date one session ` +
+        `lifetime ahead (at most ${MAX_PLAINTEXT_WINDOW_DAYS} days)`
+      : "it holds unencrypted session data, and the window for reading plain rows " +
+        `(${PLAINTEXT_UNTIL}) ended at ${acceptPlaintextUntil.toISOString()}: a row not ` +
+        "rewritten sealed by then stays unreadable. Remove the option once the migration is " +
+        `over, or set a later date (at most ${MAX_PLAINTEXT_WINDOW_DAYS} days ahead) to open ` +
+        "a new window";
     this.#keys = importKeys(keys);
     this.#keys.catch(() => {}); // reported by the first seal or open, not as unhandled
   }
@@ -228,14 +468,20 @@ export class SessionCipher {
     }"}`;
   }
 
-  /** Whether a row of plain (unsealed) session JSON reads as that session. */
+  /**
+   * Whether a row of plain (unsealed) session JSON reads as that session now: only before
+   * `acceptPlaintextUntil`. Called on every plain read, so it only compares two numbers.
+   */
   acceptsPlaintext(): boolean {
-    return this.#acceptPlaintext;
+    return Date.now() < this.#plaintextUntil;
   }
 
-  /** Why a plain row was refused, for the `unreadable` report. */
+  /**
+   * Why a plain row was refused, for the `unreadable` report: no window was given, or it
+   * ended (and when), and how to open one.
+   */
   plaintextRefusal(): string {
-    return "it holds unencrypted session data and encryption.acceptPlaintext is false";
+    return this.#plaintextRefusal;
   }
 
   /**

@@ -1,5 +1,6 @@
 // Encryption at rest: SessionCipher on its own (round trip, rotation, tamper, AAD, plaintext
-// rows, key validation), then a store with `encryption` against the real database.
+// rows and their time box, key validation and weak keys), then a store with `encryption`
+// against the real database (forged plain rows, the plaintext window, replay).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { KnexMySQLStore, type UnreadableEvent } from "../mod.ts";
@@ -24,6 +25,23 @@ function hex(bytes: Uint8Array): string {
 
 function base64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes));
+}
+
+function base64url(bytes: Uint8Array): string {
+  return base64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=$/, "");
+}
+
+const DAY = 86_400_000;
+
+/** Runs `body` with Date.now() returning `now`: the clock, not the database, is pinned. */
+function at<T>(now: number, body: () => T): T {
+  const realNow = Date.now;
+  Date.now = () => now;
+  try {
+    return body();
+  } finally {
+    Date.now = realNow;
+  }
 }
 
 interface ReadResult {
@@ -201,12 +219,13 @@ describe("SessionCipher", () => {
     assert.equal(unreadableReason(result), "tampered");
   });
 
-  it("passes plain rows written before encryption through unchanged", async () => {
+  it("passes plain rows through unchanged while acceptPlaintextUntil is ahead", async () => {
+    const migrating = new SessionCipher({ keys: [key], acceptPlaintextUntil: Date.now() + DAY });
     const parsed = JSON.parse(JSON_TEXT);
-    assert.equal(opened(await readWith(cipher, JSON_TEXT, SID)), JSON_TEXT);
-    assert.equal(opened(await readWith(cipher, parsed, SID)), JSON_TEXT);
+    assert.equal(opened(await readWith(migrating, JSON_TEXT, SID)), JSON_TEXT);
+    assert.equal(opened(await readWith(migrating, parsed, SID)), JSON_TEXT);
     const withMarkerLater = '{"cookie":{},"note":"{\\"$kms\\":1}"}';
-    assert.equal(opened(await readWith(cipher, withMarkerLater, SID)), withMarkerLater);
+    assert.equal(opened(await readWith(migrating, withMarkerLater, SID)), withMarkerLater);
   });
 
   it("reads a sealed row without the cipher as no session, never as its envelope", async () => {
@@ -216,12 +235,47 @@ describe("SessionCipher", () => {
     }
   });
 
-  it("rejects plain rows when acceptPlaintext is false", async () => {
-    const strict = new SessionCipher({ keys: [key], acceptPlaintext: false });
-    assert.equal(unreadableReason(await readWith(strict, JSON_TEXT, SID)), "plaintext");
-    assert.equal(unreadableReason(await readWith(strict, JSON.parse(JSON_TEXT), SID)), "plaintext");
+  it("refuses plain rows by default, and says that no window was given", async () => {
+    assert.equal(cipher.acceptsPlaintext(), false);
+    const forged = JSON.stringify({ cookie: {}, role: "admin" });
+    for (const stored of [JSON_TEXT, JSON.parse(JSON_TEXT), forged]) {
+      const result = await readWith(cipher, stored, SID);
+      assert.equal(unreadableReason(result), "plaintext");
+      const { message } = result.reports[0] as Unreadable;
+      assert.match(message, /unencrypted session data, and plain rows are refused/);
+      assert.match(message, /no encryption\.acceptPlaintextUntil was given/);
+      assert.match(message, /set encryption\.acceptPlaintextUntil to a date one session lifetime/);
+      assert.ok(!message.includes("admin") && !message.includes("zoë"), message);
+    }
     const sealed = await cipher.seal(JSON_TEXT, SID);
-    assert.equal(opened(await readWith(strict, sealed, SID)), JSON_TEXT);
+    assert.equal(opened(await readWith(cipher, sealed, SID)), JSON_TEXT);
+  });
+
+  it("refuses plain rows once acceptPlaintextUntil has passed, saying when it ended", async () => {
+    const ended = new Date(Date.now() - 1000);
+    const closed = new SessionCipher({ keys: [key], acceptPlaintextUntil: ended });
+    assert.equal(closed.acceptsPlaintext(), false);
+    const result = await readWith(closed, JSON_TEXT, SID);
+    assert.equal(unreadableReason(result), "plaintext");
+    const { message } = result.reports[0] as Unreadable;
+    assert.ok(
+      message.includes(
+        `the window for reading plain rows (encryption.acceptPlaintextUntil) ended at ${ended.toISOString()}`,
+      ),
+      message,
+    );
+    assert.match(message, /set a later date .* to open a new window/);
+    assert.equal(opened(await readWith(closed, await closed.seal(JSON_TEXT, SID), SID)), JSON_TEXT);
+  });
+
+  it("accepts plain rows before the instant of acceptPlaintextUntil, and from it on refuses them", () => {
+    const until = Date.now() + 10 * DAY;
+    const migrating = new SessionCipher({ keys: [key], acceptPlaintextUntil: until });
+    assert.equal(at(until - 10 * DAY, () => migrating.acceptsPlaintext()), true);
+    assert.equal(at(until - 1, () => migrating.acceptsPlaintext()), true);
+    assert.equal(at(until, () => migrating.acceptsPlaintext()), false);
+    assert.equal(at(until + 1, () => migrating.acceptsPlaintext()), false);
+    assert.equal(at(until + 365 * DAY, () => migrating.acceptsPlaintext()), false);
   });
 
   it("says why a row is unreadable without key material or session contents", async () => {
@@ -249,9 +303,26 @@ describe("encryption option validation", () => {
     for (const form of [key, hex(key), hex(key).toUpperCase(), base64(key), url, ` ${url}\n`]) {
       const valid = validateEncryptionOptions({ keys: [form] });
       assert.deepEqual(valid?.keys, [new Uint8Array(key)], String(form));
-      assert.equal(valid?.acceptPlaintext, true);
+      assert.equal(valid?.acceptPlaintextUntil, undefined);
     }
     assert.equal(validateEncryptionOptions(undefined), undefined);
+  });
+
+  it("accepts every one of 10,000 random keys in each form", () => {
+    const forms: [string, (bytes: Uint8Array) => string | Uint8Array][] = [
+      ["Uint8Array", (bytes) => bytes],
+      ["hex", hex],
+      ["upper-case hex", (bytes) => hex(bytes).toUpperCase()],
+      ["base64", base64],
+      ["base64url", base64url],
+    ];
+    for (const [name, form] of forms) {
+      for (let i = 0; i < 10_000; i++) {
+        const bytes = randomKey();
+        const valid = validateEncryptionOptions({ keys: [form(bytes)] });
+        assert.deepEqual(valid?.keys[0], bytes, `${name} #${i}`);
+      }
+    }
   });
 
   it("keeps its own copy of a key", () => {
@@ -262,7 +333,92 @@ describe("encryption option validation", () => {
     assert.deepEqual(valid?.keys[0], copy);
   });
 
+  it("takes acceptPlaintextUntil as a Date, ISO 8601 text or milliseconds, into one instant", () => {
+    // Midnight UTC, 30 days ahead.
+    const midnight = (Math.floor(Date.now() / DAY) + 30) * DAY;
+    const day = new Date(midnight).toISOString().slice(0, 10);
+    const forms = [
+      new Date(midnight),
+      midnight,
+      new Date(midnight).toISOString(),
+      day,
+      `${day}T00:00Z`,
+      `${day}T00:00:00.000Z`,
+      `${day}T02:00:00+02:00`,
+    ];
+    for (const form of forms) {
+      const valid = validateEncryptionOptions({ keys: [key], acceptPlaintextUntil: form });
+      assert.equal(valid?.acceptPlaintextUntil?.getTime(), midnight, String(form));
+    }
+    const beforeOffset = validateEncryptionOptions({
+      keys: [key],
+      acceptPlaintextUntil: `${day}T00:00-05:30`,
+    });
+    assert.equal(beforeOffset?.acceptPlaintextUntil?.getTime(), midnight + 5.5 * 3_600_000);
+    // A window that has already ended is valid: plain rows are refused, as without one.
+    for (const past of ["2020-01-01", new Date(Date.now() - 1), 1_600_000_000_000]) {
+      const valid = validateEncryptionOptions({ keys: [key], acceptPlaintextUntil: past });
+      assert.ok((valid?.acceptPlaintextUntil?.getTime() as number) < Date.now(), String(past));
+    }
+    // Up to 90 days after the store starts.
+    const latest = Date.now() + 90 * DAY - 60_000;
+    assert.equal(
+      validateEncryptionOptions({ keys: [key], acceptPlaintextUntil: latest })
+        ?.acceptPlaintextUntil?.getTime(),
+      latest,
+    );
+  });
+
   const secretLooking = "S3cr3tPassphrase-do-not-log";
+  const passphrase = "correcthorsebatterystaplecorrecthorsebatter";
+  const asciiPassword = "a 32-character password, as text";
+  const period16 = randomKey().subarray(0, 16);
+  /** Weak keys in every form, at index 1 after a good key, and the rule each must fail. */
+  const weakKeys: [string | Uint8Array, RegExp][] = [
+    [new Uint8Array(32), /it is all zero bytes/],
+    ["0".repeat(64), /it is all zero bytes/],
+    ["A".repeat(43), /it is all zero bytes/],
+    [`${"A".repeat(43)}=`, /it is all zero bytes/],
+    [new Uint8Array(32).fill(0xa7), /it is one byte value repeated 32 times/],
+    ["a7".repeat(32), /it is one byte value repeated 32 times/],
+    ["deadbeef".repeat(8), /it repeats a pattern of 4 bytes/],
+    [Uint8Array.from([...period16, ...period16]), /it repeats a pattern of 16 bytes/],
+    [base64(Uint8Array.from([...period16, ...period16])), /it repeats a pattern of 16 bytes/],
+    [Uint8Array.from({ length: 32 }, (_, i) => i), /it counts up or down/],
+    [hex(Uint8Array.from({ length: 32 }, (_, i) => 255 - 3 * i)), /it counts up or down/],
+    [base64url(Uint8Array.from({ length: 32 }, (_, i) => 200 + 5 * i)), /it counts up or down/],
+    [new TextEncoder().encode(asciiPassword), /it is 32 characters of text, not random bytes/],
+    [hex(new TextEncoder().encode(asciiPassword)), /it is 32 characters of text/],
+    [base64(new TextEncoder().encode(asciiPassword)), /it is 32 characters of text/],
+    [randomKey().map((byte) => byte & 7), /it has only \d distinct byte values/],
+    [
+      Array.from(globalThis.crypto.getRandomValues(new Uint8Array(64)), (b) => b % 10).join(""),
+      /it uses only 10 of the 16 hex digits/,
+    ],
+    [passphrase, /it uses only 12 distinct characters/],
+    [`${passphrase}=`, /it uses only 12 distinct characters/],
+    ["correct-horse-battery-staple-correct-horses", /it uses only 13 distinct characters/],
+    ["thequickbrownfoxjumpsoverthelazydogandcatsx", /it has letters of one case only/],
+    ["THEQUICKBROWNFOXJUMPSOVERTHELAZYDOGANDCATSX", /it has letters of one case only/],
+  ];
+
+  it("refuses weak keys in every form, naming the field and the rule", () => {
+    for (const [weak, rule] of weakKeys) {
+      assert.throws(() => validateEncryptionOptions({ keys: [key, weak] }), (error: unknown) => {
+        assert.ok(error instanceof TypeError, String(error));
+        assert.match(
+          error.message,
+          /^knex-mysql-session: option "encryption\.keys\[1\]" is not a random key: /,
+        );
+        assert.match(error.message, rule);
+        assert.match(error.message, /probability below 1e-9/);
+        assert.match(error.message, /`openssl rand -base64 32`, `openssl rand -hex 32` or/);
+        return true;
+      }, String(weak));
+      assert.throws(() => new SessionCipher({ keys: [weak] }), TypeError, String(weak));
+    }
+  });
+
   const badOptions: [unknown, RegExp][] = [
     [null, /option "encryption" must be an object \{ keys: \[\.\.\.\] \} \(got null\)/],
     ["k".repeat(44), /option "encryption" must be an object .*\(got a string/],
@@ -270,8 +426,66 @@ describe("encryption option validation", () => {
     [{}, /option "encryption\.keys" must be a non-empty array .*\(got undefined\)/],
     [{ keys: [] }, /option "encryption\.keys" must be a non-empty array .*\(got an empty array\)/],
     [{ keys: key }, /option "encryption\.keys" must be a non-empty array .*Uint8Array of 32/],
-    [{ keys: [key], key }, /unknown option "encryption\.key" \(accepted: keys, acceptPlaintext\)/],
-    [{ keys: [key], acceptPlaintext: "no" }, /"encryption\.acceptPlaintext" must be true or false/],
+    [
+      { keys: [key], key },
+      /unknown option "encryption\.key" \(accepted: keys, acceptPlaintextUntil\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintext: true },
+      /option "encryption\.acceptPlaintext" was removed: plain rows are now refused by default\. To read rows written before encryption was enabled for a while, set encryption\.acceptPlaintextUntil to a date one session lifetime ahead \(at most 90 days\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintext: false },
+      /option "encryption\.acceptPlaintext" was removed: plain rows are now refused by default, so leave it out/,
+    ],
+    [
+      { keys: [key], acceptPlaintext: "no" },
+      /"encryption\.acceptPlaintext" was removed: .*acceptPlaintextUntil/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: "2026-02-30" },
+      /option "encryption\.acceptPlaintextUntil" is not a valid date and time \(got "2026-02-30"\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: "2026-01-01T25:00Z" },
+      /"encryption\.acceptPlaintextUntil" is not a valid date and time \(got "2026-01-01T25:00Z"\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: "next tuesday" },
+      /option "encryption\.acceptPlaintextUntil" must be a Date, an ISO 8601 string .* \(got "next tuesday"\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: "2026-01-01T10:00" },
+      /"encryption\.acceptPlaintextUntil" must end in Z or an offset such as \+02:00 when it gives a time: .*local time zone .*\(got "2026-01-01T10:00"\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: new Date(Number.NaN) },
+      /"encryption\.acceptPlaintextUntil" is an invalid Date \(got Invalid Date\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: Number.NaN },
+      /"encryption\.acceptPlaintextUntil" must be a Date, .*\(got NaN\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: 1_754_006_400 },
+      /"encryption\.acceptPlaintextUntil" must be milliseconds since the epoch, .*\(got 1754006400, which is 1970-01-21T07:13:26\.400Z: seconds instead of milliseconds\?\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: null },
+      /"encryption\.acceptPlaintextUntil" must be a Date, .*\(got null\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: true },
+      /"encryption\.acceptPlaintextUntil" must be a Date, .*\(got a boolean\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: new Date(Date.now() + 91 * DAY) },
+      /option "encryption\.acceptPlaintextUntil" must be at most 90 days after the store starts \(\d{4}-.*Z\): while it is open, anyone who can write the table can plant a plain session.*\(got \d{4}-\d\d-\d\dT.*Z\)/,
+    ],
+    [
+      { keys: [key], acceptPlaintextUntil: "2999-01-01" },
+      /"encryption\.acceptPlaintextUntil" must be at most 90 days .*\(got 2999-01-01T00:00:00\.000Z\)/,
+    ],
     [
       { keys: [secretLooking] },
       /option "encryption\.keys\[0\]" must be 32 bytes: a Uint8Array of length 32, 64 hex digits, or base64\/base64url text of 32 bytes .*\(got a string that encodes no 32 bytes/,
@@ -290,6 +504,7 @@ describe("encryption option validation", () => {
     [{ keys: [new Uint16Array(16)] }, /"encryption\.keys\[0\]" .*\(got an object\)/],
     [{ keys: [42] }, /"encryption\.keys\[0\]" .*\(got a number\)/],
     [{ keys: [key, hex(key)] }, /"encryption\.keys\[1\]" is the same key as encryption\.keys\[0\]/],
+    ...weakKeys.map(([weak, rule]): [unknown, RegExp] => [{ keys: [key, weak] }, rule]),
   ];
 
   it("throws a TypeError naming the field and the accepted form", () => {
@@ -305,11 +520,23 @@ describe("encryption option validation", () => {
   });
 
   it("never echoes key material in the TypeError", () => {
-    const secrets = [secretLooking, hex(key), base64(key), hex(key).slice(2), String(key)];
+    const secrets = [
+      secretLooking,
+      hex(key),
+      base64(key),
+      hex(key).slice(2),
+      String(key),
+      ...weakKeys.flatMap(([weak]) =>
+        typeof weak === "string" ? [weak] : [String(weak), hex(weak), base64(weak)]
+      ),
+      asciiPassword,
+    ];
+    let checked = 0;
     for (const [value] of badOptions) {
       try {
         validateEncryptionOptions(value);
       } catch (error) {
+        checked++;
         const { message } = error as Error;
         for (const secret of secrets) assert.ok(!message.includes(secret), message);
         // No run of 16+ characters from any key form leaks either.
@@ -320,6 +547,7 @@ describe("encryption option validation", () => {
         }
       }
     }
+    assert.equal(checked, badOptions.length);
   });
 });
 
@@ -349,6 +577,14 @@ describe("a store with encryption", () => {
     const [rows] = await database.admin.raw(`SELECT sess FROM \`${table}\` WHERE sid = ?`, [sid]);
     const sess = rows[0]?.sess;
     return typeof sess === "string" ? sess : JSON.stringify(sess);
+  };
+  /** Writes a row straight into the table, as someone with INSERT on it could. */
+  const insertRow = async (sid: string, sess: string) => {
+    const expired = new Date(Date.now() + 3_600_000).toISOString().slice(0, 19).replace("T", " ");
+    await database.admin.raw(
+      `INSERT INTO \`${table}\` (sid, sess, expired) VALUES (?, ?, ?)`,
+      [sid, sess, expired],
+    );
   };
   const keyIdOf = async (sid: string) => (JSON.parse(await storedSess(sid)) as Envelope).k;
   const valueOf = async (store: KnexMySQLStore, sid: string) =>
@@ -453,21 +689,118 @@ describe("a store with encryption", () => {
     assert.match(warnings[0] as string, /cannot be read: it failed authentication/);
   });
 
-  it("reads rows written before encryption, and seals them on the next write", async () => {
+  it("refuses a forged plain row by default, in get and all, and says no window was given", async () => {
+    const { store, unreadable } = await open({ keys: [k1] });
+    await insertRow("f-forged", JSON.stringify({ cookie: { path: "/" }, role: "admin" }));
+    await store.set("f-real", sessionFor({ v: "real" }));
+    assert.equal(await store.get("f-forged"), null);
+    const ids = (await store.all()).map((session) => session.id);
+    assert.ok(ids.includes("f-real") && !ids.includes("f-forged"), ids.join());
+    const reports = unreadable.filter(({ sid }) => sid === "f-forged");
+    assert.deepEqual(reports.map(({ reason }) => reason), ["plaintext", "plaintext"]);
+    for (const { message } of reports) {
+      assert.match(
+        message,
+        /^the stored session cannot be read: it holds unencrypted session data, and plain rows are refused: no encryption\.acceptPlaintextUntil was given\. To read rows written before encryption was enabled .*set encryption\.acceptPlaintextUntil to a date one session lifetime ahead/,
+      );
+      assert.ok(!message.includes("admin"), message);
+    }
+  });
+
+  it("refuses plain rows once acceptPlaintextUntil has passed, saying when", async () => {
+    const ended = new Date(Date.now() - 60_000);
+    const { store, unreadable } = await open({ keys: [k1], acceptPlaintextUntil: ended });
+    await insertRow("e-plain", JSON.stringify({ cookie: { path: "/" }, v: "plain" }));
+    assert.equal(await store.get("e-plain"), null);
+    assert.deepEqual(unreadable.map(({ sid, reason }) => [sid, reason]), [[
+      "e-plain",
+      "plaintext",
+    ]]);
+    assert.ok(
+      unreadable[0]?.message.includes(
+        `the window for reading plain rows (encryption.acceptPlaintextUntil) ended at ${ended.toISOString()}`,
+      ),
+      unreadable[0]?.message,
+    );
+    // Without an unreadable listener, the same text goes to warning.
+    const quiet = new KnexMySQLStore({
+      knex: database.admin,
+      tablename: table,
+      disableDbCleanup: true,
+      encryption: { keys: [k1], acceptPlaintextUntil: ended.toISOString() },
+    });
+    stores.push(quiet);
+    const warnings: string[] = [];
+    quiet.on("warning", (message: string) => warnings.push(message));
+    assert.equal(await quiet.get("e-plain"), null);
+    assert.deepEqual(warnings.filter((warning) => warning.includes("e-plain")), [
+      `session "e-plain": ${unreadable[0]?.message}`,
+    ]);
+  });
+
+  it("reads plain rows while acceptPlaintextUntil is ahead, and seals them on the next save", async () => {
     const plain = await open();
-    const encrypted = await open({ keys: [k1] });
-    const strict = await open({ keys: [k1], acceptPlaintext: false });
+    const migrating = await open({ keys: [k1], acceptPlaintextUntil: Date.now() + DAY });
+    const strict = await open({ keys: [k1] });
     await plain.store.set("p-old", sessionFor({ v: "plain" }));
     assert.ok(!isSealed(await storedSess("p-old")));
-    assert.equal(await valueOf(encrypted.store, "p-old"), "plain");
+    assert.equal(await valueOf(migrating.store, "p-old"), "plain");
     assert.equal(await strict.store.get("p-old"), null);
     assert.deepEqual(strict.unreadable.map(({ reason }) => reason), ["plaintext"]);
-    await encrypted.store.set("p-old", sessionFor({ v: "sealed now" }));
+    // A touch only moves the expiry: the row stays plain until the session is saved.
+    await migrating.store.touch("p-old", sessionFor({ v: "plain" }, 120_000));
+    assert.ok(!isSealed(await storedSess("p-old")));
+    await migrating.store.set("p-old", sessionFor({ v: "sealed now" }));
     assert.ok(isSealed(await storedSess("p-old")));
     assert.equal(await valueOf(strict.store, "p-old"), "sealed now");
+    assert.equal(await valueOf(migrating.store, "p-old"), "sealed now");
     // A store without keys does not hand out the envelope as a session.
     assert.equal(await plain.store.get("p-old"), null);
     assert.deepEqual(plain.unreadable.map(({ sid }) => sid), ["p-old"]);
+  });
+
+  // The documented limit (operations.md, "Encryption threat model"): whoever can write the
+  // table can put back an older sealed row of the same session id, even after a logout
+  // destroyed it, and it opens; removing its key from `keys` is what ends that.
+  it("opens a sealed row put back for the same session id, until its key is removed", async () => {
+    const { store } = await open({ keys: [k1] });
+    await store.set("x-replay", sessionFor({ v: "admin, before the demotion" }));
+    const [[saved]] = await database.admin.raw(
+      `SELECT sess, expired FROM \`${table}\` WHERE sid = ?`,
+      ["x-replay"],
+    );
+    const oldSess = typeof saved.sess === "string" ? saved.sess : JSON.stringify(saved.sess);
+    await store.set("x-replay", sessionFor({ v: "user" }));
+    await store.destroy("x-replay"); // the logout
+    assert.equal(await store.get("x-replay"), null);
+
+    // Put back by someone with INSERT on the table...
+    await insertRow("x-replay", oldSess);
+    assert.equal(await valueOf(store, "x-replay"), "admin, before the demotion");
+    // ... or by someone who may only CALL the procedures, as the app account can.
+    await store.destroy("x-replay");
+    const [routines] = await database.admin.raw(
+      "SELECT ROUTINE_NAME AS name FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = " +
+        "DATABASE() AND ROUTINE_TYPE = 'PROCEDURE'",
+    );
+    const setProcedure = (routines as { name: string }[]).map(({ name }) => name)
+      .find((name) => new RegExp(`^${table}_set_v\\d+$`).test(name));
+    assert.ok(setProcedure, `no set procedure for ${table}`);
+    await database.admin.raw(`CALL \`${setProcedure}\`(?, ?, ?)`, [
+      "x-replay",
+      oldSess,
+      saved.expired,
+    ]);
+    assert.equal(await valueOf(store, "x-replay"), "admin, before the demotion");
+
+    // Rotation keeps it open while the old key is listed; once it is removed, it is refused.
+    const rotating = await open({ keys: [k2, k1] });
+    assert.equal(await valueOf(rotating.store, "x-replay"), "admin, before the demotion");
+    const rotated = await open({ keys: [k2] });
+    assert.equal(await rotated.store.get("x-replay"), null);
+    assert.deepEqual(rotated.unreadable.map(({ sid, reason }) => [sid, reason]), [
+      ["x-replay", "unknown-key"],
+    ]);
   });
 
   it("rejects bad keys with a TypeError that shows no key material", () => {
@@ -481,5 +814,32 @@ describe("a store with encryption", () => {
         return true;
       },
     );
+    const phrase = "correcthorsebatterystaplecorrecthorsebatter";
+    for (const weak of [new Uint8Array(32), "0".repeat(64), phrase]) {
+      assert.throws(
+        () => new KnexMySQLStore({ knex: database.admin, encryption: { keys: [k1, weak] } }),
+        (error: unknown) => {
+          assert.ok(error instanceof TypeError);
+          assert.match(error.message, /"encryption\.keys\[1\]" is not a random key: it /);
+          assert.match(error.message, /openssl rand -base64 32/);
+          assert.ok(!error.message.includes(phrase.slice(0, 16)), error.message);
+          assert.ok(!error.message.includes("0".repeat(16)), error.message);
+          return true;
+        },
+      );
+    }
+  });
+
+  it("refuses the removed acceptPlaintext option, saying what replaces it", () => {
+    for (const acceptPlaintext of [true, false]) {
+      assert.throws(
+        () =>
+          new KnexMySQLStore({
+            knex: database.admin,
+            encryption: { keys: [k1], acceptPlaintext } as never,
+          }),
+        /option "encryption\.acceptPlaintext" was removed: plain rows are now refused by default/,
+      );
+    }
   });
 });
