@@ -1,7 +1,7 @@
 // The Express 5 app the soak and the cluster failover test drive: each POST /increment adds one
 // to a counter in the session and answers only once the session is saved, so a 2xx reply is an
 // acknowledged session write.
-import express, { type Express } from "express";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import session, { type Store } from "express-session";
 
 declare module "express-session" {
@@ -35,6 +35,10 @@ export function createCounterApp(store: Store): Express {
   app.get("/count", (req, res) => {
     if (!req.session) res.status(503).json({ error: "session store unavailable" });
     else res.json({ count: req.session.count ?? 0 });
+  });
+  // A store failure express-session passes on (a read before the route): 503, as JSON.
+  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(503).json({ error: error.message });
   });
   return app;
 }

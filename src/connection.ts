@@ -9,15 +9,20 @@ import type { MySQLConnectionConfig } from "./options.ts";
  * connection (min 0), so an app that never closes the store can still exit once idle.
  * Connecting and waiting for a pooled connection give up at the store's `timeout`, so that a
  * partition never holds a connection attempt (and `close()`) longer than a statement. knex's
- * own log lines (e.g. one per failed connection attempt while the database is down) go to
- * `warn`, first line only, instead of straight to the console.
+ * own log lines go to `warn`, first line only, instead of straight to the console, except the
+ * one per failed borrow while the database is down (the failed operations and the `disconnect`
+ * event already say so, once per change instead of once per attempt).
  */
 export function createOwnKnex(
   connection: string | MySQLConnectionConfig,
   timeout: number,
   warn: (message: string) => void,
 ): Knex {
-  const log = (message: unknown) => warn(`knex: ${String(message).split("\n")[0]}`);
+  const log = (message: unknown) => {
+    const line = String(message).split("\n")[0] as string;
+    // Each failed borrow: the operation's own error and the connect/disconnect events say it.
+    if (!line.startsWith("Acquire connection error")) warn(`knex: ${line}`);
+  };
   return knex({
     client: "mysql2",
     connection: withConnectTimeout(connection, timeout) as Knex.MySql2ConnectionConfig | string,

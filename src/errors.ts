@@ -191,6 +191,8 @@ export function databaseError(operation: string, cause: unknown): SessionStoreEr
     );
   }
   // Connecting gave up (mysql2's connectTimeout): the server did not answer in time.
-  const code = (cause as { code?: unknown } | null)?.code === "ETIMEDOUT" ? "ERR_TIMEOUT" : "ERR_DATABASE";
+  const code = (cause as { code?: unknown } | null)?.code === "ETIMEDOUT"
+    ? "ERR_TIMEOUT"
+    : "ERR_DATABASE";
   return new SessionStoreError(code, `${operation} failed: ${detail}`, { cause });
 }

@@ -66,8 +66,10 @@ describe("a busy pool", () => {
       const slow = knex.raw("SELECT SLEEP(1)").then(() => {});
       await sleep(50);
       const outcomes = await Promise.all(
-        Array.from({ length: 1_200 }, (_, i) =>
-          store.get(`s${i}`).then(() => "ok", (error: { code?: string }) => error.code)),
+        Array.from(
+          { length: 1_200 },
+          (_, i) => store.get(`s${i}`).then(() => "ok", (error: { code?: string }) => error.code),
+        ),
       );
       await slow;
       const refused = outcomes.filter((code) => code === "ERR_QUEUE_FULL").length;

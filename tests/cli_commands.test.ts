@@ -283,7 +283,9 @@ describe("grant", () => {
       [
         "GRANT SELECT ON `prod`.`web` TO 'app'@'10.0.0.%';",
         ...PROCEDURES.map((name) =>
-          `GRANT EXECUTE ON PROCEDURE \`prod\`.\`${procedureName("web", name)}\` TO 'app'@'10.0.0.%';`
+          `GRANT EXECUTE ON PROCEDURE \`prod\`.\`${
+            procedureName("web", name)
+          }\` TO 'app'@'10.0.0.%';`
         ),
         "",
       ].join("\n"),

@@ -64,15 +64,20 @@ describe("a silent partition", () => {
       (i: number) => store.destroy(`warm-${i % 10}`),
       () => store.length(),
     ];
-    return Promise.all(Array.from({ length: 30 }, (_, i) =>
-      (kinds[i % kinds.length] as (i: number) => Promise<unknown>)(i).then(
-        () => ({ ok: true, after: performance.now() - start, code: undefined }),
-        (error: { code?: string }) => ({
-          ok: false,
-          after: performance.now() - start,
-          code: error.code,
-        }),
-      )));
+    return Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) =>
+          (kinds[i % kinds.length] as (i: number) => Promise<unknown>)(i).then(
+            () => ({ ok: true, after: performance.now() - start, code: undefined }),
+            (error: { code?: string }) => ({
+              ok: false,
+              after: performance.now() - start,
+              code: error.code,
+            }),
+          ),
+      ),
+    );
   }
 
   it("every operation settles by its deadline, disconnect and connect fire, nothing hangs", async (t) => {
@@ -96,7 +101,10 @@ describe("a silent partition", () => {
       assert.ok(disconnect, "no disconnect within 5 s of the partition");
       t.diagnostic(`disconnect ${Math.round(disconnect.at - pausedAt)} ms into the partition`);
       // A statement outstanding 1 s asks for a probe, which gives up after 2 s at most.
-      assert.ok(disconnect.at - pausedAt < 3_500, `disconnect after ${disconnect.at - pausedAt} ms`);
+      assert.ok(
+        disconnect.at - pausedAt < 3_500,
+        `disconnect after ${disconnect.at - pausedAt} ms`,
+      );
 
       const resumedAt = performance.now();
       proxy.resume();
@@ -126,11 +134,16 @@ describe("a silent partition", () => {
       proxy.pause();
       defer(async () => proxy.resume());
       const started = performance.now();
-      const statuses = await Promise.all(Array.from({ length: 10 }, () =>
-        fetch(`${base}/increment`, { method: "POST", headers: { cookie } }).then((response) => {
-          void response.text();
-          return response.status;
-        })));
+      const statuses = await Promise.all(
+        Array.from(
+          { length: 10 },
+          () =>
+            fetch(`${base}/increment`, { method: "POST", headers: { cookie } }).then((response) => {
+              void response.text();
+              return response.status;
+            }),
+        ),
+      );
       const took = performance.now() - started;
       assert.ok(took <= QUERY_TIMEOUT + SLACK + 200, `the requests took ${took} ms`);
       assert.ok(statuses.every((status) => status >= 500), statuses.join());

@@ -1,5 +1,7 @@
-// The least-privilege story: an account with only SELECT on the table and EXECUTE on the
-// procedures runs the whole store contract, and can do nothing else.
+// The least-privilege story: the schema is installed by an owner account with rights on its
+// database only (no SUPER, which MySQL's binary log would otherwise ask of routine creators),
+// and an app account with only SELECT on the table and EXECUTE on the procedures runs the whole
+// store contract with the default createtable, and can do nothing else.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
@@ -11,6 +13,7 @@ import { storeContract } from "./helpers/store_contract.ts";
 import { procedureName, PROCEDURES } from "../src/sql.ts";
 
 const user = `kms_app_${randomBytes(3).toString("hex")}`;
+const owner = `kms_own_${randomBytes(3).toString("hex")}`;
 const password = randomBytes(12).toString("hex");
 const names = { table: "sessions", sid: "sid" };
 let database: TestDatabase;
@@ -19,20 +22,31 @@ let appStore: KnexMySQLStore;
 
 async function setUp() {
   database = await createTestDatabase("privileges");
-  // The schema is installed by a privileged account (a DBA, a migration job) ...
-  const installer = new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
+  // The schema is installed by its owner (a DBA, a migration job), who has every right on this
+  // database and none beyond it ...
+  await database.admin.raw(`CREATE USER ?@'%' IDENTIFIED BY ?`, [owner, password]);
+  await database.admin.raw(`GRANT ALL ON \`${database.name}\`.* TO ?@'%' WITH GRANT OPTION`, [
+    owner,
+  ]);
+  const ownerKnex = database.connect(
+    {},
+    urlFor(database.url, database.name, { user: owner, password }),
+  );
+  const installer = new KnexMySQLStore({ knex: ownerKnex, disableDbCleanup: true });
   await installer.ready;
   await installer.close();
   // ... and the app runs as an account that may only read and call.
   await database.admin.raw(`CREATE USER ?@'%' IDENTIFIED BY ?`, [user, password]);
   for (const statement of grantStatements(names, `'${user}'@'%'`, database.name)) {
-    await database.admin.raw(statement);
+    await ownerKnex.raw(statement);
   }
   appKnex = database.connect({}, urlFor(database.url, database.name, { user, password }));
 }
 
 async function tearDown() {
-  await database.admin.raw(`DROP USER IF EXISTS ?@'%'`, [user]);
+  for (const account of [user, owner]) {
+    await database.admin.raw(`DROP USER IF EXISTS ?@'%'`, [account]);
+  }
   await database.drop();
 }
 
@@ -40,7 +54,8 @@ storeContract(
   "account with only SELECT and EXECUTE",
   async () => {
     await setUp();
-    appStore = new KnexMySQLStore({ knex: appKnex, createtable: false });
+    // The default createtable: on a complete schema it installs nothing, so needs no DDL right.
+    appStore = new KnexMySQLStore({ knex: appKnex });
     return { store: appStore, admin: database.admin, table: names.table };
   },
   async () => {
@@ -79,6 +94,17 @@ describe("the least-privilege account", () => {
     ) {
       await assert.rejects(appKnex.raw(statement), /denied/, statement);
     }
+  });
+
+  it("ran where routine creators are checked: MySQL's binary log on, no trust flag", async (t) => {
+    const [[state]] = await database.admin.raw(
+      "SELECT VERSION() AS version, @@log_bin AS logBin, " +
+        "@@log_bin_trust_function_creators AS trusted",
+    );
+    t.diagnostic(`log_bin=${state.logBin} log_bin_trust_function_creators=${state.trusted}`);
+    if (/mariadb/i.test(state.version)) return; // MariaDB ships with the binary log off
+    assert.equal(Number(state.logBin), 1, "MySQL's binary log is on by default");
+    assert.equal(Number(state.trusted), 0);
   });
 
   it("fails start-up with a clear error when the procedures are missing", async () => {

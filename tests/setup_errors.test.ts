@@ -1,0 +1,232 @@
+// Set-up errors are permanent until someone fixes them: each is reported once (the `error`
+// event, or an error-level line when nobody listens), `ready` rejects with a code and a
+// message that names the fix, operations fail at once with it, and `disconnect` is not
+// emitted (express-session would serve requests without a session, and the app's routes
+// would crash on an undefined req.session). Once the fix is in, the store starts.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import type { Knex } from "knex";
+import { KnexMySQLStore, type SessionStoreError } from "../mod.ts";
+import { createTableSql } from "../src/sql.ts";
+import { cli } from "./helpers/cli.ts";
+import { closing } from "./helpers/closing.ts";
+import {
+  configFromUrl,
+  createTestDatabase,
+  tableName,
+  type TestDatabase,
+  urlFor,
+} from "./helpers/database.ts";
+import { oldStore, sessionApp, signedCookie } from "./helpers/old_stores.ts";
+import { serverFacts } from "./helpers/server.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+
+let db: TestDatabase;
+const users: string[] = [];
+
+before(async () => {
+  db = await createTestDatabase("setup_errors");
+});
+after(async () => {
+  for (const user of users) await db.admin.raw("DROP USER IF EXISTS ?@'%'", [user]);
+  await db.drop();
+});
+
+/** A new account with `grants` on the test database; returns its URL. */
+async function account(grants: string[]): Promise<{ name: string; url: string }> {
+  const name = `kms_setup_${randomBytes(3).toString("hex")}`;
+  const password = `pw-${randomBytes(6).toString("hex")}`;
+  await db.admin.raw("CREATE USER ?@'%' IDENTIFIED BY ?", [name, password]);
+  users.push(name);
+  for (const grant of grants) {
+    await db.admin.raw(`GRANT ${grant} ON \`${db.name}\`.* TO ?@'%'`, [name]);
+  }
+  return { name, url: urlFor(db.url, db.name, { user: name, password }) };
+}
+
+/** A store whose `error`, `disconnect` and `connect` events are recorded. */
+function watched(options: ConstructorParameters<typeof KnexMySQLStore>[0]) {
+  const store = new KnexMySQLStore({ clearInterval: 0, ...options });
+  const errors: SessionStoreError[] = [];
+  const changes: string[] = [];
+  store.on("error", (error: SessionStoreError) => errors.push(error));
+  for (const name of ["connect", "disconnect"]) store.on(name, () => changes.push(name));
+  return { store, errors, changes };
+}
+
+/**
+ * The set-up error contract: `ready` rejects with `code` and a message matching `fix`; five
+ * operations fail at once with the same error; it was reported once; no disconnect.
+ */
+async function assertSetupError(
+  { store, errors, changes }: ReturnType<typeof watched>,
+  code: string,
+  fix: RegExp,
+): Promise<SessionStoreError> {
+  await assert.rejects(store.ready, (error: SessionStoreError) => {
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, fix);
+    return true;
+  });
+  const started = performance.now();
+  for (let i = 0; i < 5; i++) {
+    await assert.rejects(store.set(`s${i}`, sessionFor({})), { code });
+  }
+  assert.ok(performance.now() - started < 500, "operations did not fail fast");
+  assert.equal(errors.length, 1, errors.map((e) => e.message).join("\n"));
+  assert.equal(errors[0]!.code, code);
+  assert.deepEqual(changes, []);
+  return errors[0]!;
+}
+
+describe("set-up errors", () => {
+  it("the mysql (mysqljs) knex client: refused, naming the setting, or working with it", async () => {
+    const { kind } = await serverFacts(db.admin);
+    await closing(async (defer) => {
+      const config = configFromUrl(db.url);
+      const connect = (extra: object): Knex =>
+        db.connect({ client: "mysql", connection: { ...config, ...extra } });
+      const plain = watched({ knex: connect({}), tablename: tableName() });
+      defer(() => plain.store.close());
+      if (kind === "mysql") {
+        // MySQL 8.4 disables and MySQL 9 removed the only login the mysql driver speaks.
+        await assertSetupError(plain, "ERR_CONFIG", /use knex\(\{ client: "mysql2"/);
+        return;
+      }
+      // MariaDB: the driver logs in, with utf8 (utf8mb3) as its default character set.
+      await assertSetupError(
+        plain,
+        "ERR_CONFIG",
+        /character set is utf8mb3.*set charset: "utf8mb4"/,
+      );
+      const fixed = watched({ knex: connect({ charset: "utf8mb4" }), tablename: tableName() });
+      defer(() => fixed.store.close());
+      await fixed.store.ready;
+      await fixed.store.set("ünïcødé 😀", sessionFor({ who: "zoë 😀" }));
+      assert.equal(
+        (await fixed.store.get("ünïcødé 😀") as unknown as { who: string }).who,
+        "zoë 😀",
+      );
+    });
+  });
+
+  it("a wrong password: ERR_CONFIG naming the credentials, no disconnect", async () => {
+    const { url } = await account(["SELECT"]);
+    const wrong = new URL(url);
+    wrong.password = "not-the-password";
+    await closing(async (defer) => {
+      const store = watched({ connection: wrong.toString(), tablename: tableName() });
+      defer(() => store.store.close());
+      const error = await assertSetupError(
+        store,
+        "ERR_CONFIG",
+        /refused the login.*user and password/,
+      );
+      assert.ok(!error.message.includes("not-the-password"));
+    });
+  });
+
+  it("a connect-session-knex v5 account on its table: the missing privilege and the fix, a 500 not a crash", async () => {
+    const table = tableName("v5");
+    const old = oldStore("connect-session-knex-v5", { knex: db.admin, url: db.url, table });
+    await old.ready;
+    // The account a v5 app usually runs as.
+    const v5 = await account(["SELECT, INSERT, UPDATE, DELETE, CREATE"]);
+    await closing(async (defer) => {
+      const app = watched({ connection: v5.url, tablename: table }); // createtable: true
+      defer(() => app.store.close());
+      const error = await assertSetupError(
+        app,
+        "ERR_ACCESS_DENIED",
+        /must be created and .* may not.*npx knex-mysql-session install --table .*grant .* --apply.*createtable: false/,
+      );
+      assert.match(error.message, /GRANT CREATE ROUTINE, ALTER ROUTINE ON/);
+
+      // An Express app on it answers with the store's error, instead of crashing on an
+      // undefined req.session.
+      const server = await sessionApp(app.store, 5);
+      defer(() => server.close());
+      // A returning visitor: express-session reads the session before the route runs.
+      const response = await fetch(`${server.url}/whoami`, {
+        headers: { cookie: signedCookie("a-returning-visitor") },
+      });
+      assert.equal(response.status, 500);
+      assert.match(await response.text(), /ERR_ACCESS_DENIED|knex-mysql-session/);
+
+      // The fix the message names: the owner installs and grants; the same app starts.
+      assert.equal((await cli(["install", "--table", table, "--url", db.url])).code, 0);
+      const granted = await cli([
+        "grant",
+        `${v5.name}@%`,
+        "--table",
+        table,
+        "--apply",
+        "--url",
+        db.url,
+      ]);
+      assert.equal(granted.code, 0, granted.stderr);
+      await app.store.ready;
+      await app.store.set("after-fix", sessionFor({ ok: true }));
+      assert.deepEqual((await app.store.get("after-fix") as unknown as { ok: boolean }).ok, true);
+    });
+  });
+
+  it("procedures made for another layout are refused by name and layout, and replaced with createtable", async () => {
+    const table = tableName("relaid");
+    await closing(async (defer) => {
+      const first = new KnexMySQLStore({ knex: db.admin, tablename: table, clearInterval: 0 });
+      await first.ready;
+      await first.close();
+      // The table is made again with another session-id column; the procedures stay behind.
+      await db.admin.raw(`DROP TABLE \`${table}\``);
+      await db.admin.raw(createTableSql({ table, sid: "session_key" }, "utf8mb4_bin"));
+      const checking = watched({
+        knex: db.admin,
+        tablename: table,
+        sidfieldname: "session_key",
+        createtable: false,
+      });
+      defer(() => checking.store.close());
+      await assertSetupError(
+        checking,
+        "ERR_SCHEMA",
+        /were made for another table layout .*npx knex-mysql-session install --table \S+ --sid session_key/,
+      );
+      const installing = new KnexMySQLStore({
+        knex: db.admin,
+        tablename: table,
+        sidfieldname: "session_key",
+        clearInterval: 0,
+      });
+      defer(() => installing.close());
+      installing.on("warning", () => {});
+      await installing.set("k", sessionFor({ v: 1 }));
+      await checking.store.ready; // the check runs again on `ready`, and passes
+      assert.equal((await checking.store.get("k") as unknown as { v: number }).v, 1);
+    });
+  });
+
+  it("without an error listener, a set-up error is printed once at error level", async () => {
+    const printed: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args);
+    try {
+      await closing(async (defer) => {
+        const store = new KnexMySQLStore({
+          knex: db.admin,
+          tablename: tableName("none"),
+          createtable: false,
+          clearInterval: 0,
+        });
+        defer(() => store.close());
+        await assert.rejects(store.ready, { code: "ERR_SCHEMA" });
+        for (let i = 0; i < 3; i++) await assert.rejects(store.get("x"), { code: "ERR_SCHEMA" });
+      });
+    } finally {
+      console.error = original;
+    }
+    assert.equal(printed.length, 1, JSON.stringify(printed));
+    assert.match(String(printed[0]![0]), /^knex-mysql-session: table `\w+` does not exist/);
+  });
+});
