@@ -85,7 +85,7 @@ describe("a silent partition", () => {
       const { store, events } = await storeThroughProxy(defer);
       const pausedAt = performance.now();
       proxy.pause();
-      defer(async () => proxy.resume());
+      defer(() => proxy.resume());
       const disconnected = once(store, "disconnect");
       const outcomes = await thirtyOperations(store, pausedAt);
       const latest = Math.max(...outcomes.map((o) => o.after));
@@ -132,7 +132,7 @@ describe("a silent partition", () => {
       const first = await fetch(`${base}/increment`, { method: "POST" });
       const cookie = first.headers.get("set-cookie")?.split(";")[0] ?? "";
       proxy.pause();
-      defer(async () => proxy.resume());
+      defer(() => proxy.resume());
       const started = performance.now();
       const statuses = await Promise.all(
         Array.from(
@@ -155,7 +155,7 @@ describe("a silent partition", () => {
     await closing(async (defer) => {
       ({ store } = await storeThroughProxy(defer));
       proxy.pause();
-      defer(async () => proxy.resume());
+      defer(() => proxy.resume());
       const pending = Array.from({ length: 5 }, (_, i) => store!.get(`warm-${i}`).catch(() => {}));
       await sleep(100);
       const started = performance.now();
