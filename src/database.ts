@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
-import { SessionStoreError } from "./errors.ts";
+import { closedError, SessionStoreError } from "./errors.ts";
 
 /** The part of a mysql2 (or mysql) connection the store uses. */
 interface DriverConnection {
@@ -423,10 +423,6 @@ export class Database {
     this.#borrowed--;
     this.#client.releaseConnection(connection);
   }
-}
-
-function closedError(): SessionStoreError {
-  return new SessionStoreError("ERR_STORE_CLOSED", "the store was closed");
 }
 
 /**

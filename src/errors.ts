@@ -26,15 +26,22 @@ export type SessionStoreErrorCode =
   /** The store was closed. */
   | "ERR_STORE_CLOSED";
 
+const PREFIX = "knex-mysql-session: ";
+
 /** The error every store operation reports, through its callback or its promise. */
 export class SessionStoreError extends Error {
   readonly code: SessionStoreErrorCode;
 
   constructor(code: SessionStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`knex-mysql-session: ${message}`, options);
+    super(PREFIX + message, options);
     this.name = "SessionStoreError";
     this.code = code;
   }
+}
+
+/** The error of an operation on a closed store. */
+export function closedError(): SessionStoreError {
+  return new SessionStoreError("ERR_STORE_CLOSED", "the store was closed");
 }
 
 const SETUP_CODES = new Set<SessionStoreErrorCode>([
@@ -176,9 +183,34 @@ export function setupErrorOf(cause: unknown, operation: string): SessionStoreErr
 // MySQL 8 refuses invalid JSON text (3140) and nesting deeper than 100 levels (3157).
 const SESSION_JSON_REFUSED = new Set([4025, 3140, 3157]);
 
-/** Wraps a driver error so every failure the store reports is a SessionStoreError. */
-export function databaseError(operation: string, cause: unknown): SessionStoreError {
-  if (cause instanceof SessionStoreError) return cause;
+/**
+ * Wraps a driver error so that every failure the store reports is a SessionStoreError naming
+ * the operation; `note` adds what the caller knows of the outcome.
+ */
+export function databaseError(operation: string, cause: unknown, note?: string): SessionStoreError {
+  const error = storeErrorOf(operation, cause);
+  if (note === undefined) return error;
+  return new SessionStoreError(error.code, `${error.message.slice(PREFIX.length)}; ${note}`, {
+    cause,
+  });
+}
+
+/** The database layer's own errors, which say what happened but not to which operation. */
+const STATEMENT_CODES = new Set<SessionStoreErrorCode>([
+  "ERR_TIMEOUT",
+  "ERR_POOL_TIMEOUT",
+  "ERR_QUEUE_FULL",
+]);
+
+function storeErrorOf(operation: string, cause: unknown): SessionStoreError {
+  if (cause instanceof SessionStoreError) {
+    if (!STATEMENT_CODES.has(cause.code)) return cause;
+    return new SessionStoreError(
+      cause.code,
+      `${operation} failed: ${cause.message.slice(PREFIX.length)}`,
+      { cause },
+    );
+  }
   const setup = setupErrorOf(cause, operation);
   if (setup) return setup;
   const detail = cause instanceof Error ? cause.message : String(cause);

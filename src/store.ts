@@ -11,16 +11,11 @@ import { databaseError, isConnectionError, isSetupError, SessionStoreError } fro
 import { ExpiryMemo } from "./expiry_memo.ts";
 import { ConnectionHealth } from "./health.ts";
 import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import {
-  certainlyNotApplied,
-  isTransientError,
-  isWriteConflict,
-  retryAfter,
-  type RetryPolicy,
-} from "./retry.ts";
-import { prepareSchema, type ServerFacts } from "./schema.ts";
+import { certainlyNotApplied, isTransientError, isWriteConflict, retryAfter } from "./retry.ts";
+import { prepareSchema } from "./schema.ts";
 import { SessionReader } from "./session_reader.ts";
 import { type Statements, statements } from "./sql.ts";
+import { Startup } from "./startup.ts";
 import { expiryOf, toSqlDateTime } from "./time.ts";
 
 /** A session as `all()` returns it: the stored data plus its id. */
@@ -69,16 +64,22 @@ const READ: Resendable = isTransientError;
 const WRITE: Resendable = certainlyNotApplied;
 const SWEEP: Resendable = (error) => isTransientError(error) && !isWriteConflict(error);
 
+/** What a write whose reply never came says: it may have been applied, and was not resent. */
+const UNKNOWN_OUTCOME = "the server may or may not have applied the write, and it was not " +
+  "sent again, as a late copy could undo a later write";
+
+/** Whether `error` is a deadline the database layer enforced (no reply, or no connection). */
+function isTimeout(error: unknown): boolean {
+  const code = error instanceof SessionStoreError ? error.code : undefined;
+  return code === "ERR_TIMEOUT" || code === "ERR_POOL_TIMEOUT";
+}
+
 /** How many sessions the store remembers the stored expiry of, to skip needless touches. */
 const REMEMBERED_EXPIRIES = 10_000;
 /** After a set-up error, operations fail at once with it; the check runs again after this. */
 const SETUP_RECHECK_AFTER = 10_000;
 /** The most statements waiting for a connection at once; more are refused (ERR_QUEUE_FULL). */
 const MAX_WAITING = 1_000;
-
-function closedError(): SessionStoreError {
-  return new SessionStoreError("ERR_STORE_CLOSED", "the store was closed");
-}
 
 /**
  * An express-session store on MySQL or MariaDB through knex. Reads are plain SELECTs; every
@@ -104,22 +105,18 @@ function closedError(): SessionStoreError {
  */
 export class KnexMySQLStore extends Store {
   readonly #options: ResolvedOptions;
-  readonly #knex: Knex;
-  readonly #ownsKnex: boolean;
+  /** The knex instance the store made for itself, which close() destroys; undefined when given. */
+  readonly #ownKnex: Knex | undefined;
   readonly #db: Database;
   readonly #sql: Statements;
+  readonly #startup: Startup;
+  readonly #health: ConnectionHealth;
   readonly #cleanup: CleanupScheduler | undefined;
-  readonly #memo = new ExpiryMemo(REMEMBERED_EXPIRIES);
-  readonly #retryPolicy: RetryPolicy;
   readonly #cipher: SessionCipher | undefined;
   readonly #reader: SessionReader;
-  readonly #health: ConnectionHealth;
+  readonly #memo = new ExpiryMemo(REMEMBERED_EXPIRIES);
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
-  /** Set once the schema is known usable; unset again by a set-up error at run time. */
-  #facts: ServerFacts | undefined;
-  #startup: Promise<ServerFacts> | undefined;
-  #setupFailure: { error: SessionStoreError; at: number } | undefined;
-  /** Set-up errors already reported (code and message), so each is reported once. */
+  /** Set-up errors already reported (code and message), so that each is reported once. */
   readonly #reported = new Set<string>();
   #closing: Promise<void> | undefined;
 
@@ -127,37 +124,49 @@ export class KnexMySQLStore extends Store {
   constructor(options: KnexMySQLStoreOptions = {}) {
     super();
     this.#options = resolveOptions(options, { MYSQL_URL: process.env.MYSQL_URL });
-    const { knex, connection, queryTimeout, encryption } = this.#options;
-    this.#ownsKnex = knex === undefined;
-    this.#knex = knex ??
-      createOwnKnex(
-        connection as NonNullable<typeof connection>,
-        queryTimeout,
-        (message) => this.#warn(message),
-      );
+    const { knex, connection, queryTimeout, encryption, tableName, sidFieldName } = this.#options;
+    this.#ownKnex = knex ? undefined : createOwnKnex(
+      connection as NonNullable<typeof connection>,
+      queryTimeout,
+      (message) => this.#warn(message),
+    );
     // A statement outstanding this long is worth a probe; the probe gets its own deadline.
     const probeTimeout = Math.min(2_000, queryTimeout);
-    this.#db = new Database(this.#knex, {
+    this.#db = new Database(knex ?? this.#ownKnex as Knex, {
       timeout: queryTimeout,
       maxWaiting: MAX_WAITING,
       slowAfter: Math.min(1_000, queryTimeout / 2),
       onSlow: () => this.#health.suspect(),
     });
+    const names = { table: tableName, sid: sidFieldName };
+    this.#sql = statements(names);
+    this.#startup = new Startup({
+      check: () =>
+        prepareSchema(this.#db, names, this.#options.createTable).catch((error) => {
+          throw databaseError("start-up", error);
+        }),
+      onReady: (facts) => {
+        this.#reported.clear();
+        for (const warning of facts.warnings) this.#warn(warning);
+        this.#health.connected();
+        this.#cleanup?.start();
+      },
+      onSetupError: (error) => this.#report(error),
+      onUnreachable: () => this.#health.disconnected(),
+      recheckAfter: SETUP_RECHECK_AFTER,
+    });
     this.#health = new ConnectionHealth({
       probe: () => this.#db.probe(probeTimeout),
       recover: () =>
-        this.#facts ? this.#db.probe(probeTimeout) : this.#started().then(() => undefined),
+        this.#startup.facts
+          ? this.#db.probe(probeTimeout)
+          : this.#startup.started().then(() => undefined),
       onChange: (state) => this.emit(state === "connected" ? "connect" : "disconnect"),
       firstDelay: 250,
       maxDelay: 5_000,
     });
-    this.#retryPolicy = {
-      maxRetries: this.#options.maxRetries,
-      retryDelay: this.#options.retryDelay,
-    };
     this.#cipher = encryption ? new SessionCipher(encryption) : undefined;
     this.#reader = new SessionReader(this.#cipher, (event) => this.#unreadable(event));
-    this.#sql = statements({ table: this.#options.tableName, sid: this.#options.sidFieldName });
     if (this.#options.cleanupInterval > 0) {
       this.#cleanup = new CleanupScheduler({
         interval: this.#options.cleanupInterval,
@@ -166,7 +175,7 @@ export class KnexMySQLStore extends Store {
         onError: this.#options.onDbCleanupError,
       });
     }
-    this.#started().catch(() => {}); // reported through events and `ready`
+    this.#startup.started().catch(() => {}); // reported through events and `ready`
   }
 
   /**
@@ -174,8 +183,7 @@ export class KnexMySQLStore extends Store {
    * Rejects with the start-up's error; reading it after a set-up error checks again at once.
    */
   get ready(): Promise<void> {
-    if (this.#setupFailure) this.#setupFailure.at = -Infinity;
-    const ready = this.#started().then(() => undefined);
+    const ready = this.#startup.ready().then(() => undefined);
     ready.catch(() => {}); // An unawaited `ready` must not be an unhandled rejection.
     return ready;
   }
@@ -282,7 +290,7 @@ export class KnexMySQLStore extends Store {
     checkSid(sid);
     const json = encodeSession(session);
     const expires = expiryOf(session, Date.now(), this.#options.ttl);
-    const { maxAllowedPacket } = this.#facts ?? await this.#started();
+    const { maxAllowedPacket } = this.#startup.facts ?? await this.#startup.started();
     const stored = this.#cipher ? await this.#cipher.seal(json, sid) : json;
     checkPacketSize(stored, sid, maxAllowedPacket);
     await this.#run("set", this.#sql.set, [sid, stored, toSqlDateTime(expires)], WRITE);
@@ -377,8 +385,8 @@ export class KnexMySQLStore extends Store {
     values: unknown[],
     resendable: Resendable,
   ): Promise<Row[]> {
-    if (!this.#facts) {
-      return this.#started().then(() => this.#run<Row>(operation, sql, values, resendable));
+    if (!this.#startup.facts) {
+      return this.#startup.started().then(() => this.#run<Row>(operation, sql, values, resendable));
     }
     const deadline = performance.now() + this.#options.queryTimeout;
     return this.#db.rows<Row>(sql, values).catch((error) =>
@@ -400,7 +408,7 @@ export class KnexMySQLStore extends Store {
         error,
         (msLeft) => this.#db.rows<Row>(sql, values, msLeft),
         deadline,
-        this.#retryPolicy,
+        this.#options,
         (attempt, cause) => {
           this.#stats.retries++;
           this.emit("retry", { operation, attempt, error: cause } satisfies RetryEvent);
@@ -415,66 +423,21 @@ export class KnexMySQLStore extends Store {
 
   /** The error an operation reports, after telling whoever needs to know. */
   #failure(operation: string, cause: unknown, write: boolean): SessionStoreError {
-    const failure = databaseError(operation, cause);
+    const unanswered = isConnectionError(cause) || isTimeout(cause);
+    const failure = databaseError(
+      operation,
+      cause,
+      write && unanswered && !certainlyNotApplied(cause) ? UNKNOWN_OUTCOME : undefined,
+    );
     if (isSetupError(failure)) {
       this.#report(failure);
       // A table or procedure gone at run time: the next operation runs the start-up check
       // again, which reinstalls it with createtable, or fails fast with the fix.
-      if (failure.code === "ERR_SCHEMA") this.#facts = undefined;
-      return failure;
-    }
-    const unanswered = isConnectionError(cause) || failure.code === "ERR_TIMEOUT" ||
-      failure.code === "ERR_POOL_TIMEOUT";
-    if (unanswered) this.#health.suspect();
-    if (write && unanswered && !certainlyNotApplied(cause)) {
-      return new SessionStoreError(
-        failure.code,
-        `${failure.message.replace(/^knex-mysql-session: /, "")}; the server may or may not ` +
-          "have applied the write, and it was not sent again, as a late copy could undo a " +
-          "later write",
-        { cause },
-      );
+      if (failure.code === "ERR_SCHEMA") this.#startup.invalidate();
+    } else if (unanswered) {
+      this.#health.suspect();
     }
     return failure;
-  }
-
-  /** The schema's facts once start-up succeeded; start-up runs once at a time. */
-  #started(): Promise<ServerFacts> {
-    if (this.#closing) return Promise.reject(closedError());
-    if (this.#facts) return Promise.resolve(this.#facts);
-    const failure = this.#setupFailure;
-    if (failure && Date.now() - failure.at < SETUP_RECHECK_AFTER) {
-      return Promise.reject(failure.error);
-    }
-    this.#startup ??= this.#startUp().finally(() => {
-      this.#startup = undefined;
-    });
-    return this.#startup;
-  }
-
-  async #startUp(): Promise<ServerFacts> {
-    const { tableName, sidFieldName, createTable } = this.#options;
-    let facts: ServerFacts;
-    try {
-      facts = await prepareSchema(this.#db, { table: tableName, sid: sidFieldName }, createTable);
-    } catch (error) {
-      const failure = databaseError("start-up", error);
-      if (isSetupError(failure)) {
-        this.#setupFailure = { error: failure, at: Date.now() };
-        this.#report(failure);
-      } else if (!this.#closing) {
-        this.#health.disconnected();
-      }
-      throw failure;
-    }
-    if (this.#closing) throw closedError();
-    this.#facts = facts;
-    this.#setupFailure = undefined;
-    this.#reported.clear();
-    for (const warning of facts.warnings) this.#warn(warning);
-    this.#health.connected();
-    this.#cleanup?.start();
-    return facts;
   }
 
   /** A set-up error, once: to `error` listeners, else as an error-level line. */
@@ -492,13 +455,12 @@ export class KnexMySQLStore extends Store {
   }
 
   async #shutdown(): Promise<void> {
-    this.#facts = undefined;
     this.#health.stop();
     await this.#cleanup?.stop();
-    // A start-up in flight finishes its DDL (within its deadlines) before the connections go.
-    await this.#startup?.catch(() => {});
+    // A start-up under way finishes its DDL (within its deadlines) before the connections go.
+    await this.#startup.close();
     await this.#db.close();
-    if (this.#ownsKnex) await this.#knex.destroy();
+    await this.#ownKnex?.destroy();
   }
 }
 

@@ -108,7 +108,8 @@ describe("a database that is down", () => {
       disableDbCleanup: true,
       maxRetries: 0,
     });
-    // The store's own knex logs through the store's `warning` event, one line each.
+    // Each failed connection attempt is the operation's error and, once, `disconnect`: the
+    // store's own knex does not also log a line per attempt.
     const warnings: string[] = [];
     down.on("warning", (message: string) => warnings.push(message));
     const disconnected = new Promise((resolve) => down.once("disconnect", resolve));
@@ -119,10 +120,6 @@ describe("a database that is down", () => {
     await assert.rejects(down.set("kept", sessionFor()), { code: "ERR_DATABASE" });
     await assert.rejects(down.length(), { code: "ERR_DATABASE" });
     await down.close();
-    assert.ok(warnings.length > 0);
-    for (const warning of warnings) {
-      assert.match(warning, /^knex: Acquire connection error: .*ECONNREFUSED/);
-      assert.doesNotMatch(warning, /\n/);
-    }
+    assert.deepEqual(warnings, []);
   });
 });

@@ -1,0 +1,89 @@
+import { closedError, isSetupError, type SessionStoreError } from "./errors.ts";
+import type { ServerFacts } from "./schema.ts";
+
+export interface StartupOptions {
+  /** Checks (and with createtable, installs) the schema; rejects with the reason it cannot. */
+  check: () => Promise<ServerFacts>;
+  /** The check passed (again). */
+  onReady: (facts: ServerFacts) => void;
+  /** The check failed for want of a fix by someone (ERR_SCHEMA, ERR_ACCESS_DENIED, ERR_CONFIG). */
+  onSetupError: (error: SessionStoreError) => void;
+  /** The check failed without an answer from the database: the health monitor takes over. */
+  onUnreachable: () => void;
+  /** After a set-up error, operations fail at once with it; the check runs again after this. */
+  recheckAfter: number;
+}
+
+/**
+ * The store's start-up: the schema check, run once at a time, its facts once it has passed,
+ * and what a set-up error does. A set-up error stays until someone fixes the schema, the
+ * grants or the configuration, so operations fail at once with it instead of each running the
+ * check; the check runs again after `recheckAfter` ms, or at once when asked (`ready`).
+ */
+export class Startup {
+  readonly #options: StartupOptions;
+  #facts: ServerFacts | undefined;
+  #running: Promise<ServerFacts> | undefined;
+  #failure: { error: SessionStoreError; at: number } | undefined;
+  #closed = false;
+
+  constructor(options: StartupOptions) {
+    this.#options = options;
+  }
+
+  /** The facts of the last check that passed, while they hold. */
+  get facts(): ServerFacts | undefined {
+    return this.#facts;
+  }
+
+  /** The facts, from the last check that passed or from one run now. */
+  started(): Promise<ServerFacts> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (this.#facts) return Promise.resolve(this.#facts);
+    if (this.#failure && Date.now() - this.#failure.at < this.#options.recheckAfter) {
+      return Promise.reject(this.#failure.error);
+    }
+    this.#running ??= this.#check().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Like started(), but a set-up error does not wait for its recheck time. */
+  ready(): Promise<ServerFacts> {
+    if (this.#failure) this.#failure.at = -Infinity;
+    return this.started();
+  }
+
+  /** The schema changed under the store (a table or procedure gone): check again next time. */
+  invalidate(): void {
+    this.#facts = undefined;
+  }
+
+  /** No check starts after this; one under way finishes (its statements have deadlines). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#facts = undefined;
+    await this.#running?.catch(() => {});
+  }
+
+  async #check(): Promise<ServerFacts> {
+    let facts: ServerFacts;
+    try {
+      facts = await this.#options.check();
+    } catch (error) {
+      if (isSetupError(error)) {
+        this.#failure = { error: error as SessionStoreError, at: Date.now() };
+        this.#options.onSetupError(error as SessionStoreError);
+      } else if (!this.#closed) {
+        this.#options.onUnreachable();
+      }
+      throw error;
+    }
+    if (this.#closed) throw closedError();
+    this.#facts = facts;
+    this.#failure = undefined;
+    this.#options.onReady(facts);
+    return facts;
+  }
+}
