@@ -58,10 +58,17 @@ function npmScriptsIn(line: string): string[] {
  */
 const LOCAL_ONLY = new Set(["npm run test:cluster", "npm run soak -- --quick"]);
 
-/** .ci/run's commands that run project tools (npm, npx), without leading VAR=value settings. */
+/**
+ * .ci/run's commands that run project tools (npm, npx), without leading VAR=value settings or
+ * the `on_each_server "title"` that runs a command once per server.
+ */
 function ciRunCommands(): string[] {
   return read(".ci/run").split("\n")
-    .map((line) => line.trim().replace(/^(?:\w+=(?:"[^"]*"|\S*)\s+)+/, ""))
+    .map((line) =>
+      line.trim()
+        .replace(/^on_each_server "[^"]*" /, "")
+        .replace(/^(?:\w+=(?:"[^"]*"|\S*)\s+)+/, "")
+    )
     .filter((line) => /^(npm|npx) /.test(line));
 }
 
@@ -96,15 +103,24 @@ describe("GitHub workflows", () => {
     assert.deepEqual(missing, []);
   });
 
-  it("ci.yml tests Node 20, 22 and 24 and Deno against MySQL 8.4 and MariaDB 11", () => {
+  it("ci.yml tests Node 20, 22 and 24 and Deno against MySQL 8.0, 8.4 and MariaDB 11", () => {
     const { jobs } = workflows["ci.yml"] as Workflow;
     assert.deepEqual(jobs.node?.strategy?.matrix?.node, [20, 22, 24]);
     for (const job of [jobs.node, jobs.deno]) {
       const images = (job?.strategy?.matrix?.database as { image: string }[]).map((db) => db.image);
-      assert.deepEqual(images, ["mysql:8.4", "mariadb:11"]);
+      assert.deepEqual(images, ["mysql:8.0", "mysql:8.4", "mariadb:11"]);
       assert.equal(job?.services?.database?.image, "${{ matrix.database.image }}");
     }
     assert.ok(runLines(workflows["ci.yml"] as Workflow).includes("npm run test:deno"));
+  });
+
+  it("ci.yml runs the tests once through testcontainers, with MYSQL_URL unset", () => {
+    const job = (workflows["ci.yml"] as Workflow).jobs.testcontainers as Job & {
+      env?: Record<string, string>;
+    };
+    assert.equal(job.env?.MYSQL_URL, "");
+    assert.ok((job.steps ?? []).some((step) => step.run === "npm test"));
+    assert.equal(job.services, undefined);
   });
 
   it("release.yml publishes a version tag after CI, checking the tag against both versions", () => {
