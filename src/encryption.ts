@@ -421,6 +421,23 @@ async function importKeys(keys: Bytes[]): Promise<CipherKey[]> {
 }
 
 /**
+ * What a store with `options` should say at start-up about its plaintext window, if it has one:
+ * that plain rows read as sessions until it ends, or that it ended and the option can go.
+ */
+export function plaintextWindowNote(
+  options: ValidEncryptionOptions | undefined,
+  now: number,
+): string | undefined {
+  const until = options?.acceptPlaintextUntil;
+  if (!until) return undefined;
+  return until.getTime() > now
+    ? `${PLAINTEXT_UNTIL}: rows of plain session JSON read as sessions until ` +
+      `${until.toISOString()} (each is sealed when next saved); remove the option once they are`
+    : `${PLAINTEXT_UNTIL} ended at ${until.toISOString()}: plain rows are refused; remove the ` +
+      "option";
+}
+
+/**
  * Seals session JSON for storage and opens what was stored, with the keys of
  * {@link EncryptionOptions}. Keys are imported once, on construction.
  */

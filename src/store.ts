@@ -6,7 +6,7 @@ import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
 import { checkPacketSize, checkSession, checkSid, encodeSession } from "./codec.ts";
 import { createOwnKnex } from "./connection.ts";
 import { Database } from "./database.ts";
-import { SessionCipher, type UnreadableReason } from "./encryption.ts";
+import { plaintextWindowNote, SessionCipher, type UnreadableReason } from "./encryption.ts";
 import { databaseError, isConnectionError, isSetupError, SessionStoreError } from "./errors.ts";
 import { ExpiryMemo } from "./expiry_memo.ts";
 import { ConnectionHealth } from "./health.ts";
@@ -147,7 +147,10 @@ export class KnexMySQLStore extends Store {
         }),
       onReady: (facts) => {
         this.#reported.clear();
-        for (const warning of facts.warnings) this.#warn(warning);
+        const window = plaintextWindowNote(encryption, Date.now());
+        for (const warning of [...facts.warnings, ...(window ? [window] : [])]) {
+          this.#warn(warning);
+        }
         this.#health.connected();
         this.#cleanup?.start();
       },

@@ -736,6 +736,32 @@ describe("a store with encryption", () => {
     assert.deepEqual(warnings.filter((warning) => warning.includes("e-plain")), [
       `session "e-plain": ${unreadable[0]?.message}`,
     ]);
+    // At start-up, the store says the window is over and the option can go.
+    assert.ok(
+      warnings.includes(
+        `encryption.acceptPlaintextUntil ended at ${ended.toISOString()}: plain rows are ` +
+          "refused; remove the option",
+      ),
+      warnings.join("\n"),
+    );
+  });
+
+  it("says at start-up until when plain rows read as sessions", async () => {
+    const until = new Date(Date.now() + DAY);
+    const store = new KnexMySQLStore({
+      knex: database.admin,
+      tablename: table,
+      disableDbCleanup: true,
+      encryption: { keys: [k1], acceptPlaintextUntil: until },
+    });
+    stores.push(store);
+    const warnings: string[] = [];
+    store.on("warning", (message: string) => warnings.push(message));
+    await store.ready;
+    assert.deepEqual(warnings, [
+      `encryption.acceptPlaintextUntil: rows of plain session JSON read as sessions until ` +
+      `${until.toISOString()} (each is sealed when next saved); remove the option once they are`,
+    ]);
   });
 
   it("reads plain rows while acceptPlaintextUntil is ahead, and seals them on the next save", async () => {
