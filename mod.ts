@@ -23,11 +23,14 @@ export {
   KnexMySQLStore,
   type RetryEvent,
   type SessionWithId,
+  type StoreEvents,
+  type StoreOptions,
   type StoreStats,
   type UnreadableEvent,
 } from "./src/store.ts";
 /** The store under connect-session-knex v5's class name: migrating apps change only the import. */
 export { KnexMySQLStore as ConnectSessionKnexStore } from "./src/store.ts";
 export type { KnexMySQLStoreOptions, MySQLConnectionConfig } from "./src/options.ts";
+export type { EncryptionOptions, UnreadableReason } from "./src/encryption.ts";
 export { SessionStoreError, type SessionStoreErrorCode } from "./src/errors.ts";
 export { SCHEMA_VERSION } from "./src/sql.ts";

@@ -47,6 +47,8 @@ export class CleanupScheduler {
   readonly #sweepBatch: (limit: number) => Promise<number>;
   readonly #onError: (error: unknown) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the scheduled sweep starts, in ms since the epoch. */
+  #nextAt: number | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
 
@@ -68,18 +70,26 @@ export class CleanupScheduler {
     this.#schedule();
   }
 
+  /** When the next sweep starts; undefined while one runs, or once stopped. */
+  get nextSweep(): Date | undefined {
+    return this.#nextAt === undefined ? undefined : new Date(this.#nextAt);
+  }
+
   /** Cancels the next sweep and waits for a running one to finish its current batch. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#nextAt = undefined;
     await this.#running;
   }
 
   #schedule(): void {
     const delay = this.#interval * (0.9 + 0.2 * Math.random());
+    this.#nextAt = Date.now() + delay;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#nextAt = undefined;
       const sweep = sweepInBatches(this.#sweepBatch, this.#batchSize, {
         stopped: () => this.#stopped,
         background: true,

@@ -8,7 +8,7 @@ import { createOwnKnex } from "./connection.ts";
 import { Database } from "./database.ts";
 import { plaintextWindowNote, SessionCipher, type UnreadableReason } from "./encryption.ts";
 import { databaseError, isConnectionError, isSetupError, SessionStoreError } from "./errors.ts";
-import { ExpiryMemo } from "./expiry_memo.ts";
+import { SessionMemo } from "./session_memo.ts";
 import { ConnectionHealth } from "./health.ts";
 import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { certainlyNotApplied, isTransientError, isWriteConflict, retryAfter } from "./retry.ts";
@@ -51,6 +51,47 @@ export interface UnreadableEvent {
   message: string;
 }
 
+/**
+ * The store's options after validation, as `store.options` shows them (connect-session-knex v5
+ * code reads them there): defaults applied, aliases merged, and no key material.
+ */
+export interface StoreOptions {
+  /** The knex instance in use: the one given, or the one the store made (close() destroys it). */
+  readonly knex: Knex;
+  readonly tableName: string;
+  readonly sidFieldName: string;
+  readonly createTable: boolean;
+  /** Milliseconds between sweeps; 0 when this store does not sweep. */
+  readonly cleanupInterval: number;
+  readonly cleanupBatchSize: number;
+  readonly onDbCleanupError: (error: unknown) => void;
+  readonly disableTouch: boolean;
+  readonly touchAfter: number;
+  readonly queryTimeout: number;
+  readonly maxRetries: number;
+  readonly retryDelay: number;
+  /** Whether sessions are encrypted (the keys are not shown). */
+  readonly encrypted: boolean;
+}
+
+/** Each event of the store and its listener's arguments: `store.on(name, listener)`. */
+export interface StoreEvents {
+  /** The database is usable: after start-up, and after it answers again. */
+  connect: [];
+  /** The database stopped answering: express-session serves requests without a session. */
+  disconnect: [];
+  /** A set-up error (ERR_SCHEMA, ERR_ACCESS_DENIED, ERR_CONFIG), once each, naming its fix. */
+  error: [error: SessionStoreError];
+  /** Something that weakens the store but does not stop it. */
+  warning: [message: string];
+  /** A statement was sent again. */
+  retry: [event: RetryEvent];
+  /** A stored session could not be opened and reads as no session. */
+  unreadable: [event: UnreadableEvent];
+}
+
+type Listener<E extends keyof StoreEvents> = (...args: StoreEvents[E]) => void;
+
 type Callback<T> = (error: unknown, value?: T) => void;
 
 /**
@@ -74,8 +115,8 @@ function isTimeout(error: unknown): boolean {
   return code === "ERR_TIMEOUT" || code === "ERR_POOL_TIMEOUT";
 }
 
-/** How many sessions the store remembers the stored expiry of, to skip needless touches. */
-const REMEMBERED_EXPIRIES = 10_000;
+/** How many sessions the store remembers the expiry and cookie of (see SessionMemo). */
+const REMEMBERED_SESSIONS = 10_000;
 /** After a set-up error, operations fail at once with it; the check runs again after this. */
 const SETUP_RECHECK_AFTER = 10_000;
 /** The most statements waiting for a connection at once; more are refused (ERR_QUEUE_FULL). */
@@ -105,6 +146,7 @@ const MAX_WAITING = 1_000;
  */
 export class KnexMySQLStore extends Store {
   readonly #options: ResolvedOptions;
+  readonly #view: StoreOptions;
   /** The knex instance the store made for itself, which close() destroys; undefined when given. */
   readonly #ownKnex: Knex | undefined;
   readonly #db: Database;
@@ -114,7 +156,7 @@ export class KnexMySQLStore extends Store {
   readonly #cleanup: CleanupScheduler | undefined;
   readonly #cipher: SessionCipher | undefined;
   readonly #reader: SessionReader;
-  readonly #memo = new ExpiryMemo(REMEMBERED_EXPIRIES);
+  readonly #memo = new SessionMemo(REMEMBERED_SESSIONS);
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
   /** Set-up errors already reported (code and message), so that each is reported once. */
   readonly #reported = new Set<string>();
@@ -137,6 +179,21 @@ export class KnexMySQLStore extends Store {
       maxWaiting: MAX_WAITING,
       slowAfter: Math.min(1_000, queryTimeout / 2),
       onSlow: () => this.#health.suspect(),
+    });
+    this.#view = Object.freeze({
+      knex: knex ?? this.#ownKnex as Knex,
+      tableName,
+      sidFieldName,
+      createTable: this.#options.createTable,
+      cleanupInterval: this.#options.cleanupInterval,
+      cleanupBatchSize: this.#options.cleanupBatchSize,
+      onDbCleanupError: this.#options.onDbCleanupError,
+      disableTouch: this.#options.disableTouch,
+      touchAfter: this.#options.touchAfter,
+      queryTimeout,
+      maxRetries: this.#options.maxRetries,
+      retryDelay: this.#options.retryDelay,
+      encrypted: encryption !== undefined,
     });
     const names = { table: tableName, sid: sidFieldName };
     this.#sql = statements(names);
@@ -196,6 +253,31 @@ export class KnexMySQLStore extends Store {
     return this.#options.tableName;
   }
 
+  /** The options in effect (read-only; no key material). */
+  get options(): StoreOptions {
+    return this.#view;
+  }
+
+  /** When the next periodic sweep of expired sessions starts; undefined when none is due. */
+  get nextDbCleanup(): Date | undefined {
+    return this.#cleanup?.nextSweep;
+  }
+
+  /** Listens to one of the store's {@link StoreEvents}; a misspelt name does not type-check. */
+  override on<E extends keyof StoreEvents>(event: E, listener: Listener<E>): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Like on(), for the next time only. */
+  override once<E extends keyof StoreEvents>(event: E, listener: Listener<E>): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Removes a listener added with on() or once(). */
+  override off<E extends keyof StoreEvents>(event: E, listener: Listener<E>): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+
   get(sid: string): Promise<SessionData | null>;
   get(sid: string, callback: (error: unknown, session?: SessionData | null) => void): void;
   get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
@@ -218,9 +300,10 @@ export class KnexMySQLStore extends Store {
     return respond(this.#touch(sid, session), callback);
   }
 
-  destroy(sid: string): Promise<void>;
-  destroy(sid: string, callback: (error?: unknown) => void): void;
-  destroy(sid: string, callback?: Callback<void>): Promise<void> | void {
+  /** Deletes a session; resolves whether there was one to delete. */
+  destroy(sid: string): Promise<boolean>;
+  destroy(sid: string, callback: (error: unknown, destroyed?: boolean) => void): void;
+  destroy(sid: string, callback?: Callback<boolean>): Promise<boolean> | void {
     return respond(this.#destroy(sid), callback);
   }
 
@@ -238,10 +321,10 @@ export class KnexMySQLStore extends Store {
     return respond(this.#length(), callback);
   }
 
-  /** Deletes every session. */
-  override clear(): Promise<void>;
-  override clear(callback: (error?: unknown) => void): void;
-  override clear(callback?: Callback<void>): Promise<void> | void {
+  /** Deletes every session; resolves with how many there were. */
+  override clear(): Promise<number>;
+  override clear(callback: (error: unknown, deleted?: number) => void): void;
+  override clear(callback?: Callback<number>): Promise<number> | void {
     return respond(this.#clear(), callback);
   }
 
@@ -249,11 +332,14 @@ export class KnexMySQLStore extends Store {
    * Deletes expired sessions now, in batches of `cleanupBatchSize`, resting after each batch
    * for as long as it took; resolves with how many went. The periodic cleanup does the same.
    */
-  clearExpired(): Promise<number> {
-    return sweepInBatches(
+  clearExpired(): Promise<number>;
+  clearExpired(callback: (error: unknown, deleted?: number) => void): void;
+  clearExpired(callback?: Callback<number>): Promise<number> | void {
+    const sweep = sweepInBatches(
       (limit) => this.#clearExpiredBatch(limit),
       this.#options.cleanupBatchSize,
     );
+    return respond(sweep, callback);
   }
 
   /** A snapshot of the store's counters. */
@@ -267,9 +353,11 @@ export class KnexMySQLStore extends Store {
    * when the store created its own knex instance, destroys it. A knex instance passed in is
    * left open. Idempotent.
    */
-  close(): Promise<void> {
+  close(): Promise<void>;
+  close(callback: (error?: unknown) => void): void;
+  close(callback?: Callback<void>): Promise<void> | void {
     this.#closing ??= this.#shutdown();
-    return this.#closing;
+    return respond(this.#closing, callback);
   }
 
   async #get(sid: string): Promise<SessionData | null> {
@@ -281,12 +369,10 @@ export class KnexMySQLStore extends Store {
       READ,
     );
     const row = rows[0];
-    if (!row) {
-      this.#memo.forget(sid);
-      return null;
-    }
-    this.#memo.remember(sid, Number(row.expires_at) * 1000);
-    return await this.#reader.read(row.sess, sid);
+    const session = row ? await this.#reader.read(row.sess, sid) : null;
+    if (row && session) this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
+    else this.#memo.forget(sid);
+    return session;
   }
 
   async #set(sid: string, session: SessionData): Promise<void> {
@@ -297,12 +383,15 @@ export class KnexMySQLStore extends Store {
     const stored = this.#cipher ? await this.#cipher.seal(json, sid) : json;
     checkPacketSize(stored, sid, maxAllowedPacket);
     await this.#run("set", this.#sql.set, [sid, stored, toSqlDateTime(expires)], WRITE);
-    this.#memo.remember(sid, expires);
+    this.#memo.remember(sid, expires, session.cookie);
   }
 
   async #touch(sid: string, session: SessionData): Promise<void> {
     checkSid(sid);
     checkSession(session);
+    // express-session touches a session whose data did not change, even when the app changed
+    // its cookie (req.session.cookie.maxAge = …): only a save keeps that, as MemoryStore does.
+    if (this.#memo.cookieChanged(sid, session.cookie)) return await this.#set(sid, session);
     if (this.#options.disableTouch) return;
     const now = Date.now();
     const expires = expiryOf(session, now, this.#options.ttl);
@@ -313,13 +402,19 @@ export class KnexMySQLStore extends Store {
       [sid, toSqlDateTime(expires), toSqlDateTime(now)],
       WRITE,
     );
-    this.#memo.remember(sid, expires);
+    this.#memo.touched(sid, expires);
   }
 
-  async #destroy(sid: string): Promise<void> {
+  async #destroy(sid: string): Promise<boolean> {
     checkSid(sid);
-    await this.#run("destroy", this.#sql.destroy, [sid], WRITE);
+    const [row] = await this.#run<{ deleted: number | string }>(
+      "destroy",
+      this.#sql.destroy,
+      [sid],
+      WRITE,
+    );
     this.#memo.forget(sid);
+    return Number(row?.deleted ?? 0) > 0;
   }
 
   async #all(): Promise<SessionWithId[]> {
@@ -348,9 +443,15 @@ export class KnexMySQLStore extends Store {
     return Number(row?.live ?? 0);
   }
 
-  async #clear(): Promise<void> {
-    await this.#run("clear", this.#sql.clear, [], WRITE);
+  async #clear(): Promise<number> {
+    const [row] = await this.#run<{ deleted: number | string }>(
+      "clear",
+      this.#sql.clear,
+      [],
+      WRITE,
+    );
     this.#memo.clear();
+    return Number(row?.deleted ?? 0);
   }
 
   /** One batch of a sweep; 0 ends the sweep. */

@@ -112,7 +112,7 @@ describe("a database that is down", () => {
     // store's own knex does not also log a line per attempt.
     const warnings: string[] = [];
     down.on("warning", (message: string) => warnings.push(message));
-    const disconnected = new Promise((resolve) => down.once("disconnect", resolve));
+    const disconnected = new Promise<void>((resolve) => down.once("disconnect", resolve));
     await assert.rejects(down.ready, { code: "ERR_DATABASE", message: /ECONNREFUSED/ });
     await disconnected;
     const outcome = await viaCallback((cb) => down.get("kept", cb));

@@ -42,7 +42,7 @@ describe("a reply lost after the commit", () => {
    * Sends `set(sid, {n: 1})` with its reply held back, runs `then` (acknowledged on another
    * connection), resets the held connection, and returns what became of the first set.
    */
-  async function withLostReply(sid: string, then: () => Promise<void>) {
+  async function withLostReply(sid: string, then: () => Promise<unknown>) {
     const held = proxy.holdReplyTo(sid);
     const first = store.set(sid, sessionFor({ n: 1 })).then(() => "acknowledged", (e) => e);
     await held.answered; // the server ran (and committed) it; its answer is swallowed

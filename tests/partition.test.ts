@@ -47,7 +47,7 @@ describe("a silent partition", () => {
     });
     defer(() => store.close());
     const events: { name: string; at: number }[] = [];
-    for (const name of ["connect", "disconnect"]) {
+    for (const name of ["connect", "disconnect"] as const) {
       store.on(name, () => events.push({ name, at: performance.now() }));
     }
     await store.ready;

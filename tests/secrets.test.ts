@@ -63,7 +63,7 @@ function captureOutput() {
 /** Every store event that carries something, by name. */
 function recordEvents(store: KnexMySQLStore): unknown[][] {
   const events: unknown[][] = [];
-  for (const name of ["connect", "disconnect", "warning", "retry"]) {
+  for (const name of ["connect", "disconnect", "warning", "retry"] as const) {
     store.on(name, (...args: unknown[]) => events.push([name, ...args]));
   }
   return events;

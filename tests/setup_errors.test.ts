@@ -51,7 +51,7 @@ function watched(options: ConstructorParameters<typeof KnexMySQLStore>[0]) {
   const errors: SessionStoreError[] = [];
   const changes: string[] = [];
   store.on("error", (error: SessionStoreError) => errors.push(error));
-  for (const name of ["connect", "disconnect"]) store.on(name, () => changes.push(name));
+  for (const name of ["connect", "disconnect"] as const) store.on(name, () => changes.push(name));
   return { store, errors, changes };
 }
 

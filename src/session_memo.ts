@@ -1,0 +1,116 @@
+import { storedTime } from "./time.ts";
+
+/** A cookie's settings but its expiry: what only a save of the session keeps. */
+interface CookieSettings {
+  originalMaxAge: number | null;
+  /** The other settings (secure, sameSite, domain, …), as sorted JSON. */
+  others: string;
+}
+
+/** What the store last read or wrote for a session: its expiry and its cookie's settings. */
+interface Remembered {
+  /** The expiry as the column holds it (whole seconds, in ms). */
+  expires: number;
+  cookie: CookieSettings | undefined;
+}
+
+/**
+ * express-session's touch sets `maxAge = originalMaxAge`, whose setter sets `originalMaxAge`
+ * again from the clock, a millisecond off when the clock ticks in between: a difference this
+ * small is that, not the app's change.
+ */
+const MAX_AGE_JITTER = 1_000;
+
+/**
+ * The cookie's settings, without its expiry: every touch moves `expires` (express-session
+ * resets it to now + originalMaxAge), but a change of `maxAge`, `secure`, `sameSite`, … is the
+ * app's, and only a save of the session keeps it. Keys are sorted: MySQL's JSON column
+ * reorders them.
+ */
+export function cookieSettings(cookie: unknown): CookieSettings | undefined {
+  if (typeof cookie !== "object" || cookie === null) return undefined;
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(JSON.stringify(cookie)); // a Cookie's toJSON; Dates as text
+  } catch {
+    return undefined;
+  }
+  const { originalMaxAge, expires: _, ...others } = data;
+  return {
+    originalMaxAge: typeof originalMaxAge === "number" ? originalMaxAge : null,
+    others: JSON.stringify(Object.keys(others).sort().map((key) => [key, others[key]])),
+  };
+}
+
+function sameSettings(a: CookieSettings | undefined, b: CookieSettings | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (a.others !== b.others) return false;
+  if (a.originalMaxAge === null || b.originalMaxAge === null) {
+    return a.originalMaxAge === b.originalMaxAge;
+  }
+  return Math.abs(a.originalMaxAge - b.originalMaxAge) <= MAX_AGE_JITTER;
+}
+
+/**
+ * What this store last read or wrote for recent sessions, so that a touch that would change
+ * nothing is not sent, and a touch that carries a cookie change is sent as a save instead.
+ * Bounded: the oldest entry goes first (a Map keeps insertion order, and each remember moves
+ * its entry to the end).
+ */
+export class SessionMemo {
+  readonly #capacity: number;
+  readonly #sessions = new Map<string, Remembered>();
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  /** A get read, or a set wrote, this expiry and cookie. */
+  remember(sid: string, expires: number, cookie: unknown): void {
+    this.#put(sid, { expires: storedTime(expires), cookie: cookieSettings(cookie) });
+  }
+
+  /** A touch stored this expiry; the cookie's settings stay what they were. */
+  touched(sid: string, expires: number): void {
+    const remembered = this.#sessions.get(sid);
+    if (remembered) this.#put(sid, { expires: storedTime(expires), cookie: remembered.cookie });
+  }
+
+  forget(sid: string): void {
+    this.#sessions.delete(sid);
+  }
+
+  clear(): void {
+    this.#sessions.clear();
+  }
+
+  /**
+   * Whether a touch of `sid` carries a change of its cookie's settings (e.g. the app set
+   * `req.session.cookie.maxAge`) since this store last read or wrote it: then only a save
+   * keeps the change. Unknown sessions are not: a touch of them is sent as a touch.
+   */
+  cookieChanged(sid: string, cookie: unknown): boolean {
+    const remembered = this.#sessions.get(sid);
+    return remembered !== undefined && !sameSettings(remembered.cookie, cookieSettings(cookie));
+  }
+
+  /**
+   * Whether a touch of `sid` to `expires` may be skipped: the stored expiry this store last
+   * read or wrote is already that second (the write would change nothing), or, with
+   * `touchAfter`, less than `touchAfter` earlier. A row another app instance wrote since this
+   * store saw it keeps that newer write.
+   */
+  touchWouldKeep(sid: string, expires: number, touchAfter: number): boolean {
+    const stored = this.#sessions.get(sid)?.expires;
+    if (stored === undefined) return false;
+    return storedTime(expires) === stored || (touchAfter > 0 && expires - stored < touchAfter);
+  }
+
+  #put(sid: string, remembered: Remembered): void {
+    this.#sessions.delete(sid); // re-inserted last: the Map's order is its age
+    this.#sessions.set(sid, remembered);
+    if (this.#sessions.size > this.#capacity) {
+      this.#sessions.delete(this.#sessions.keys().next().value as string);
+    }
+  }
+}
