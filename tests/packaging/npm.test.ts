@@ -4,7 +4,7 @@
 // and 5, the installed CLI, and a TypeScript type-check under moduleResolution node16 and bundler.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -156,4 +156,36 @@ describe("TypeScript apps", () => {
       succeed("node", [tsc, "-p", join("types", `tsconfig.${resolution}.json`)], scratch);
     });
   }
+});
+
+describe("the oldest express-session the peer range takes", () => {
+  // Last in this file: it replaces the scratch project's express-session.
+  it("installs without a peer conflict and runs the Express 4 app", async () => {
+    const oldest = installedVersion("express-session-oldest");
+    const range = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"))
+      .peerDependencies["express-session"];
+    assert.equal(range, `^${oldest}`, "the tested version is the range's floor");
+    // No --legacy-peer-deps: npm refuses (ERESOLVE) a version outside the peer range.
+    succeed(npm, [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      pinned("express-session", "express-session-oldest").replace(
+        /^express-session-oldest@npm:/,
+        "",
+      ),
+    ], scratch);
+    const table = tableName();
+    const { stdout } = succeed("node", ["consumer.mjs", "express4"], scratch, {
+      MYSQL_URL: database.url,
+      TABLE: table,
+    });
+    const installed = JSON.parse(
+      readFileSync(join(scratch, "node_modules/express-session/package.json"), "utf8"),
+    ).version;
+    assert.equal(installed, oldest);
+    await assertScenario(lastJsonLine(stdout).report as ScenarioReport, database, table);
+  });
 });
