@@ -24,10 +24,10 @@ function table(header: string[], rows: Cell[][]): string {
     .join("\n");
 }
 
-/** A paragraph wrapped at the docs' line width. */
+/** A paragraph wrapped at the docs' line width; like deno fmt, never inside `code`. */
 function paragraph(text: string): string {
   const lines: string[] = [];
-  for (const word of text.split(/\s+/).filter(Boolean)) {
+  for (const word of text.match(/(?:`[^`]*`|\S)+/g) ?? []) {
     const last = lines.length - 1;
     if (last >= 0 && `${lines[last]} ${word}`.length <= LINE_WIDTH) lines[last] += ` ${word}`;
     else lines.push(word);
@@ -305,7 +305,7 @@ export function comparisonMarkdown(runs: ComparedRun[]): string {
     ),
     section(
       "Store level on each server",
-      [storeIntro(first)],
+      [storeIntro(first), "Each run's own Markdown adds p50, CPU, errors and wrong results."],
       sideBySide(of((run) => run.summary.store), STORE_KEYS, [
         STORE.ops,
         STORE.p99,
@@ -314,7 +314,7 @@ export function comparisonMarkdown(runs: ComparedRun[]): string {
     ),
     section(
       "HTTP level on each server",
-      [httpIntro(first)],
+      [httpIntro(first), "Each run's own Markdown adds p50, errors and non-200 responses."],
       sideBySide(of((run) => run.summary.http), HTTP_KEYS, [
         HTTP.requests,
         HTTP.p99,
