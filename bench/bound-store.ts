@@ -23,8 +23,10 @@ interface WriteStatement {
 }
 
 /**
- * Write `procedure` of `table` on `server`: the procedure's one statement with each parameter
- * `p_x` a placeholder, or (`call`) the CALL of the procedure, its parameters in their order.
+ * Write `procedure` of `table` on `server`: the statement the procedure runs, with each
+ * parameter `p_x` a placeholder, or (`call`) the CALL of the procedure, its parameters in their
+ * order. A `SELECT ROW_COUNT()` after it (destroy's) is left out of the plain form: it returns
+ * what the reply to a plain statement already carries (affectedRows).
  */
 export function writeStatement(
   table: string,
@@ -39,10 +41,14 @@ export function writeStatement(
     const parameters = [...create.matchAll(/\bIN p_(\w+)/g)].map((match) => match[1] as string);
     return { sql: statements(names)[procedure], parameters };
   }
-  const body = /\bBEGIN\b([^;]*);\s*END\s*$/.exec(create)?.[1];
-  if (!body) throw new Error(`the ${procedure} procedure is not one statement:\n${create}`);
+  const body = (/\bBEGIN\b([\s\S]*)\bEND\s*$/.exec(create)?.[1] ?? "").split(";")
+    .map((statement) => statement.trim().replace(/\s+/g, " "))
+    .filter((statement) => statement && !/^SELECT ROW_COUNT\(\)/i.test(statement));
+  if (body.length !== 1) {
+    throw new Error(`the ${procedure} procedure is not one statement:\n${create}`);
+  }
   const parameters: string[] = [];
-  const sql = body.trim().replace(/\s+/g, " ").replace(/\bp_(\w+)\b/g, (_, name: string) => {
+  const sql = (body[0] as string).replace(/\bp_(\w+)\b/g, (_, name: string) => {
     parameters.push(name);
     return "?";
   });
