@@ -5,6 +5,7 @@ import knex, { type Knex } from "knex";
 import { createRequire } from "node:module";
 import { KnexMySQLStore } from "../mod.ts";
 import type { KnexMySQLStoreOptions } from "../src/options.ts";
+import { type ServerKind, serverKindOf, SID_COLLATION } from "../src/server.ts";
 import { createTableSql } from "../src/sql.ts";
 import { BoundStore } from "./bound-store.ts";
 import type { TableLayout } from "./database.ts";
@@ -53,14 +54,21 @@ const sessionsLayout = (table: string): TableLayout => ({
   expiresKind: "datetime",
 });
 
-async function binaryCollation(url: string): Promise<string> {
+/** Runs `work` on a knex of its own, which then goes. */
+async function withKnex<T>(url: string, work: (db: Knex) => Promise<T>): Promise<T> {
   const db = benchKnex(url);
   try {
-    const [rows] = await db.raw("SHOW COLLATION WHERE Collation = 'utf8mb4_nopad_bin'");
-    return (rows as unknown[]).length > 0 ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin";
+    return await work(db);
   } finally {
     await db.destroy();
   }
+}
+
+/** MySQL or MariaDB, as the store tells them apart. */
+function serverKind(db: Knex): Promise<ServerKind> {
+  return db.raw("SELECT VERSION() AS version").then(([rows]) =>
+    serverKindOf((rows as { version: string }[])[0]?.version ?? "")
+  );
 }
 
 /**
@@ -134,19 +142,19 @@ export async function createAdapter(
         // This project's own table and procedures, installed by a store that then goes.
         const installer = await createAdapter("ours", url, table);
         await installer.close();
-      } else {
-        const db = benchKnex(url);
-        try {
-          await db.raw(createTableSql({ table, sid: "sid" }, await binaryCollation(url)));
-        } finally {
-          await db.destroy();
-        }
       }
-      const store = new BoundStore(url, table, {
-        connectionLimit: POOL_SIZE,
-        idleTimeout: IDLE_TIMEOUT,
-        procedures,
+      // The table as the store makes it on this server (its sid collation is the server's).
+      const server = await withKnex(url, async (db) => {
+        const kind = await serverKind(db);
+        if (!procedures) await db.raw(createTableSql({ table, sid: "sid" }, SID_COLLATION[kind]));
+        return kind;
       });
+      const store = new BoundStore(
+        url,
+        table,
+        { connectionLimit: POOL_SIZE, idleTimeout: IDLE_TIMEOUT },
+        { server, procedures },
+      );
       return { name, store, layout: sessionsLayout(table), close: () => store.close() };
     }
     case "memory":

@@ -1,29 +1,71 @@
 // The bound: the least a correct MySQL session store can do. One prepared statement per
 // operation on a mysql2 pool, callback API, no validation beyond what correctness needs.
-// With `procedures`, it writes through this project's stored procedures instead of plain
-// INSERT/UPDATE/DELETE: the bound of the design, apart from how a store implements it.
+// Its writes are the very statements of this project's stored procedures for the server (on
+// MySQL the set procedure's row alias, on MariaDB its VALUES()), sent as prepared statements;
+// with `procedures`, it CALLs the procedures instead: the bound of the design, apart from how
+// a store implements it. The two differ only by the CALL: what a CALL costs on that server.
 import { type SessionData, Store } from "express-session";
 import mysql from "mysql2";
-import { statements } from "../src/sql.ts";
+import type { ServerKind } from "../src/server.ts";
+import { SID_COLLATION } from "../src/server.ts";
+import { createProcedureSql, statements, withoutComments } from "../src/sql.ts";
 import { toSqlDateTime } from "../src/time.ts";
 
 type Callback = (error?: unknown) => void;
 type GetCallback = (error: unknown, session?: SessionData | null) => void;
 
+type Write = "set" | "touch" | "destroy";
+
+/** A write: its SQL, and the names of the procedure parameters its placeholders stand for. */
+interface WriteStatement {
+  sql: string;
+  parameters: string[];
+}
+
+/**
+ * Write `procedure` of `table` on `server`: the statement the procedure runs, with each
+ * parameter `p_x` a placeholder, or (`call`) the CALL of the procedure, its parameters in their
+ * order. A `SELECT ROW_COUNT()` after it (destroy's) is left out of the plain form: it returns
+ * what the reply to a plain statement already carries (affectedRows).
+ */
+export function writeStatement(
+  table: string,
+  procedure: Write,
+  server: ServerKind,
+  call: boolean,
+): WriteStatement {
+  const names = { table, sid: "sid" };
+  const sidType = { charset: "utf8mb4", collation: SID_COLLATION[server] };
+  const create = withoutComments(createProcedureSql(names, procedure, sidType, server));
+  if (call) {
+    const parameters = [...create.matchAll(/\bIN p_(\w+)/g)].map((match) => match[1] as string);
+    return { sql: statements(names)[procedure], parameters };
+  }
+  const body = (/\bBEGIN\b([\s\S]*)\bEND\s*$/.exec(create)?.[1] ?? "").split(";")
+    .map((statement) => statement.trim().replace(/\s+/g, " "))
+    .filter((statement) => statement && !/^SELECT ROW_COUNT\(\)/i.test(statement));
+  if (body.length !== 1) {
+    throw new Error(`the ${procedure} procedure is not one statement:\n${create}`);
+  }
+  const parameters: string[] = [];
+  const sql = (body[0] as string).replace(/\bp_(\w+)\b/g, (_, name: string) => {
+    parameters.push(name);
+    return "?";
+  });
+  return { sql, parameters };
+}
+
 export class BoundStore extends Store {
   readonly pool: mysql.Pool;
   readonly #get: string;
-  readonly #set: string;
-  readonly #touch: string;
-  readonly #destroy: string;
-  /** Writes through this project's procedures, whose touch takes (sid, expiry, now). */
-  readonly #procedures: boolean;
+  readonly #writes: Record<Write, WriteStatement>;
 
   /** Uses `table` with the layout of this project's sessions table (sid, sess, expired). */
   constructor(
     url: string,
     table: string,
-    pool: { connectionLimit: number; idleTimeout: number; procedures: boolean },
+    pool: { connectionLimit: number; idleTimeout: number },
+    writes: { server: ServerKind; procedures: boolean },
   ) {
     super();
     this.pool = mysql.createPool({
@@ -32,18 +74,19 @@ export class BoundStore extends Store {
       idleTimeout: pool.idleTimeout,
     });
     this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?`;
-    this.#procedures = pool.procedures;
-    if (pool.procedures) {
-      const sql = statements({ table, sid: "sid" });
-      this.#set = sql.set;
-      this.#touch = sql.touch;
-      this.#destroy = sql.destroy;
-      return;
-    }
-    this.#set = `INSERT INTO \`${table}\` (sid, sess, expired) VALUES (?, ?, ?) ` +
-      "ON DUPLICATE KEY UPDATE sess = VALUES(sess), expired = VALUES(expired)";
-    this.#touch = `UPDATE \`${table}\` SET expired = ? WHERE sid = ? AND expired > ?`;
-    this.#destroy = `DELETE FROM \`${table}\` WHERE sid = ?`;
+    const write = (name: Write) => writeStatement(table, name, writes.server, writes.procedures);
+    this.#writes = { set: write("set"), touch: write("touch"), destroy: write("destroy") };
+  }
+
+  /** Runs write `name` with its parameters by name. */
+  #write(name: Write, values: Record<string, string>, callback: Callback): void {
+    const { sql, parameters } = this.#writes[name];
+    this.pool.execute(
+      sql,
+      // A name without a value is a bug that mysql2 reports: it refuses undefined.
+      parameters.map((parameter) => values[parameter] as string),
+      (error) => callback(error ?? undefined),
+    );
   }
 
   override get(sid: string, callback: GetCallback): void {
@@ -62,25 +105,18 @@ export class BoundStore extends Store {
   }
 
   override set(sid: string, session: SessionData, callback: Callback = () => {}): void {
-    const expires = toSqlDateTime(expiryOf(session));
-    this.pool.execute(
-      this.#set,
-      [sid, JSON.stringify(session), expires],
-      (error) => callback(error ?? undefined),
-    );
+    const expired = toSqlDateTime(expiryOf(session));
+    this.#write("set", { sid, sess: JSON.stringify(session), expired }, callback);
   }
 
   override touch(sid: string, session: SessionData, callback: Callback = () => {}): void {
     const now = Date.now();
-    const expires = toSqlDateTime(expiryOf(session, now));
-    const values = this.#procedures
-      ? [sid, expires, toSqlDateTime(now)]
-      : [expires, sid, toSqlDateTime(now)];
-    this.pool.execute(this.#touch, values, (error) => callback(error ?? undefined));
+    const expired = toSqlDateTime(expiryOf(session, now));
+    this.#write("touch", { sid, expired, now: toSqlDateTime(now) }, callback);
   }
 
   override destroy(sid: string, callback: Callback = () => {}): void {
-    this.pool.execute(this.#destroy, [sid], (error) => callback(error ?? undefined));
+    this.#write("destroy", { sid }, callback);
   }
 
   close(): Promise<void> {

@@ -1,8 +1,8 @@
 // The scale phase's server setting: InnoDB's buffer pool sized for the tables it measures, as
-// a production server is sized for its working set. MariaDB's default pool (128 MB) holds the
-// 10,000-session table but not the 1,000,000-session one (about 1.2 GB, twice that with the
-// expired rows of the sweep), and no store can make reads from disk as fast as reads from
-// memory. The setting is restored when the phase ends.
+// a production server is sized for its working set. The default pool (128 MB on MariaDB and
+// MySQL) holds the 10,000-session table but not the 1,000,000-session one (about 1.2 GB, twice
+// that with the expired rows of the sweep), and no store can make reads from disk as fast as
+// reads from memory. The setting is restored when the phase ends.
 import type mysql from "mysql2/promise";
 import { note } from "./progress.ts";
 
@@ -23,12 +23,16 @@ async function poolSize(admin: mysql.Connection): Promise<number> {
   return Number((rows as { size: number | string }[])[0]?.size);
 }
 
-/** Waits for an online resize to finish (MariaDB and MySQL resize in the background). */
+/**
+ * Waits for an online resize to finish (MariaDB and MySQL resize in the background). The status
+ * is empty or "Completed resizing buffer pool at …" once done (MySQL keeps the latter).
+ */
 async function settle(admin: mysql.Connection, bytes: number): Promise<void> {
   for (let waited = 0; waited < 120_000; waited += 250) {
     const [rows] = await admin.query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_resize_status'");
     const status = String((rows as { Value?: string }[])[0]?.Value ?? "");
-    if (await poolSize(admin) >= bytes && !/resizing|withdrawing|allocating/i.test(status)) return;
+    const busy = !/^completed/i.test(status) && /resizing|withdrawing|allocating/i.test(status);
+    if (await poolSize(admin) >= bytes && !busy) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   note("buffer pool: resize still running after 2 minutes; measuring anyway");

@@ -25,6 +25,18 @@ function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/**
+ * A line of text at the left margin, squeezed to the chart's width when it would run past it
+ * (`charWidth`: about how wide a character of its class is).
+ */
+function line(text: string, y: number, className: string, charWidth: number): string {
+  const room = WIDTH - MARGIN.left - MARGIN.right;
+  const fit = text.length * charWidth > room
+    ? ` textLength="${room}" lengthAdjust="spacingAndGlyphs"`
+    : "";
+  return `<text x="${MARGIN.left}" y="${y}" class="${className}"${fit}>${escape(text)}</text>`;
+}
+
 function panelSvg(panel: Panel, top: number): string {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -34,7 +46,7 @@ function panelSvg(panel: Panel, top: number): string {
   const groupWidth = plotWidth / panel.groups.length;
   const barWidth = (groupWidth * 0.8) / panel.series.length;
   const parts = [
-    `<text x="${MARGIN.left}" y="${top + 20}" class="title">${escape(panel.title)}</text>`,
+    line(panel.title, top + 20, "title", 8.6),
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(0)}" y2="${
       y(0)
     }" class="axis"/>`,
@@ -93,9 +105,9 @@ function panelSvg(panel: Panel, top: number): string {
   return parts.join("\n");
 }
 
-/** The whole chart: panels stacked, with a caption line at the bottom. */
-export function chartSvg(panels: Panel[], caption: string): string {
-  const height = panels.length * PANEL_HEIGHT + 30;
+/** The whole chart: panels stacked, with caption lines at the bottom. */
+export function chartSvg(panels: Panel[], captions: string[]): string {
+  const height = panels.length * PANEL_HEIGHT + 16 + 14 * captions.length;
   const body = panels.map((panel, i) => panelSvg(panel, i * PANEL_HEIGHT)).join("\n");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
     `viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif">
@@ -111,7 +123,11 @@ export function chartSvg(panels: Panel[], caption: string): string {
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
 ${body}
-<text x="${MARGIN.left}" y="${height - 10}" class="caption">${escape(caption)}</text>
+${
+      captions.map((caption, i) =>
+        line(caption, height - 10 - 14 * (captions.length - 1 - i), "caption", 6)
+      ).join("\n")
+    }
 </svg>
 `;
 }

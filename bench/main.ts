@@ -1,61 +1,43 @@
-// `npm run bench`: store level, HTTP level, scale and sweep, memory; prints tables, writes
-// JSON results to bench/results/ and the docs' SVG chart. See `npm run bench -- --help`.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+// `npm run bench`: store level, HTTP level, scale and sweep, memory, on the server of MYSQL_URL
+// or --url (MariaDB or MySQL); prints tables, writes JSON results, Markdown and an SVG chart to
+// bench/results/ (report.ts, which also draws runs again: --render). See --help.
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { dirname } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { type Adapter, ADAPTER_LABELS, createAdapter, tableFor } from "./adapters.ts";
 import type { BufferPool } from "./buffer-pool.ts";
-import { chartSvg, type Panel } from "./chart.ts";
 import { createBenchDatabase } from "./database.ts";
 import { type HttpResult, type MemoryResult, runHttpLevel, variantLabel } from "./http-level.ts";
-import { resultsMarkdown, type ResultsSummary } from "./markdown.ts";
 import { type BenchOptions, HELP, parseOptions } from "./options.ts";
 import { Payload } from "./payload.ts";
 import { note } from "./progress.ts";
+import {
+  type Machine,
+  render,
+  type Results,
+  root,
+  serverKindOfRun,
+  serverName,
+  type ShownOptions,
+  writeReport,
+} from "./report.ts";
 import { runScale, type ScaleResult, type SweepResult } from "./scale.ts";
-import { preload, runStoreLevel, STORE_OPS } from "./store-level.ts";
+import { preload, runStoreLevel } from "./store-level.ts";
 import type { BatchResult } from "./store-level.ts";
 import {
+  type CallCostRow,
   evaluateTargets,
   type HttpRow,
   type StoreRow,
+  summarizeCallCost,
   summarizeHttp,
   summarizeMemory,
   summarizeScale,
   summarizeStore,
-  type Target,
-  VARIANT_ORDER,
 } from "./summary.ts";
 
-// The repository: one level up from bench/, or two from bench/.build/ (see run.mjs).
-const root = fileURLToPath(
-  new URL(import.meta.url.endsWith(".mjs") ? "../.." : "..", import.meta.url),
-);
-
-/** Short names for the chart's legends. */
-const CHART_LABELS: Record<string, string> = {
-  ours: "knex-mysql-session",
-  "ours-touchAfter": "knex-mysql-session + touchAfter",
-  csk: "connect-session-knex v5",
-  ems: "express-mysql-session v3",
-  bound: "mysql2 bound",
-  "bound-call": "mysql2 bound, same procedures",
-  memory: "MemoryStore",
-};
-
-const COLORS: Record<string, string> = {
-  ours: "#2a7ae2",
-  "ours-touchAfter": "#7fb2f0",
-  csk: "#e2872a",
-  ems: "#3a9e54",
-  bound: "#777777",
-  "bound-call": "#9c6ade",
-  memory: "#b9b9b9",
-};
-
-async function machine(db: { admin: { query(sql: string): Promise<unknown> } }) {
+async function machine(db: { admin: { query(sql: string): Promise<unknown> } }): Promise<Machine> {
   const [rows] = await db.admin.query("SELECT VERSION() AS version") as [{ version: string }[]];
   const cpus = os.cpus();
   return {
@@ -113,84 +95,21 @@ function printHttp(rows: HttpRow[], options: BenchOptions): void {
   }
 }
 
-function chartPanels(store: StoreRow[], http: HttpRow[], options: ShownOptions): Panel[] {
-  const panels: Panel[] = [];
-  const compared = options.adapters.filter((a) => a !== "bound" && a !== "memory");
-  if (options.adapters.includes("bound")) {
-    for (const concurrency of options.concurrency) {
-      const bound = (op: string) =>
-        store.find((r) => r.op === op && r.concurrency === concurrency && r.adapter === "bound");
-      panels.push({
-        title: `Store level, concurrency ${concurrency}: ops/s relative to the hand-written ` +
-          "mysql2 bound (higher is better)",
-        groups: [...STORE_OPS],
-        series: compared.map((adapter) => ({
-          name: CHART_LABELS[adapter] as string,
-          color: COLORS[adapter] as string,
-          values: STORE_OPS.map((op) => {
-            const row = store.find((r) =>
-              r.op === op && r.concurrency === concurrency && r.adapter === adapter
-            );
-            const b = bound(op);
-            // ours/bound divided by ours/this = this/bound
-            return row && b ? b.oursOver / row.oursOver : NaN;
-          }),
-        })),
-        format: (value) => value.toFixed(2),
-        reference: { value: 1, label: "bound = 1.00" },
-      });
-    }
+function printCallCost(rows: CallCostRow[], server: string): void {
+  console.log(
+    "\nWhat a CALL costs: ops/s of the hand-written store CALLing the procedures / sending " +
+      "the same statements plainly (median of per-round ratios)",
+  );
+  for (const concurrency of new Set(rows.map((r) => r.concurrency))) {
+    const line = rows.filter((r) => r.concurrency === concurrency)
+      .map((r) => `${r.op} ${r.ratio.toFixed(2)}x`).join(", ");
+    console.log(`CALL/plain on ${server}, c=${concurrency}: ${line}`);
   }
-  if (http.length > 0) {
-    const scenarios = [...new Set(http.map((r) => r.scenario))];
-    const variants = VARIANT_ORDER.filter((variant) => http.some((r) => r.variant === variant));
-    panels.push({
-      title: `HTTP level: requests/s, Express 5 + express-session, ${options.connections} ` +
-        "connections (higher is better)",
-      groups: scenarios,
-      series: variants.map((variant) => ({
-        name: CHART_LABELS[variant] ?? variant,
-        color: COLORS[variant] ?? "#000",
-        values: scenarios.map((scenario) =>
-          http.find((r) => r.variant === variant && r.scenario === scenario)
-            ?.requestsPerSecond ?? NaN
-        ),
-      })),
-      format: (value) => String(Math.round(value)),
-    });
-  }
-  return panels;
 }
-
-/** The options as results record them: without the server URL (it may hold a password). */
-type ShownOptions = Omit<BenchOptions, "mysqlUrl">;
 
 function shown(options: BenchOptions): ShownOptions {
   const { mysqlUrl: _, ...rest } = options;
   return rest;
-}
-
-interface Results {
-  date: string;
-  machine: Awaited<ReturnType<typeof machine>> | undefined;
-  options: ShownOptions;
-  targets: Target[];
-  summary: ResultsSummary;
-  raw: unknown;
-}
-
-/** Writes the Markdown tables next to the JSON results, and the SVG chart. */
-async function writeReport(results: Results, out: string, chartPath?: string): Promise<void> {
-  const { options, machine: info, summary, targets } = results;
-  const chart = chartPath ??
-    (options.quick ? `${root}bench/results/quick.svg` : `${root}docs/static/img/benchmark.svg`);
-  const caption = `${info?.cpu}, ${info?.server}, Node ${info?.node}; ` +
-    `${options.rounds} interleaved round(s); ${results.date.slice(0, 10)}`;
-  const markdown = out.replace(/\.json$/, "") + ".md";
-  await writeFile(markdown, resultsMarkdown(options, caption, { ...summary, targets }));
-  await mkdir(dirname(chart), { recursive: true });
-  await writeFile(chart, chartSvg(chartPanels(summary.store, summary.http, options), caption));
-  console.log(`\nresults: ${out}, ${markdown}\nchart: ${chart}`);
 }
 
 async function main(): Promise<void> {
@@ -200,14 +119,8 @@ async function main(): Promise<void> {
     return;
   }
   const options = parsed;
-  if (options.render) {
-    // Re-draws the chart and tables of an earlier run, without running anything.
-    const results = JSON.parse(await readFile(options.render, "utf8")) as Results;
-    const { store, http, scale, sweep, memory } = results.summary;
-    results.targets = evaluateTargets(store, http, scale, sweep, memory);
-    await writeReport(results, options.render, options.chart);
-    return;
-  }
+  // Draws the chart and tables of earlier runs again, without running anything.
+  if (options.render.length > 0) return render(options);
   const db = await createBenchDatabase(options.mysqlUrl);
   note(`database ${db.name}; options ${JSON.stringify(shown(options))}`);
   const payload = new Payload(options.payload);
@@ -219,7 +132,7 @@ async function main(): Promise<void> {
     sweep?: SweepResult;
     bufferPool?: BufferPool;
   } = { store: [], http: [], memory: [], scale: [] };
-  let info;
+  let info: Machine | undefined;
   try {
     info = await machine(db);
     if (options.phases.includes("store")) {
@@ -248,8 +161,10 @@ async function main(): Promise<void> {
   const http = summarizeHttp(raw.http);
   const scale = summarizeScale(raw.scale);
   const memory = summarizeMemory(raw.memory);
+  const callCost = summarizeCallCost(raw.store);
   const targets = evaluateTargets(store, http, scale, raw.sweep, memory);
   if (store.length > 0) printStore(store, options);
+  if (callCost.length > 0) printCallCost(callCost, serverName(info?.server ?? ""));
   if (http.length > 0) printHttp(http, options);
   if (scale.length > 0) {
     console.log("\nScale (this store): p50 / p99 ms, median of rounds");
@@ -271,15 +186,19 @@ async function main(): Promise<void> {
   const failures = [...store, ...http].reduce((sum, row) => sum + row.errors + row.wrong, 0) +
     (raw.sweep ? raw.sweep.errors + raw.sweep.wrong : 0) +
     raw.scale.reduce((sum, row) => sum + row.errors + row.wrong, 0);
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const out = options.out ??
-    `${root}bench/results/${options.quick ? "quick" : "full"}-${stamp}.json`;
+  // e.g. full-mariadb-2026-11-27T09-52-36-288Z.json
+  const name = [
+    options.quick ? "quick" : "full",
+    serverKindOfRun({ machine: info }),
+    new Date().toISOString().replace(/[:.]/g, "-"),
+  ].join("-");
+  const out = options.out ?? `${root}bench/results/${name}.json`;
   const results: Results = {
     date: new Date().toISOString(),
     machine: info,
     options: shown(options),
     targets,
-    summary: { store, http, scale, sweep: raw.sweep, bufferPool: raw.bufferPool, memory },
+    summary: { store, http, scale, sweep: raw.sweep, bufferPool: raw.bufferPool, memory, callCost },
     raw,
   };
   await mkdir(dirname(out), { recursive: true });

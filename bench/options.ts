@@ -27,12 +27,15 @@ export interface BenchOptions {
   bufferPool: "auto" | "keep";
   quick: boolean;
   mysqlUrl: string;
-  /** JSON results file; default bench/results/<full|quick>-<time>.json. */
+  /**
+   * A run's JSON results file; default bench/results/<full|quick>-<mariadb|mysql>-<time>.json.
+   * With several --render: the Markdown file of the comparison (see HELP).
+   */
   out: string | undefined;
-  /** SVG chart; default docs/static/img/benchmark.svg (full runs), bench/results/quick.svg. */
+  /** SVG chart; default next to the results file, or (comparisons) see HELP. */
   chart: string | undefined;
-  /** A results JSON file to draw the chart and tables of again, instead of running. */
-  render: string | undefined;
+  /** Results JSON files to draw the chart and tables of again, instead of running. */
+  render: string[];
 }
 
 const HELP = `npm run bench -- [options]
@@ -51,11 +54,18 @@ const HELP = `npm run bench -- [options]
   --buffer-pool MODE    auto: raise innodb_buffer_pool_size for the scale phase until its
                         tables fit, as in production, and restore it after; keep: leave the
                         server's setting (auto)
-  --url URL             server root URL (MYSQL_URL, else mysql://root@127.0.0.1:3306/test);
-                        the bench creates and drops its own database kms_bench_<random>
-  --out FILE            JSON results file
+  --url URL             server root URL (MYSQL_URL, else mysql://root@127.0.0.1:3306/test),
+                        MariaDB or MySQL; the bench creates and drops its own database
+                        kms_bench_<random>
+  --out FILE            JSON results file (bench/results/<full|quick>-<server>-<time>.json;
+                        the Markdown tables and the chart go next to it)
   --chart FILE          SVG chart file
-  --render FILE         draw the chart and Markdown tables of a results JSON again; runs nothing
+  --render FILE         draw the chart and Markdown tables of a results JSON again; runs
+                        nothing. Given several times (one run per server), shows the runs side
+                        by side: the Markdown goes into the section between the bench-compare
+                        markers of --out (full runs: docs/docs/benchmarks.md; quick runs:
+                        bench/results/quick-compare.md), the chart to --chart (full runs:
+                        docs/static/img/benchmark.svg; quick: bench/results/quick-compare.svg)
 `;
 
 function positiveInteger(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -94,7 +104,7 @@ export function parseOptions(argv: string[], env = process.env): BenchOptions | 
     mysqlUrl: env.MYSQL_URL || "mysql://root@127.0.0.1:3306/test",
     out: undefined,
     chart: undefined,
-    render: undefined,
+    render: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
@@ -153,7 +163,7 @@ export function parseOptions(argv: string[], env = process.env): BenchOptions | 
         options.chart = value;
         break;
       case "render":
-        options.render = value;
+        options.render.push(value);
         break;
       default:
         throw new TypeError(`unknown option ${flag}\n\n${HELP}`);

@@ -153,6 +153,47 @@ export function summarizeMemory(results: MemoryResult[]): Record<string, number>
 
 const READS: StoreOp[] = ["get-hit", "get-miss"];
 const WRITES: StoreOp[] = ["set-new", "set-existing", "touch", "destroy"];
+
+/**
+ * What a CALL costs on the run's server: the hand-written store writing through this project's
+ * procedures (bound-call) against the same statements sent as plain prepared statements (bound).
+ */
+export interface CallCostRow {
+  op: StoreOp;
+  concurrency: number;
+  /** ops/s of the plain statements and of the CALLs, medians over rounds. */
+  plain: number;
+  call: number;
+  /** Median over rounds of the CALLs' ops/s divided by the plain statements', same round. */
+  ratio: number;
+  /** p50 latency, ms, medians over rounds. */
+  plainP50: number;
+  callP50: number;
+}
+
+/** The CALL cost of every write at every concurrency where both bounds ran. */
+export function summarizeCallCost(results: BatchResult[]): CallCostRow[] {
+  const groups = groupBy(results, (r) => `${r.op}|${r.concurrency}|${r.adapter}`);
+  const concurrencies = [...new Set(results.map((r) => r.concurrency))].sort((a, b) => a - b);
+  const middle = (rounds: BatchResult[], value: (r: BatchResult) => number) =>
+    round3(median(rounds.map(value)));
+  return concurrencies.flatMap((concurrency) =>
+    WRITES.flatMap((op) => {
+      const plain = groups.get(`${op}|${concurrency}|bound`);
+      const call = groups.get(`${op}|${concurrency}|bound-call`);
+      if (!plain || !call) return [];
+      return [{
+        op,
+        concurrency,
+        plain: middle(plain, (r) => r.opsPerSecond),
+        call: middle(call, (r) => r.opsPerSecond),
+        ratio: round3(ratioOfRounds(call, plain, (r) => r.opsPerSecond)),
+        plainP50: middle(plain, (r) => r.p50),
+        callP50: middle(call, (r) => r.p50),
+      }];
+    })
+  );
+}
 const fmt = (value: number) => `${value.toFixed(2)}x`;
 
 function worst(rows: { oursOver: number; label: string }[]): { value: number; text: string } {
