@@ -1,6 +1,6 @@
 /**
- * knex-mysql-session: an express-session store on MySQL 8 and MariaDB through knex, where
- * every write is a stored procedure and every read a plain SELECT.
+ * knex-mysql-session: an express-session store on MySQL (8.0.19 and later) and MariaDB through
+ * knex, where every write is a stored procedure and every read a plain SELECT.
  *
  * @example
  * ```ts
