@@ -151,7 +151,7 @@ const SETUP_ERRNOS: Record<number, (message: string) => [SessionStoreErrorCode, 
     "ERR_ACCESS_DENIED",
     `${m}: GRANT EXECUTE ON PROCEDURE ${/routine '([^']+)'/.exec(m)?.[1] ?? "<procedure>"} TO ${
       accountIn(m)
-    }, or \`${GRANT_COMMAND}\` (MariaDB drops these grants with the ` +
+    }, or \`${GRANT_COMMAND}\` (the server drops these grants with the ` +
     "procedures: grant again after a reinstall)",
   ],
   3159: (m) => [ // ER_SECURE_TRANSPORT_REQUIRED

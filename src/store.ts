@@ -514,6 +514,8 @@ export class KnexMySQLStore extends Store {
         deadline,
         this.#options,
         (attempt, cause) => {
+          // A connection that failed: is the server gone? Ask now, not at the deadline.
+          if (isConnectionError(cause)) this.#health.suspect();
           this.#stats.retries++;
           this.emit("retry", { operation, attempt, error: cause } satisfies RetryEvent);
         },

@@ -150,6 +150,22 @@ describe("a silent partition", () => {
     });
   });
 
+  it("a refused port (the server gone): disconnect within a second, not at the deadline", async (t) => {
+    await closing(async (defer) => {
+      const { store } = await storeThroughProxy(defer);
+      await proxy.cut(); // every connection closed, new ones refused
+      defer(() => proxy.restore());
+      const disconnected = once(store, "disconnect");
+      const cutAt = performance.now();
+      const failed = store.get("warm-1").then(() => "resolved", (error) => error.code);
+      await Promise.race([disconnected, sleep(QUERY_TIMEOUT)]);
+      const after = performance.now() - cutAt;
+      t.diagnostic(`disconnect ${Math.round(after)} ms after the cut`);
+      assert.ok(after < 1_000, `disconnect came ${after} ms after the cut`);
+      assert.notEqual(await failed, "resolved");
+    });
+  });
+
   it("close() is bounded while the server is unreachable", async () => {
     let store: KnexMySQLStore | undefined;
     await closing(async (defer) => {
