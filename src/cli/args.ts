@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { identifierProblem, MAX_IDENTIFIER_LENGTH, MAX_TABLE_NAME_LENGTH } from "../identifiers.ts";
 import type { SchemaNames } from "../sql.ts";
-import { usageError } from "./errors.ts";
+import { CliError, usageError } from "./errors.ts";
 
 /** One option of a command, as parsed and as shown by --help. */
 export interface OptionSpec {
@@ -59,36 +59,86 @@ export const HELP_OPTION: OptionSpec = {
   description: "show this help",
 };
 
+/** `--name`, with its value's placeholder for a string option. */
+function flag(option: OptionSpec): string {
+  return `--${option.name}${option.value ? ` ${option.value}` : ""}`;
+}
+
+/** The command's options, for a usage error: `--table, --sid, --url`. */
+function optionList(spec: CommandSpec): string {
+  return spec.options.map((option) => `--${option.name}`).join(", ");
+}
+
 /** Parses the arguments after the command name against the command's options. */
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
-  const options = Object.fromEntries(
-    [...spec.options, HELP_OPTION].map((option) => [
-      option.name,
-      { type: option.type, ...(option.name === "help" ? { short: "h" } : {}) },
-    ]),
-  );
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw usageError(`${spec.name}: ${(error as Error).message}`);
-  }
-  const values: ParsedValues = { ...parsed.values };
-  for (const option of spec.options) {
-    if (values[option.name] === undefined && option.default !== undefined) {
-      values[option.name] = option.default;
-    }
-  }
-  if (!values.help) {
-    if (parsed.positionals.length > spec.positionals.length) {
-      throw usageError(
-        `${spec.name}: unexpected argument ${parsed.positionals[spec.positionals.length]}`,
+  // Looked up in Maps, never on a plain object: `--constructor` or `--__proto__` is unknown.
+  const long = new Map([...spec.options, HELP_OPTION].map((option) => [option.name, option]));
+  const short = new Map([["-h", HELP_OPTION]]);
+  // Not strict: Node's own messages (an unbalanced quote, a hint about `--`) are replaced by
+  // ours, which name the command's options; the tokens say what each argument was.
+  const { values: parsedValues, positionals, tokens } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(
+      [...long.values()].map((option) => [
+        option.name,
+        { type: option.type, ...(option.name === "help" ? { short: "h" } : {}) },
+      ]),
+    ),
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    const option = token.rawName.startsWith("--") ? long.get(token.name) : short.get(token.rawName);
+    if (!option) {
+      throw new CliError(
+        `${spec.name}: unknown option ${token.rawName} (options: ${optionList(spec)}; ` +
+          `see ${spec.name} --help)`,
+        2,
       );
     }
-    const missing = spec.positionals[parsed.positionals.length];
-    if (missing) throw usageError(`${spec.name}: missing ${missing.name}`);
+    if (option.type === "boolean" && token.value !== undefined) {
+      throw usageError(`${spec.name}: --${option.name} takes no value`);
+    }
+    if (option.type === "string") {
+      if (token.value === undefined) {
+        throw usageError(`${spec.name}: ${token.rawName} needs a value: ${flag(option)}`);
+      }
+      // `--table --url x`: the value is another option, almost surely a forgotten value.
+      if (!token.inlineValue && token.value.startsWith("-")) {
+        throw usageError(
+          `${spec.name}: ${token.rawName} needs a value, ${flag(option)}, and got the option ` +
+            `${token.value}: give the value, or write ${token.rawName}=${token.value} if that is it`,
+        );
+      }
+    }
   }
-  return { values, positionals: parsed.positionals };
+  const values: ParsedValues = {};
+  for (const option of long.values()) {
+    const value = Object.prototype.hasOwnProperty.call(parsedValues, option.name)
+      ? parsedValues[option.name]
+      : undefined;
+    values[option.name] = typeof value === "string" || typeof value === "boolean"
+      ? value
+      : option.default;
+  }
+  if (!values.help) {
+    const names = spec.positionals.map((p) => p.name).join(" ");
+    if (positionals.length > spec.positionals.length) {
+      throw usageError(
+        `${spec.name}: unexpected argument ${
+          JSON.stringify(positionals[spec.positionals.length])
+        }` +
+          `: ${spec.name} takes ${names ? `only ${names}` : "no arguments, only options"}`,
+      );
+    }
+    const missing = spec.positionals[positionals.length];
+    if (missing) {
+      throw usageError(`${spec.name}: missing ${missing.name}, ${missing.description}`);
+    }
+  }
+  return { values, positionals };
 }
 
 /** A table name from an option, checked like the store checks it. */

@@ -2,40 +2,131 @@ import knex, { type Knex } from "knex";
 import { Database } from "../database.ts";
 import { type ServerKind, serverKindOf } from "../server.ts";
 import { CliError, type ErrorContext, explainDatabaseError } from "./errors.ts";
+import { databaseNameProblem } from "./names.ts";
 
-/** `url` without its password, safe to print. */
+// Query parameters mysql2 reads that hold no secret, shown as given. Every other parameter's
+// value is redacted: `?password=` (mysql2 takes any connection option from the query, so the
+// password can be there), `?password1=` to `?password3=` (multi-factor), `?ssl=` (may hold a
+// key), and whatever a later driver version reads.
+const PLAIN_PARAMETERS = new Set([
+  "charset",
+  "timezone",
+  "connectTimeout",
+  "dateStrings",
+  "supportBigNumbers",
+  "bigNumberStrings",
+  "decimalNumbers",
+  "multipleStatements",
+  "compress",
+  "flags",
+  "debug",
+  "trace",
+]);
+
+/** `url` without its secrets, safe to print: the password, query values, the fragment. */
 export function redactUrl(url: string): string {
+  let parsed: URL;
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
+    parsed = new URL(url);
   } catch {
     return "<a URL that does not parse>";
   }
+  if (parsed.password) parsed.password = "***";
+  for (const name of new Set(parsed.searchParams.keys())) {
+    if (!PLAIN_PARAMETERS.has(name)) parsed.searchParams.set(name, "***");
+  }
+  if (parsed.hash) parsed.hash = "***";
+  return parsed.toString();
 }
 
-/** The server URL from --url, else MYSQL_URL; a clear error when there is neither. */
-export function serverUrl(url: string | undefined, env: Record<string, string | undefined>) {
+/**
+ * `text` with anything that looks like a secret redacted: a URL's password, and a query value
+ * whose name speaks of a password, key, token or secret. A last net for messages the CLI did
+ * not write itself (a driver's, a stack).
+ */
+export function redactSecretsIn(text: string): string {
+  return text
+    // The placeholder of the form the messages show (user:password@host) is no secret.
+    .replace(
+      /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)([^\s/?#@]*)@/gi,
+      (_, start, password) => `${start}${password === "password" ? password : "***"}@`,
+    )
+    .replace(/([?&][^\s=&#]*(?:pass|pwd|secret|token|key|ssl)[^\s=&#]*=)[^\s&#,;)'"]*/gi, "$1***");
+}
+
+const URL_FORM = "mysql://user:password@host:3306/database";
+
+/** Where the server URL comes from, for messages: the option or the environment variable. */
+export type UrlSource = "--url" | "MYSQL_URL";
+
+/** The server URL to connect to, and where it came from. */
+export interface ServerUrl {
+  url: string;
+  source: UrlSource;
+}
+
+/**
+ * The server URL from --url, else MYSQL_URL; an error that names which one is wrong, and how,
+ * without printing it (it may hold a password).
+ */
+export function serverUrl(
+  url: string | undefined,
+  env: Record<string, string | undefined>,
+): ServerUrl {
+  const source: UrlSource = url !== undefined ? "--url" : "MYSQL_URL";
   const chosen = url ?? env.MYSQL_URL;
   if (!chosen) {
     throw new CliError(
-      "no server given: pass --url mysql://user:password@host:3306/database or set MYSQL_URL",
+      url !== undefined
+        ? `--url is empty: pass --url ${URL_FORM}`
+        : `no server given: pass --url ${URL_FORM} or set MYSQL_URL`,
     );
   }
   let parsed: URL;
   try {
     parsed = new URL(chosen);
   } catch {
-    throw new CliError(`the server URL ${redactUrl(chosen)} is not a URL`);
+    throw new CliError(
+      `${source} is not a mysql:// URL (expected ${URL_FORM}; percent-encode special ` +
+        "characters in the user and password, e.g. @ as %40)",
+    );
   }
   if (parsed.protocol !== "mysql:" && parsed.protocol !== "mariadb:") {
-    throw new CliError(`the server URL must start with mysql:// (got ${parsed.protocol}//…)`);
+    throw new CliError(
+      `${source} must start with mysql:// (it starts with ${parsed.protocol}//; expected ` +
+        `${URL_FORM})`,
+    );
   }
-  if (parsed.pathname.length <= 1) {
-    throw new CliError(`the server URL ${redactUrl(chosen)} names no database: add /<database>`);
+  if (!parsed.hostname) {
+    throw new CliError(`${source} names no host: expected ${URL_FORM}`);
+  }
+  for (const [part, text] of [["user", parsed.username], ["password", parsed.password]]) {
+    try {
+      decodeURIComponent(text as string);
+    } catch {
+      throw new CliError(
+        `the ${part} in ${source} has a % that starts no %-escape: write % as %25`,
+      );
+    }
+  }
+  let database: string;
+  try {
+    database = decodeURIComponent(parsed.pathname.slice(1));
+  } catch {
+    throw new CliError(`the database in ${source} has a % that starts no %-escape: write % as %25`);
+  }
+  if (database.length === 0) {
+    throw new CliError(`${source} names no database: add /<database> (${URL_FORM})`);
+  }
+  const problem = databaseNameProblem(database);
+  if (problem) {
+    throw new CliError(
+      `the database in ${source} ${problem}: name a database without backticks and control ` +
+        "characters, of at most 64 characters",
+    );
   }
   parsed.protocol = "mysql:";
-  return parsed.toString();
+  return { url: parsed.toString(), source };
 }
 
 /** What the CLI knows about the server it is connected to. */
@@ -68,7 +159,7 @@ export function quoteAccount(account: string): string {
 }
 
 /** Connects to `url` and checks the server answers; errors say what went wrong. */
-export async function connect(url: string): Promise<Connection> {
+export async function connect({ url, source }: ServerUrl): Promise<Connection> {
   const server = redactUrl(url);
   const instance = knex({
     client: "mysql2",
@@ -85,7 +176,7 @@ export async function connect(url: string): Promise<Connection> {
     slowAfter: Infinity,
     onSlow: () => {},
   });
-  let context: ErrorContext = { server };
+  let context: ErrorContext = { server, source };
   const step = async <T>(privilege: string | undefined, work: () => Promise<T>) => {
     try {
       return await work();
@@ -108,7 +199,7 @@ export async function connect(url: string): Promise<Connection> {
       database: row?.db ?? "",
       account: quoteAccount(row?.account ?? ""),
     };
-    context = { server, account: info.account, database: info.database };
+    context = { server, source, account: info.account, database: info.database };
     return { knex: instance, db, server: info, step, close: () => instance.destroy() };
   } catch (error) {
     await instance.destroy();

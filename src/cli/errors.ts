@@ -1,25 +1,46 @@
 import { isConnectionError, SessionStoreError } from "../errors.ts";
+import { quoteIdentifier } from "./names.ts";
 
 /** An error the CLI reports as one line on stderr, without a stack, and exits with. */
 export class CliError extends Error {
   readonly exitCode: number;
+  /** A usage error: the printer adds `(see <command> --help)`. */
+  readonly seeHelp: boolean;
+  /** The command whose --help to point at; set by the runner when the command throws. */
+  command?: string;
 
-  constructor(message: string, exitCode = 1) {
+  constructor(message: string, exitCode = 1, seeHelp = false) {
     super(message);
     this.name = "CliError";
     this.exitCode = exitCode;
+    this.seeHelp = seeHelp;
   }
 }
 
-/** Bad usage: an unknown command or option, a missing argument. Exit code 2, like getopt. */
+/**
+ * Bad usage: an unknown command or option, a missing argument. Exit code 2, like getopt; the
+ * message ends with where to read the usage.
+ */
 export function usageError(message: string): CliError {
-  return new CliError(`${message} (see --help)`, 2);
+  return new CliError(message, 2, true);
+}
+
+// Every message is printed after "knex-mysql-session: ". The store's SessionStoreError (and
+// its TypeErrors) carry that prefix already; a message passed on keeps none of it, so that the
+// prefix is printed once however many times a message was wrapped.
+const PREFIX = /^(?:knex-mysql-session: *)+/;
+
+/** `text` without the program-name prefix(es) it may start with. */
+export function withoutPrefix(text: string): string {
+  return text.replace(PREFIX, "");
 }
 
 /** Where a database error happened, to turn it into advice. */
 export interface ErrorContext {
-  /** The server, with the password redacted. */
+  /** The server, with every secret redacted. */
   server: string;
+  /** Where the URL came from: "--url" or "MYSQL_URL". */
+  source?: string;
   /** The account the CLI is connected as, e.g. 'admin'@'%'. */
   account?: string;
   /** The database the CLI works in. */
@@ -33,6 +54,7 @@ const ER_ACCESS_DENIED = 1045;
 const ER_BAD_DB = 1049;
 const ER_TABLEACCESS_DENIED = 1142;
 const ER_COLUMNACCESS_DENIED = 1143;
+const ER_NO_SUCH_TABLE = 1146;
 const ER_SPECIFIC_ACCESS_DENIED = 1227;
 const ER_PROCACCESS_DENIED = 1370;
 
@@ -41,6 +63,21 @@ function privilegeNamedIn(message: string): string | undefined {
   const command = /^(\w+(?: \w+)?) command denied/i.exec(message)?.[1]?.toUpperCase();
   // The privilege to give GRANTs away is called GRANT OPTION.
   return command === "GRANT" ? "GRANT OPTION" : command;
+}
+
+/** The text an error carries: the server's words for a driver error, never a prefix. */
+export function messageOf(error: unknown): string {
+  const { sqlMessage, message } = (error ?? {}) as { sqlMessage?: unknown; message?: unknown };
+  return withoutPrefix(String(sqlMessage ?? message ?? error));
+}
+
+/** The database named in a URL's path, if it parses. */
+function databaseIn(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).pathname.slice(1)) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -54,17 +91,33 @@ export function explainDatabaseError(error: unknown, context: ErrorContext): Cli
     if (error.code === "ERR_ACCESS_DENIED" && error.cause) {
       return explainDatabaseError(error.cause, context);
     }
-    return new CliError(error.message.replace(/^knex-mysql-session: /, ""));
+    return new CliError(withoutPrefix(error.message));
   }
-  const { errno, message = String(error) } = error as { errno?: number; message?: string };
+  const { errno } = error as { errno?: number };
+  const message = messageOf(error);
+  const source = context.source ?? "--url";
   if (isConnectionError(error)) {
-    return new CliError(`cannot reach the MySQL server at ${context.server}: ${message}`);
+    return new CliError(
+      `cannot reach the MySQL server at ${context.server}: ${message}: check the host and ` +
+        `port in ${source}, and that the server is running and accepts connections from here`,
+    );
   }
   if (errno === ER_ACCESS_DENIED) {
-    return new CliError(`the server at ${context.server} refused the login: ${message}`);
+    return new CliError(
+      `the server at ${context.server} refused the login: ${message}: check the user and ` +
+        `password in ${source} (percent-encode special characters, e.g. @ as %40)`,
+    );
   }
   if (errno === ER_BAD_DB) {
-    return new CliError(`the database in ${context.server} does not exist: ${message}`);
+    const database = databaseIn(context.server);
+    return new CliError(
+      `the database in ${context.server} does not exist: ${message}: create it (CREATE ` +
+        `DATABASE ${database ? quoteIdentifier(database) : "<database>"}) or name another ` +
+        `in ${source}`,
+    );
+  }
+  if (errno === ER_NO_SUCH_TABLE) {
+    return new CliError(`${message}: create it with install (see install --help)`);
   }
   if (
     errno === ER_DBACCESS_DENIED || errno === ER_TABLEACCESS_DENIED ||
@@ -72,11 +125,12 @@ export function explainDatabaseError(error: unknown, context: ErrorContext): Cli
     errno === ER_PROCACCESS_DENIED
   ) {
     const privilege = privilegeNamedIn(message) ?? context.privilege;
-    const scope = context.database ? `\`${context.database}\`.*` : "<database>.*";
-    const grant = privilege
-      ? `: GRANT ${privilege} ON ${scope} TO ${context.account ?? "<account>"}`
-      : "";
-    return new CliError(`missing privilege${grant} (server said: ${message})`);
+    const scope = context.database ? `${quoteIdentifier(context.database)}.*` : "<database>.*";
+    const account = context.account ?? "<account>";
+    const fix = privilege
+      ? `: GRANT ${privilege} ON ${scope} TO ${account}`
+      : `: ask the database's owner which privilege ${account} lacks on ${scope}`;
+    return new CliError(`missing privilege${fix} (server said: ${message})`);
   }
   return new CliError(message);
 }

@@ -1,17 +1,84 @@
 import { grantStatements } from "../../grants.ts";
-import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
+import type { SchemaNames } from "../../sql.ts";
+import { type ParsedValues, schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { quoteAccount } from "../connection.ts";
+import { quoteAccount, serverUrl } from "../connection.ts";
+import { CliError, messageOf, usageError } from "../errors.ts";
 import { println } from "../io.ts";
+import { databaseNameProblem, quoteIdentifier } from "../names.ts";
 
-/** The database named in a URL's path, without connecting. */
-function databaseOfUrl(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return decodeURIComponent(new URL(url).pathname.slice(1)) || undefined;
-  } catch {
-    return undefined;
+// The server's answer to a GRANT for an account that does not exist (GRANT creates no
+// accounts): MariaDB "Can't find any matching row in the user table", MySQL "You are not
+// allowed to create a user with GRANT".
+const ER_PASSWORD_NO_MATCH = 1133;
+const ER_CANT_CREATE_USER_WITH_GRANT = 1410;
+const ER_NO_SUCH_TABLE = 1146;
+const ER_SP_DOES_NOT_EXIST = 1305;
+
+/** The database the printed GRANTs name: --database, else the URL's, checked for SQL text. */
+function printedDatabase(values: ParsedValues, env: Record<string, string | undefined>) {
+  const named = values.database as string | undefined;
+  if (named !== undefined) {
+    const problem = databaseNameProblem(named);
+    if (problem) {
+      throw usageError(
+        `--database ${JSON.stringify(named)} ${problem}: name a database without backticks ` +
+          "and control characters, of at most 64 characters",
+      );
+    }
+    return named;
   }
+  if (values.url === undefined && !env.MYSQL_URL) return undefined;
+  // serverUrl checks the URL and its database as a connecting command would.
+  return decodeURIComponent(
+    new URL(serverUrl(values.url as string | undefined, env).url).pathname.slice(1),
+  );
+}
+
+/** `user@host` as 'user'@'host'; refuses an empty user name (the anonymous account). */
+function accountOption(account: string): string {
+  const quoted = quoteAccount(account);
+  if (quoted.startsWith("''@")) {
+    throw usageError(
+      `grant: ${JSON.stringify(account)} names no user: write <user>@<host>, e.g. app@'%'`,
+    );
+  }
+  return quoted;
+}
+
+/**
+ * What a refused GRANT means, as advice, when the server's error is one a user meets here: the
+ * account, the table or a procedure does not exist. Asked of the server, not looked up first:
+ * an account that may grant need not see every table and routine in information_schema.
+ */
+function grantRefusal(
+  error: unknown,
+  account: string,
+  names: SchemaNames,
+  database: string,
+): CliError | undefined {
+  const { errno } = error as { errno?: number };
+  const install = `install --table ${names.table} --sid ${names.sid}`;
+  if (errno === ER_PASSWORD_NO_MATCH || errno === ER_CANT_CREATE_USER_WITH_GRANT) {
+    return new CliError(
+      `account ${account} does not exist on the server (GRANT creates no account; an ` +
+        "account is a user and a host, so 'app'@'localhost' is not 'app'@'%'): create it " +
+        `with CREATE USER ${account} IDENTIFIED BY '<password>', then run grant --apply again`,
+    );
+  }
+  if (errno === ER_NO_SUCH_TABLE) {
+    return new CliError(
+      `table \`${names.table}\` does not exist in ${quoteIdentifier(database)}: run ` +
+        `${install} first, then grant --apply again`,
+    );
+  }
+  if (errno === ER_SP_DOES_NOT_EXIST) {
+    return new CliError(
+      `${messageOf(error)} in ${quoteIdentifier(database)}: run ${install} (upgrade, for a ` +
+        "table of an older schema version) first, then grant --apply again",
+    );
+  }
+  return undefined;
 }
 
 export const grantCommand: Command = {
@@ -41,27 +108,38 @@ export const grantCommand: Command = {
       "The app's account needs only SELECT on the table and EXECUTE on the procedures (every\n" +
       "write is a CALL; the procedures run with their definer's rights). The procedures must\n" +
       "exist before EXECUTE can be granted on them: run `install` first. An account without a\n" +
-      "host part means user@'%'.",
+      "host part means user@'%'. The account must exist: GRANT creates none.",
   },
   async run({ values, positionals }, io) {
     const names = schemaNames(values);
-    const account = positionals[0] as string;
+    const account = accountOption(positionals[0] as string);
     if (!values.apply) {
-      const database = (values.database as string | undefined) ??
-        databaseOfUrl((values.url as string | undefined) ?? io.env.MYSQL_URL);
-      for (const statement of grantStatements(names, quoteAccount(account), database)) {
+      const database = printedDatabase(values, io.env);
+      for (const statement of grantStatements(names, account, database)) {
         println(io.stdout, `${statement};`);
       }
       return 0;
     }
+    if (values.database !== undefined) {
+      throw usageError(
+        "grant: --database only qualifies printed GRANTs; --apply grants in the database of " +
+          "--url/MYSQL_URL: name it there",
+      );
+    }
     await withConnection(values.url, io, async (connection) => {
-      for (
-        const statement of grantStatements(names, quoteAccount(account), connection.server.database)
-      ) {
-        await connection.step("GRANT OPTION", () => connection.db.query(statement));
+      const { database } = connection.server;
+      // DATABASE() of a URL serverUrl checked: no backtick can end the quoted name.
+      for (const statement of grantStatements(names, account, database)) {
+        await connection.step("GRANT OPTION", async () => {
+          try {
+            await connection.db.query(statement);
+          } catch (error) {
+            throw grantRefusal(error, account, names, database) ?? error;
+          }
+        });
         println(io.stdout, `${statement};`);
       }
-      println(io.stdout, `granted: ${quoteAccount(account)} may now use \`${names.table}\``);
+      println(io.stdout, `granted: ${account} may now use \`${names.table}\``);
     });
     return 0;
   },

@@ -3,6 +3,7 @@ import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { type Io, println } from "../io.ts";
+import { quoteIdentifier } from "../names.ts";
 import {
   dropProcedures,
   installedProcedures,
@@ -66,7 +67,11 @@ export const upgradeCommand: Command = {
     const names = schemaNames(values);
     await withConnection(values.url, io, async (connection) => {
       if (!(await tableExists(connection, names.table))) {
-        throw new CliError(`table \`${names.table}\` does not exist: use install`);
+        throw new CliError(
+          `table \`${names.table}\` does not exist in ${
+            quoteIdentifier(connection.server.database)
+          }: nothing to upgrade; run install --table ${names.table} --sid ${names.sid}`,
+        );
       }
       reportInstall(io, names.table, await installSchema(connection, names));
       const older = (await installedProcedures(connection, names.table))
@@ -119,7 +124,14 @@ export const uninstallCommand: Command = {
         droppedTable = true;
       }
       if (procedures.length === 0 && !droppedTable) {
-        println(io.stdout, "nothing to do: nothing is installed");
+        const database = quoteIdentifier(connection.server.database);
+        println(
+          io.stdout,
+          (await tableExists(connection, names.table))
+            ? "nothing to do: nothing is installed"
+            : `nothing to do: no table \`${names.table}\` and no procedures of it in ${database}` +
+              " (check --table and the database in --url/MYSQL_URL)",
+        );
       }
     });
     return 0;

@@ -29,7 +29,9 @@ function printPlan(io: Io, plan: Plan): void {
 }
 
 function request(values: ParsedValues) {
-  if (values.from === undefined) throw usageError("migrate: --from <table> is required");
+  if (values.from === undefined) {
+    throw usageError("migrate: --from <table> is required: the old store's session table");
+  }
   const from = tableNameOption(values, "from");
   const to = values.to === undefined ? undefined : tableNameOption(values, "to");
   return { from, to, sid: sidOption(values) };

@@ -2,11 +2,13 @@ import { SERVER_KINDS, type ServerKind, SID_COLLATION } from "../../server.ts";
 import { installStatements, SCHEMA_VERSION } from "../../sql.ts";
 import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { usageError } from "../errors.ts";
+import { CliError, usageError } from "../errors.ts";
+import { ownValue } from "../names.ts";
 
 /** Every install statement for `server` as one script the `mysql` client applies unchanged. */
 export function installScript(names: { table: string; sid: string }, server: ServerKind): string {
-  const sidCollation = SID_COLLATION[server];
+  const sidCollation = ownValue(SID_COLLATION, server);
+  if (sidCollation === undefined) throw new CliError(`no sid collation is known for ${server}`);
   const [table, ...procedures] = installStatements(names, sidCollation, server);
   const lines = [
     `-- knex-mysql-session schema ${SCHEMA_VERSION} for ${
@@ -54,10 +56,12 @@ export const sqlCommand: Command = {
     const named = values.server as string | undefined;
     let server: ServerKind;
     if (named !== undefined) {
-      if (!SERVER_KINDS.includes(named as ServerKind)) {
+      // Own keys only: `--server __proto__` or `constructor` is no server kind.
+      const kind = SERVER_KINDS.find((candidate) => candidate === named);
+      if (kind === undefined || ownValue(SID_COLLATION, kind) === undefined) {
         throw usageError(`--server must be mysql or mariadb (got ${JSON.stringify(named)})`);
       }
-      server = named as ServerKind;
+      server = kind;
     } else if (values.url !== undefined || io.env.MYSQL_URL) {
       server = await withConnection(
         values.url,
@@ -66,7 +70,8 @@ export const sqlCommand: Command = {
       );
     } else {
       throw usageError(
-        "sql: say which server the SQL is for: --server mysql, --server mariadb, or --url",
+        "sql: say which server the SQL is for: --server mysql, --server mariadb, or --url " +
+          "(or MYSQL_URL) to ask the server",
       );
     }
     io.stdout.write(installScript(names, server));

@@ -3,6 +3,7 @@ import { procedureName, PROCEDURES } from "../../sql.ts";
 import type { Connection } from "../connection.ts";
 import { CliError } from "../errors.ts";
 import { detectLayout } from "../layout.ts";
+import { quoteIdentifier } from "../names.ts";
 import { installedProcedures, tableExists } from "../schema_state.ts";
 import {
   backupTable,
@@ -16,12 +17,26 @@ import {
 async function targetState(connection: Connection, table: string, sid: string) {
   const layout = await detectLayout(connection, table, sid).catch((error) => {
     if (error instanceof CliError) {
-      throw new CliError(`table \`${table}\` exists and is not a session table: ${error.message}`);
+      throw new CliError(
+        `table \`${table}\` exists and is not a session table (${error.message}): choose ` +
+          "another --to",
+      );
     }
     throw error;
   });
   if (!layout) return { exists: false } as const;
   return { exists: true, copyingFrom: copyingSource(layout.comment), layout } as const;
+}
+
+/** Tables of the database with connect-session-knex's or express-mysql-session's expiry. */
+async function sessionLikeTables(connection: Connection): Promise<string[]> {
+  const rows = await connection.db.rows<{ name: string }>(
+    "SELECT DISTINCT TABLE_NAME AS name FROM information_schema.COLUMNS " +
+      "WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IN ('expired', 'expires') " +
+      "ORDER BY TABLE_NAME LIMIT 10",
+    [],
+  );
+  return rows.map((row) => `\`${row.name}\``);
 }
 
 async function countInvalidJson(connection: Connection, table: string): Promise<number> {
@@ -40,8 +55,15 @@ export async function gatherFacts(
   return await connection.step("SELECT", async () => {
     const source = await detectLayout(connection, request.from, request.sid);
     if (!source) {
+      const candidates = await sessionLikeTables(connection);
       throw new CliError(
-        `table \`${request.from}\` does not exist in \`${connection.server.database}\``,
+        `table \`${request.from}\` does not exist in ${
+          quoteIdentifier(connection.server.database)
+        }: name the old store's table with --from (${
+          candidates.length > 0
+            ? `tables here with an expiry column: ${candidates.join(", ")}`
+            : "no table here has an expired or expires column"
+        }), or, with no sessions to migrate, create a new table with install`,
       );
     }
     const inPlace = request.to === undefined || request.to === request.from;
