@@ -1,5 +1,6 @@
-// Keeps deno.json's version (the JSR release) equal to package.json's (the npm release).
-// `npm version <bump>` runs it through package.json's "version" script.
+// Keeps deno.json's version (the JSR release) and the CLI's --version constant
+// (src/cli/version.ts) equal to package.json's (the npm release). `npm version <bump>` runs it
+// through package.json's "version" script.
 //
 //   node --import tsx scripts/sync-version.ts                      copy the version into deno.json
 //   node --import tsx scripts/sync-version.ts --check              exit 1 when the two differ
@@ -12,6 +13,8 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGE_JSON = join(root, "package.json");
 const DENO_JSON = join(root, "deno.json");
+const CLI_VERSION = join(root, "src", "cli", "version.ts");
+const VERSION_CONSTANT = /^(export const VERSION = )"[^"]*";$/m;
 
 // semver.org's grammar, simplified to what a release may carry: x.y.z[-pre][+build].
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
@@ -82,7 +85,10 @@ function main(args: string[]): void {
   const problems = versionProblems({ npm, jsr: npm });
   if (problems.length > 0) throw new Error(problems.join("; "));
   writeFileSync(DENO_JSON, withVersion(readFileSync(DENO_JSON, "utf8"), npm));
-  console.log(`deno.json version: ${npm}`);
+  const cli = readFileSync(CLI_VERSION, "utf8");
+  if (!VERSION_CONSTANT.test(cli)) throw new Error("src/cli/version.ts has no VERSION constant");
+  writeFileSync(CLI_VERSION, cli.replace(VERSION_CONSTANT, `$1${JSON.stringify(npm)};`));
+  console.log(`deno.json and src/cli/version.ts version: ${npm}`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
