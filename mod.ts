@@ -27,6 +27,7 @@ export {
   type StoreOptions,
   type StoreStats,
   type UnreadableEvent,
+  type UserSession,
 } from "./src/store.ts";
 /** The store under connect-session-knex v5's class name: migrating apps change only the import. */
 export { KnexMySQLStore as ConnectSessionKnexStore } from "./src/store.ts";

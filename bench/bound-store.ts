@@ -35,13 +35,17 @@ export function writeStatement(
   call: boolean,
 ): WriteStatement {
   const names = { table, sid: "sid" };
-  const sidType = { charset: "utf8mb4", collation: SID_COLLATION[server] };
-  const create = withoutComments(createProcedureSql(names, procedure, sidType, server));
+  const type = { charset: "utf8mb4", collation: SID_COLLATION[server] };
+  const create = withoutComments(
+    createProcedureSql(names, procedure, { sid: type, user: type }, server),
+  );
   if (call) {
     const parameters = [...create.matchAll(/\bIN p_(\w+)/g)].map((match) => match[1] as string);
     return { sql: statements(names)[procedure], parameters };
   }
-  const body = (/\bBEGIN\b([\s\S]*)\bEND\s*$/.exec(create)?.[1] ?? "").split(";")
+  const procedureBody = /\bBEGIN\b([\s\S]*)\bEND\s*$/.exec(create)?.[1] ?? "";
+  // set's upsert is its ELSE branch (the IF branch updates a session the store has seen).
+  const body = (/\bELSE\b([\s\S]*?)\bEND IF\b/.exec(procedureBody)?.[1] ?? procedureBody).split(";")
     .map((statement) => statement.trim().replace(/\s+/g, " "))
     .filter((statement) => statement && !/^SELECT ROW_COUNT\(\)/i.test(statement));
   if (body.length !== 1) {
@@ -79,12 +83,12 @@ export class BoundStore extends Store {
   }
 
   /** Runs write `name` with its parameters by name. */
-  #write(name: Write, values: Record<string, string>, callback: Callback): void {
+  #write(name: Write, values: Record<string, string | number | null>, callback: Callback): void {
     const { sql, parameters } = this.#writes[name];
     this.pool.execute(
       sql,
       // A name without a value is a bug that mysql2 reports: it refuses undefined.
-      parameters.map((parameter) => values[parameter] as string),
+      parameters.map((parameter) => values[parameter] as string | number | null),
       (error) => callback(error ?? undefined),
     );
   }
@@ -106,7 +110,12 @@ export class BoundStore extends Store {
 
   override set(sid: string, session: SessionData, callback: Callback = () => {}): void {
     const expired = toSqlDateTime(expiryOf(session));
-    this.#write("set", { sid, sess: JSON.stringify(session), expired }, callback);
+    // No owner, and always the upsert (a CALL's p_existing = 0): a hand-written store's save.
+    this.#write(
+      "set",
+      { sid, sess: JSON.stringify(session), expired, user: null, existing: 0 },
+      callback,
+    );
   }
 
   override touch(sid: string, session: SessionData, callback: Callback = () => {}): void {

@@ -10,6 +10,10 @@
 --                  A PAD SPACE collation such as utf8mb4_bin would make 'a' and 'a ' one id.
 --   schema_version the schema version stamped in the table comment
 --
+-- `user_id` is the session's owner, as the store's `userId` option names it (NULL for a session
+-- without one, or when the option is not set); with encryption, a keyed hash of it. Indexed with
+-- `expired`, so a user's live sessions are found, counted and deleted by an index seek.
+--
 -- `sess` is JSON. MySQL stores it as binary JSON and mysql2 hands it back already parsed;
 -- MariaDB's JSON is an alias of LONGTEXT with a JSON_VALID check and comes back as a string.
 -- The store accepts both.
@@ -21,6 +25,8 @@ CREATE TABLE IF NOT EXISTS `{{table}}` (
   `{{sid}}` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE {{sid_collation}} NOT NULL,
   `sess` JSON NOT NULL,
   `expired` DATETIME NOT NULL,
+  `user_id` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE {{sid_collation}} NULL,
   PRIMARY KEY (`{{sid}}`),
-  KEY `{{table}}_expired_index` (`expired`)
+  KEY `{{table}}_expired_index` (`expired`),
+  KEY `{{table}}_user_index` (`user_id`, `expired`)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COMMENT = 'knex-mysql-session schema {{schema_version}}'

@@ -405,18 +405,31 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 interface CipherKey {
   id: string;
   key: CryptoKey;
+  /** HMAC-SHA-256 key for session owners, derived from the key (HKDF), never the key itself. */
+  ownerKey: CryptoKey;
 }
 
-/** Imports each key once, non-extractable, and derives its id. */
+/** The HKDF `info` of the owner hash key: a key of its own for another purpose. */
+const OWNER_KEY_INFO = new TextEncoder().encode("knex-mysql-session user id");
+
+/** Imports each key once, non-extractable, and derives its id and its owner hash key. */
 async function importKeys(keys: Bytes[]): Promise<CipherKey[]> {
   const { subtle } = globalThis.crypto;
   const label = new TextEncoder().encode(KEY_ID_LABEL);
   return await Promise.all(keys.map(async (bytes) => {
-    const [key, digest] = await Promise.all([
+    const [key, digest, base] = await Promise.all([
       subtle.importKey("raw", bytes, "AES-GCM", false, ["encrypt", "decrypt"]),
       subtle.digest("SHA-256", concat(label, bytes)),
+      subtle.importKey("raw", bytes, "HKDF", false, ["deriveKey"]),
     ]);
-    return { id: toBase64Url(new Uint8Array(digest, 0, KEY_ID_BYTES)), key };
+    const ownerKey = await subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: OWNER_KEY_INFO },
+      base,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign"],
+    );
+    return { id: toBase64Url(new Uint8Array(digest, 0, KEY_ID_BYTES)), key, ownerKey };
   }));
 }
 
@@ -483,6 +496,21 @@ export class SessionCipher {
     return `{"${MARKER}":${FORMAT_VERSION},"k":"${id}","iv":"${toBase64Url(iv)}","ct":"${
       toBase64Url(new Uint8Array(ciphertext))
     }"}`;
+  }
+
+  /**
+   * What the `user_id` column holds for the owner `userId`, under each key, newest first: a
+   * keyed hash (HMAC-SHA-256, base64url, 43 characters), so the table never holds user ids in
+   * clear. A save writes the first; lookups try all, so that rotation keeps finding sessions
+   * saved under an older key.
+   */
+  async ownerHashes(userId: string): Promise<string[]> {
+    const data = this.#encoder.encode(userId);
+    return await Promise.all(
+      (await this.#keys).map(async ({ ownerKey }) =>
+        toBase64Url(new Uint8Array(await globalThis.crypto.subtle.sign("HMAC", ownerKey, data)))
+      ),
+    );
   }
 
   /**

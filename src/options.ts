@@ -83,6 +83,15 @@ export interface KnexMySQLStoreOptions {
   /** Base of the jittered exponential backoff between resends, in ms. Default `25`. */
   retryDelay?: number;
   /**
+   * Who owns a session: a function of the session returning its user's id (a string or a
+   * number), or null/undefined for a session without one, e.g.
+   * `(session) => session.passport?.user ?? null`. Saved with every session in the indexed
+   * `user_id` column (a keyed hash of it with `encryption`), so that `sessionsOf`, `countOf`
+   * and `destroyUser` find a user's sessions by index. Default: no owners (the column holds
+   * NULL).
+   */
+  userId?: (session: SessionData) => string | number | null | undefined;
+  /**
    * Encrypt sessions at rest with AES-256-GCM: `{ keys: [newest, ...older] }`. The first key
    * seals every write, every key opens (rotation); see {@link EncryptionOptions}.
    */
@@ -103,6 +112,7 @@ export interface ResolvedOptions {
   ttl: (session: SessionData) => number;
   disableTouch: boolean;
   touchAfter: number;
+  userId: ((session: SessionData) => unknown) | undefined;
   queryTimeout: number;
   maxRetries: number;
   retryDelay: number;
@@ -134,6 +144,7 @@ export const OPTION_NAMES = [
   "ttl",
   "disableTouch",
   "touchAfter",
+  "userId",
   "queryTimeout",
   "maxRetries",
   "retryDelay",
@@ -203,6 +214,13 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
     throw optionError(name, value, `an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+function optionalFunction(name: string, value: unknown) {
+  if (value === undefined || typeof value === "function") {
+    return value as ((session: SessionData) => unknown) | undefined;
+  }
+  throw optionError(name, value, "a function of the session");
 }
 
 function ttlFunction(value: unknown): (session: SessionData) => number {
@@ -317,6 +335,7 @@ export function resolveOptions(
     ttl: ttlFunction(options.ttl),
     disableTouch: boolean("disableTouch", options.disableTouch, false),
     touchAfter: integer("touchAfter", options.touchAfter, 0, 0, MAX_TIMER_DELAY),
+    userId: optionalFunction("userId", options.userId),
     queryTimeout: integer(
       "queryTimeout",
       options.queryTimeout,

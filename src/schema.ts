@@ -2,14 +2,16 @@ import type { Database } from "./database.ts";
 import { SessionStoreError } from "./errors.ts";
 import { type ServerKind, serverKindOf, SID_COLLATION, unsupportedVersion } from "./server.ts";
 import {
+  type ColumnType,
   createProcedureSql,
   createTableSql,
+  type ParameterTypes,
   procedureName,
   PROCEDURES,
   procedureSignature,
   SCHEMA_VERSION,
   type SchemaNames,
-  type SidColumnType,
+  userColumnSql,
 } from "./sql.ts";
 
 /** What the store learns about the server when it starts. */
@@ -100,10 +102,17 @@ interface ColumnRow {
   collation: string | null;
 }
 
-/** What the start-up needs to know of the table: the sid column's type, and any warnings. */
+/** What the start-up needs to know of the table. */
 export interface TableFacts {
-  sidType: SidColumnType;
+  /** The types of the sid and (when the table has it) user_id columns. */
+  types: { sid: ColumnType; user: ColumnType | undefined };
+  /** Whether an index starts with user_id. */
+  userIndexed: boolean;
   warnings: string[];
+}
+
+function columnType(column: ColumnRow): ColumnType {
+  return { charset: column.charset ?? "utf8mb4", collation: column.collation ?? "utf8mb4_bin" };
 }
 
 /** Checks the table's columns; undefined when there is no such table (or it is not visible). */
@@ -135,11 +144,19 @@ export async function inspectTable(
         `\`npx knex-mysql-session migrate --from ${names.table}\`.`,
     );
   }
-  const sidType: SidColumnType = {
-    charset: sid.charset ?? "utf8mb4",
-    collation: sid.collation ?? "utf8mb4_bin",
+  const user = byName.get("user_id");
+  const [indexed] = user
+    ? await db.rows<{ n: number | string }>(
+      "SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() " +
+        "AND TABLE_NAME = ? AND COLUMN_NAME = 'user_id' AND SEQ_IN_INDEX = 1",
+      [names.table],
+    )
+    : [];
+  return {
+    types: { sid: columnType(sid), user: user && columnType(user) },
+    userIndexed: Number(indexed?.n ?? 0) > 0,
+    warnings,
   };
-  return { sidType, warnings };
 }
 
 /**
@@ -195,11 +212,7 @@ async function createTable(db: Database, names: SchemaNames, connection: Connect
 }
 
 /** Procedures of the current version that are missing, or were made for another layout. */
-function procedureProblems(
-  existing: Map<string, string>,
-  names: SchemaNames,
-  sidType: SidColumnType,
-) {
+function procedureProblems(existing: Map<string, string>, names: SchemaNames, sidType: ColumnType) {
   const signature = procedureSignature(names, sidType);
   const missing: string[] = [];
   const foreign: string[] = [];
@@ -215,7 +228,7 @@ function procedureProblems(
 async function installProcedures(
   db: Database,
   names: SchemaNames,
-  sidType: SidColumnType,
+  types: ParameterTypes,
   connection: Connection,
   problems: { missing: string[]; foreign: string[] },
 ) {
@@ -226,7 +239,7 @@ async function installProcedures(
       const name = procedureName(names.table, procedure);
       if (!problems.missing.includes(name) && !problems.foreign.includes(name)) continue;
       try {
-        await db.query(createProcedureSql(names, procedure, sidType, connection.server));
+        await db.query(createProcedureSql(names, procedure, types, connection.server));
       } catch (error) {
         // Another store starting at the same moment created it first.
         if ((error as { errno?: number }).errno !== ER_SP_ALREADY_EXISTS) throw error;
@@ -291,6 +304,63 @@ async function stampVersion(db: Database, table: string, warnings: string[]) {
   }
 }
 
+/** DDL on a table of any size: an index build takes time proportional to it. */
+const ALTER_TIMEOUT = 30 * 60_000;
+const ER_DUP_FIELDNAME = 1060;
+const ER_DUP_KEYNAME = 1061;
+
+/**
+ * Schema 2 on a table made before it (knex-mysql-session 0.1, connect-session-knex): the owner
+ * column and its index. With `install`, added in place (the column instantly, the index online);
+ * without, a missing column is an error naming the fix and a missing index a warning.
+ */
+async function addUserColumn(
+  db: Database,
+  names: SchemaNames,
+  connection: Connection,
+  table: TableFacts,
+  install: boolean,
+): Promise<TableFacts> {
+  const upgrade = `\`npx knex-mysql-session upgrade --table ${names.table} --sid ${names.sid}\``;
+  if (!install) {
+    if (!table.types.user) {
+      throw schemaError(
+        `table \`${names.table}\` has no column \`user_id\` (schema ${SCHEMA_VERSION} keeps each ` +
+          `session's owner there): add it with ${upgrade}, or start once with createtable: true`,
+      );
+    }
+    table.warnings.push(
+      `no index on \`${names.table}\`.\`user_id\`: sessionsOf, countOf and destroyUser scan ` +
+        `the whole table. Add it with ${upgrade}`,
+    );
+    return table;
+  }
+  const [column, index] = userColumnSql(names.table, SID_COLLATION[connection.server]);
+  const steps: [string, number][] = [
+    ...(table.types.user ? [] : [[column, ER_DUP_FIELDNAME] as [string, number]]),
+    ...(table.userIndexed ? [] : [[index, ER_DUP_KEYNAME] as [string, number]]),
+  ];
+  try {
+    for (const [sql, duplicate] of steps) {
+      // Another store starting at the same moment may have added it first.
+      await db.query(sql, [], ALTER_TIMEOUT).catch((error) => {
+        if ((error as { errno?: number }).errno !== duplicate) throw error;
+      });
+    }
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    throw new SessionStoreError(
+      "ERR_ACCESS_DENIED",
+      `table \`${names.table}\` needs the column \`user_id\` and its index (schema ` +
+        `${SCHEMA_VERSION}) and ${connection.account} may not add them (server said: ` +
+        `${serverSaid(error)}): ${installAdvice(names, connection)}; or GRANT ALTER, INDEX ` +
+        `ON \`${connection.database}\`.* TO ${connection.account}`,
+      { cause: error },
+    );
+  }
+  return await inspectTable(db, names) as TableFacts;
+}
+
 /**
  * Makes the schema usable: with `install`, creates only what is missing of the table and
  * procedures (idempotent, safe for many stores starting at once, and needing no DDL privilege
@@ -315,11 +385,15 @@ export async function prepareSchema(
         "create it with the option createtable: true, or `npx knex-mysql-session install`",
     );
   }
-  const { sidType, warnings } = table;
-  const problems = procedureProblems(await existingProcedures(db, names.table), names, sidType);
+  if (!table.types.user || !table.userIndexed) {
+    table = await addUserColumn(db, names, connection, table, install);
+  }
+  const { types, warnings } = table;
+  const user = types.user as ColumnType;
+  const problems = procedureProblems(await existingProcedures(db, names.table), names, types.sid);
   if (problems.missing.length > 0 || problems.foreign.length > 0) {
     if (!install) refuseProcedures(names, connection, problems);
-    await installProcedures(db, names, sidType, connection, problems);
+    await installProcedures(db, names, { sid: types.sid, user }, connection, problems);
   }
   if (install) await stampVersion(db, names.table, warnings);
   return {

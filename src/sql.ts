@@ -3,8 +3,10 @@ import { SQL_TEXT, type SqlFileName } from "./sql_text.generated.ts";
 
 /**
  * The schema version stamped in the table comment, in every procedure name and in every
- * procedure's comment. 2: procedures carry the layout they were made for in their comment,
- * and MySQL's set procedure uses the row alias instead of the deprecated VALUES().
+ * procedure's comment. 2: the owner column `user_id` and its index with the procedure
+ * destroy_user; a save of a session the store has seen updates it only while it exists;
+ * procedures carry the layout they were made for in their comment; MySQL's set procedure uses
+ * the row alias instead of the deprecated VALUES().
  */
 export const SCHEMA_VERSION = 2;
 
@@ -14,14 +16,27 @@ export interface SchemaNames {
   sid: string;
 }
 
-/** The character set and collation of the sid column, which the procedures' parameters copy. */
-export interface SidColumnType {
+/** The character set and collation of a column, which the procedures' parameters copy. */
+export interface ColumnType {
   charset: string;
   collation: string;
 }
 
+/** The types of the columns procedure parameters are compared with. */
+export interface ParameterTypes {
+  sid: ColumnType;
+  user: ColumnType;
+}
+
 /** The procedures of one schema version, in the order the install creates them. */
-export const PROCEDURES = ["set", "touch", "destroy", "clear", "clear_expired"] as const;
+export const PROCEDURES = [
+  "set",
+  "touch",
+  "destroy",
+  "destroy_user",
+  "clear",
+  "clear_expired",
+] as const;
 export type ProcedureName = (typeof PROCEDURES)[number];
 
 /** The stored procedure `name` of `table`, e.g. `sessions_set_v1`. */
@@ -46,29 +61,36 @@ export function withoutComments(sql: string): string {
   return sql.split("\n").filter((line) => !line.trimStart().startsWith("--")).join("\n");
 }
 
-/** The SQL the store sends on its hot path: one SELECT per read, one CALL per write. */
+/** The SQL the store sends: one SELECT per read, one CALL per write. */
 export interface Statements {
   get: string;
   length: string;
   all: string;
+  sessionsOf: string;
+  countOf: string;
   set: string;
   touch: string;
   destroy: string;
+  destroyUser: string;
   clear: string;
   clearExpired: string;
 }
 
 export function statements(names: SchemaNames): Statements {
   const values = { table: names.table, sid: names.sid };
+  const query = (file: SqlFileName) => withoutComments(renderSql(file, values));
   const call = (name: ProcedureName, parameters: number) =>
     `CALL \`${procedureName(names.table, name)}\`(${Array(parameters).fill("?").join(", ")})`;
   return {
-    get: withoutComments(renderSql("queries/get", values)),
-    length: withoutComments(renderSql("queries/length", values)),
-    all: withoutComments(renderSql("queries/all", values)),
-    set: call("set", 3),
+    get: query("queries/get"),
+    length: query("queries/length"),
+    all: query("queries/all"),
+    sessionsOf: query("queries/sessions_of"),
+    countOf: query("queries/count_of"),
+    set: call("set", 5),
     touch: call("touch", 3),
     destroy: call("destroy", 1),
+    destroyUser: call("destroy_user", 2),
     clear: call("clear", 0),
     clearExpired: call("clear_expired", 2),
   };
@@ -90,18 +112,20 @@ function procedureFile(procedure: ProcedureName, server: ServerKind): SqlFileNam
   return variant in SQL_TEXT ? variant as SqlFileName : `procedures/${procedure}` as SqlFileName;
 }
 
-/** CREATE PROCEDURE for one procedure, with the sid parameter typed like the column. */
+/** CREATE PROCEDURE for one procedure, its parameters typed like the columns they meet. */
 export function createProcedureSql(
   names: SchemaNames,
   procedure: ProcedureName,
-  sidType: SidColumnType,
+  types: ParameterTypes,
   server: ServerKind,
 ): string {
   return renderSql(procedureFile(procedure, server), {
     table: names.table,
     sid: names.sid,
-    sid_charset: sidType.charset,
-    sid_collation: sidType.collation,
+    sid_charset: types.sid.charset,
+    sid_collation: types.sid.collation,
+    user_charset: types.user.charset,
+    user_collation: types.user.collation,
     schema_version: SCHEMA_VERSION,
   });
 }
@@ -111,8 +135,17 @@ export function createProcedureSql(
  * A procedure made for another layout (another sid column, or the column before a migration
  * changed its collation) would fail every call; the start-up check compares this.
  */
-export function procedureSignature(names: SchemaNames, sidType: SidColumnType): string {
+export function procedureSignature(names: SchemaNames, sidType: ColumnType): string {
   return `for \`${names.table}\`.\`${names.sid}\` ${sidType.collation}`;
+}
+
+/**
+ * The ALTER statements that give a table made before schema 2 its owner column and index,
+ * in order; `collation` is the server's byte-wise NO PAD one.
+ */
+export function userColumnSql(table: string, collation: string): [string, string] {
+  const values = { table, sid_collation: collation };
+  return [renderSql("upgrade/user_column", values), renderSql("upgrade/user_index", values)];
 }
 
 /** Every statement of a fresh install on `server`, in order: the table, then each procedure. */
@@ -121,10 +154,12 @@ export function installStatements(
   sidCollation: string,
   server: ServerKind,
 ): string[] {
-  const sidType: SidColumnType = { charset: "utf8mb4", collation: sidCollation };
+  const type: ColumnType = { charset: "utf8mb4", collation: sidCollation };
   return [
     createTableSql(names, sidCollation),
-    ...PROCEDURES.map((procedure) => createProcedureSql(names, procedure, sidType, server)),
+    ...PROCEDURES.map((procedure) =>
+      createProcedureSql(names, procedure, { sid: type, user: type }, server)
+    ),
   ];
 }
 

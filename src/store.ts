@@ -34,6 +34,14 @@ export interface StoreStats {
   sweepConflicts: number;
 }
 
+/** One of a user's sessions, as `sessionsOf` lists them. */
+export interface UserSession {
+  id: string;
+  /** When it expires (whole seconds). */
+  expires: Date;
+  session: SessionData;
+}
+
 /** The payload of the `retry` event. */
 export interface RetryEvent {
   /** The store operation: get, set, touch, destroy, all, length, clear or cleanup. */
@@ -342,6 +350,54 @@ export class KnexMySQLStore extends Store {
     return respond(sweep, callback);
   }
 
+  /**
+   * The live sessions of the user `userId` (as the `userId` option names owners), newest
+   * expiry first, each with its id, expiry and data: for a "your devices" page. Read by index.
+   */
+  sessionsOf(userId: string | number): Promise<UserSession[]>;
+  sessionsOf(
+    userId: string | number,
+    callback: (error: unknown, sessions?: UserSession[]) => void,
+  ): void;
+  sessionsOf(
+    userId: string | number,
+    callback?: Callback<UserSession[]>,
+  ): Promise<UserSession[]> | void {
+    return respond(this.#sessionsOf(userId), callback);
+  }
+
+  /** How many live sessions the user `userId` has. */
+  countOf(userId: string | number): Promise<number>;
+  countOf(userId: string | number, callback: (error: unknown, count?: number) => void): void;
+  countOf(userId: string | number, callback?: Callback<number>): Promise<number> | void {
+    return respond(this.#countOf(userId), callback);
+  }
+
+  /**
+   * Logs the user `userId` out everywhere: deletes all their sessions but `except` (e.g. the
+   * current one, `req.sessionID`); resolves with how many went. A save from a request that read
+   * one of them before does not bring it back.
+   */
+  destroyUser(userId: string | number, options?: { except?: string }): Promise<number>;
+  destroyUser(
+    userId: string | number,
+    callback: (error: unknown, deleted?: number) => void,
+  ): void;
+  destroyUser(
+    userId: string | number,
+    options: { except?: string },
+    callback: (error: unknown, deleted?: number) => void,
+  ): void;
+  destroyUser(
+    userId: string | number,
+    options?: { except?: string } | Callback<number>,
+    callback?: Callback<number>,
+  ): Promise<number> | void {
+    const done = typeof options === "function" ? options : callback;
+    const except = typeof options === "object" && options !== null ? options.except : undefined;
+    return respond(this.#destroyUser(userId, except), done);
+  }
+
   /** A snapshot of the store's counters. */
   stats(): StoreStats {
     return { ...this.#stats };
@@ -371,7 +427,7 @@ export class KnexMySQLStore extends Store {
     const row = rows[0];
     const session = row ? await this.#reader.read(row.sess, sid) : null;
     if (row && session) this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
-    else this.#memo.forget(sid);
+    else this.#memo.gone(sid);
     return session;
   }
 
@@ -380,9 +436,20 @@ export class KnexMySQLStore extends Store {
     const json = encodeSession(session);
     const expires = expiryOf(session, Date.now(), this.#options.ttl);
     const { maxAllowedPacket } = this.#startup.facts ?? await this.#startup.started();
-    const stored = this.#cipher ? await this.#cipher.seal(json, sid) : json;
+    const [stored, owner] = await Promise.all([
+      this.#cipher ? this.#cipher.seal(json, sid) : json,
+      this.#ownerOf(session),
+    ]);
     checkPacketSize(stored, sid, maxAllowedPacket);
-    await this.#run("set", this.#sql.set, [sid, stored, toSqlDateTime(expires)], WRITE);
+    // A session this store has seen is saved only while it exists: a request that read it
+    // before a logout deleted it must not bring it back.
+    const seen = this.#memo.seen(sid) ? 1 : 0;
+    await this.#run(
+      "set",
+      this.#sql.set,
+      [sid, stored, toSqlDateTime(expires), owner, seen],
+      WRITE,
+    );
     this.#memo.remember(sid, expires, session.cookie);
   }
 
@@ -391,9 +458,9 @@ export class KnexMySQLStore extends Store {
     checkSession(session);
     // express-session touches a session whose data did not change, even when the app changed
     // its cookie (req.session.cookie.maxAge = …): only a save keeps that, as MemoryStore does.
-    if (this.#memo.cookieChanged(sid, session.cookie)) return await this.#set(sid, session);
-    if (this.#options.disableTouch) return;
     const now = Date.now();
+    if (this.#memo.cookieChanged(sid, session.cookie, now)) return await this.#set(sid, session);
+    if (this.#options.disableTouch) return;
     const expires = expiryOf(session, now, this.#options.ttl);
     if (this.#memo.touchWouldKeep(sid, expires, this.#options.touchAfter)) return;
     await this.#run(
@@ -413,7 +480,7 @@ export class KnexMySQLStore extends Store {
       [sid],
       WRITE,
     );
-    this.#memo.forget(sid);
+    this.#memo.gone(sid);
     return Number(row?.deleted ?? 0) > 0;
   }
 
@@ -471,6 +538,99 @@ export class KnexMySQLStore extends Store {
       this.#stats.sweepConflicts++;
       return 0;
     }
+  }
+
+  /** What the `user_id` column holds for `session`: its owner (hashed with encryption), or null. */
+  async #ownerOf(session: SessionData): Promise<string | null> {
+    const { userId } = this.#options;
+    if (!userId) return null;
+    let owner: unknown;
+    try {
+      owner = userId(session);
+    } catch (cause) {
+      throw new SessionStoreError("ERR_INVALID_SESSION", "the userId function threw", { cause });
+    }
+    if (owner === null || owner === undefined) return null;
+    const [key] = await this.#ownerKeys(owner, "the userId function returned");
+    return key as string;
+  }
+
+  /**
+   * What the `user_id` column holds for the user `userId`: the id as text, or with encryption
+   * its keyed hash under each key (newest first: saves write the first, lookups try all).
+   */
+  async #ownerKeys(userId: unknown, what = "userId is"): Promise<string[]> {
+    const text = typeof userId === "number" && Number.isFinite(userId)
+      ? String(userId)
+      : typeof userId === "string" && userId.length > 0 && userId.isWellFormed()
+      ? userId
+      : undefined;
+    if (text === undefined) {
+      throw new SessionStoreError(
+        "ERR_INVALID_SESSION",
+        `${what} not a user id: a non-empty string or a finite number (got ${
+          typeof userId === "string" ? "a string that is empty or not well-formed" : typeof userId
+        })`,
+      );
+    }
+    if (this.#cipher) return await this.#cipher.ownerHashes(text);
+    if ([...text].length > 255) {
+      throw new SessionStoreError(
+        "ERR_INVALID_SESSION",
+        `${what} a user id of ${[...text].length} characters: the user_id column holds 255`,
+      );
+    }
+    return [text];
+  }
+
+  async #sessionsOf(userId: string | number): Promise<UserSession[]> {
+    const now = toSqlDateTime(Date.now());
+    const found: UserSession[] = [];
+    for (const key of await this.#ownerKeys(userId)) {
+      const rows = await this.#run<{ sid: string; sess: unknown; expires_at: number | string }>(
+        "sessionsOf",
+        this.#sql.sessionsOf,
+        [key, now],
+        READ,
+      );
+      for (const row of rows) {
+        const session = await this.#reader.read(row.sess, row.sid);
+        if (session) {
+          found.push({ id: row.sid, expires: new Date(Number(row.expires_at) * 1000), session });
+        }
+      }
+    }
+    return found.sort((a, b) => b.expires.getTime() - a.expires.getTime());
+  }
+
+  async #countOf(userId: string | number): Promise<number> {
+    const now = toSqlDateTime(Date.now());
+    let count = 0;
+    for (const key of await this.#ownerKeys(userId)) {
+      const [row] = await this.#run<{ live: number | string }>(
+        "countOf",
+        this.#sql.countOf,
+        [key, now],
+        READ,
+      );
+      count += Number(row?.live ?? 0);
+    }
+    return count;
+  }
+
+  async #destroyUser(userId: string | number, except: unknown): Promise<number> {
+    if (except !== undefined) checkSid(except);
+    let deleted = 0;
+    for (const key of await this.#ownerKeys(userId)) {
+      const [row] = await this.#run<{ deleted: number | string }>(
+        "destroyUser",
+        this.#sql.destroyUser,
+        [key, except ?? null],
+        WRITE,
+      );
+      deleted += Number(row?.deleted ?? 0);
+    }
+    return deleted;
   }
 
   #unreadable(event: UnreadableEvent): void {

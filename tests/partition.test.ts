@@ -60,7 +60,7 @@ describe("a silent partition", () => {
     const kinds = [
       (i: number) => store.get(`warm-${i % 10}`),
       (i: number) => store.set(`p-${i}`, sessionFor({ i })),
-      (i: number) => store.touch(`warm-${i % 10}`, sessionFor({ i }, 7_200_000)),
+      (i: number) => store.touch(`warm-${i % 10}`, sessionFor({ i }, 60_000, 7_200_000)),
       (i: number) => store.destroy(`warm-${i % 10}`),
       () => store.length(),
     ];

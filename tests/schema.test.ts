@@ -50,7 +50,7 @@ describe("createtable", () => {
     assert.equal(row.comment, `knex-mysql-session schema ${SCHEMA_VERSION}`);
   });
 
-  it("creates the seed's layout with a byte-wise, NO PAD sid and an index on expired", async () => {
+  it("creates the seed's layout with a byte-wise, NO PAD sid and an index on expired, plus an indexed owner column", async () => {
     const table = tableName();
     await open({ tablename: table }).ready;
     const [columns] = await database.admin.raw(
@@ -59,15 +59,30 @@ describe("createtable", () => {
         "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
       [table],
     );
-    assert.deepEqual(columns.map((c: { name: string }) => c.name), ["sid", "sess", "expired"]);
-    const [sid, sess, expired] = columns;
+    assert.deepEqual(columns.map((c: { name: string }) => c.name), [
+      "sid",
+      "sess",
+      "expired",
+      "user_id",
+    ]);
+    const [sid, sess, expired, user] = columns;
     assert.equal(sid.type, "varchar(255)");
     assert.equal(sid.key, "PRI");
     assert.match(sid.collation, /^utf8mb4_(nopad_bin|0900_bin)$/);
     assert.match(sess.type, /^(json|longtext)$/); // MariaDB's JSON is LONGTEXT + JSON_VALID
     assert.equal(expired.type, "datetime");
     assert.equal(expired.key, "MUL");
-    for (const column of columns) assert.equal(column.nullable, "NO");
+    for (const column of [sid, sess, expired]) assert.equal(column.nullable, "NO");
+    assert.equal(user.type, "varchar(255)");
+    assert.equal(user.collation, sid.collation);
+    assert.equal(user.nullable, "YES");
+    const [indexes] = await database.admin.raw(
+      "SELECT INDEX_NAME AS name, COLUMN_NAME AS col, SEQ_IN_INDEX AS seq " +
+        "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? " +
+        "AND INDEX_NAME = ? ORDER BY SEQ_IN_INDEX",
+      [table, `${table}_user_index`],
+    );
+    assert.deepEqual(indexes.map((i: { col: string }) => i.col), ["user_id", "expired"]);
   });
 });
 

@@ -24,20 +24,29 @@ it("every SQL file is embedded, and only placeholders the renderer fills are use
   );
   assert.deepEqual(
     [...placeholders].sort(),
-    ["schema_version", "sid", "sid_charset", "sid_collation", "table"],
+    [
+      "schema_version",
+      "sid",
+      "sid_charset",
+      "sid_collation",
+      "table",
+      "user_charset",
+      "user_collation",
+    ],
   );
 });
 
 it("each server gets its own set procedure, and every procedure is signed with its layout", () => {
   const names = { table: "sessions", sid: "sid" };
   const sidType = { charset: "utf8mb4", collation: "utf8mb4_0900_bin" };
-  const setFor = (server: ServerKind) => createProcedureSql(names, "set", sidType, server);
-  assert.match(setFor("mysql"), /VALUES \(p_sid, p_sess, p_expired\) AS new\n/);
+  const types = { sid: sidType, user: sidType };
+  const setFor = (server: ServerKind) => createProcedureSql(names, "set", types, server);
+  assert.match(setFor("mysql"), /VALUES \(p_sid, p_sess, p_expired, p_user\) AS new\n/);
   assert.doesNotMatch(setFor("mysql"), /VALUES\(`/); // deprecated on MySQL (warning 1287)
   assert.match(setFor("mariadb"), /`sess` = VALUES\(`sess`\)/); // MariaDB has no row alias
   for (const server of SERVER_KINDS) {
     for (const procedure of PROCEDURES) {
-      const sql = createProcedureSql(names, procedure, sidType, server);
+      const sql = createProcedureSql(names, procedure, types, server);
       const comment = /\n {2}COMMENT '(.*)'\n/.exec(sql)?.[1] ?? "";
       assert.ok(comment.endsWith(procedureSignature(names, sidType)), `${procedure}: ${comment}`);
       assert.ok(sql.includes(`\`${procedureName("sessions", procedure)}\``), procedure);

@@ -7,19 +7,16 @@ import { storeContract } from "./helpers/store_contract.ts";
 import { procedureName, PROCEDURES } from "../src/sql.ts";
 
 let database: TestDatabase;
-let contractStore: KnexMySQLStore;
 
 storeContract(
   "schema owner",
   async () => {
     database = await createTestDatabase("store");
     const table = "sessions";
-    contractStore = new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
-    return { store: contractStore, admin: database.admin, table };
+    const open = () => new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
+    return { open, admin: database.admin, table };
   },
-  async () => {
-    await contractStore.close();
-  },
+  async () => {},
 );
 
 describe("options that shape expiry and writes", () => {
@@ -99,7 +96,7 @@ describe("options that shape expiry and writes", () => {
     const store = await open({ disableTouch: true });
     await store.set("d", sessionFor({}, 60_000));
     const before = await expiry("d");
-    await store.touch("d", sessionFor({}, 3_600_000));
+    await store.touch("d", sessionFor({}, 60_000, 3_600_000));
     assert.equal(await expiry("d"), before);
   });
 
@@ -108,9 +105,9 @@ describe("options that shape expiry and writes", () => {
     await store.set("t", sessionFor({}, 3_600_000));
     const written = await expiry("t");
     await store.get("t");
-    await store.touch("t", sessionFor({}, 3_600_000 + 5 * 60_000)); // 5 min later: skipped
+    await store.touch("t", sessionFor({}, 3_600_000, 3_600_000 + 5 * 60_000)); // skipped
     assert.equal(await expiry("t"), written);
-    await store.touch("t", sessionFor({}, 3_600_000 + 11 * 60_000)); // 11 min later: written
+    await store.touch("t", sessionFor({}, 3_600_000, 3_600_000 + 11 * 60_000)); // written
     assert.ok((await expiry("t") as number) > (written as number) + 10 * 60_000);
   });
 
@@ -147,11 +144,11 @@ describe("options that shape expiry and writes", () => {
     await writer.set("g", sessionFor({}, 3_600_000));
     const written = await expiry("g");
     const reader = await open({ touchAfter: 10 * 60_000 });
-    await reader.touch("g", sessionFor({}, 3_600_000 + 60_000)); // nothing known yet: writes
+    await reader.touch("g", sessionFor({}, 3_600_000, 3_600_000 + 60_000)); // unknown: writes
     assert.ok((await expiry("g") as number) > (written as number));
     const touched = await expiry("g");
     await reader.get("g");
-    await reader.touch("g", sessionFor({}, 3_600_000 + 120_000)); // 1 min later: skipped
+    await reader.touch("g", sessionFor({}, 3_600_000, 3_600_000 + 120_000)); // skipped
     assert.equal(await expiry("g"), touched);
   });
 

@@ -68,7 +68,7 @@ describe("no statement the store sends raises a warning", () => {
       await store.set("gone", sessionFor({ n: 3 }, -60_000));
       await store.get("a");
       await store.get("missing");
-      await store.touch("a", sessionFor({ n: 2 }, 7_200_000));
+      await store.touch("a", sessionFor({ n: 2 }, 60_000, 7_200_000));
       await store.touch("missing", sessionFor({}));
       await store.all();
       await store.length();

@@ -1,6 +1,10 @@
 -- MariaDB's form; set.mysql.sql is MySQL's. The store installs the one its server needs.
--- Insert a session, or replace the data and expiry of an existing one.
--- One statement, so it is atomic without a transaction.
+-- Save a session: its data, expiry and owner (`user_id`, NULL for none). With p_existing = 0
+-- (a session the store has not seen: a new one) insert it, or replace the row of that id. With
+-- p_existing = 1 (a session the store read or wrote before) only update the row while it
+-- exists: a save from a request that read the session before a logout deleted it (destroy,
+-- destroy_user, clear, or the expiry sweep) must not bring it back. Each branch is one
+-- statement, so it is atomic without a transaction.
 -- The sid parameter carries the column's own character set and collation: a parameter and a
 -- column with different collations cannot be compared ("Illegal mix of collations").
 -- VALUES(col), the value this INSERT would have written, names each parameter only once.
@@ -11,13 +15,21 @@
 CREATE PROCEDURE `{{table}}_set_v{{schema_version}}`(
   IN p_sid VARCHAR(255) CHARACTER SET {{sid_charset}} COLLATE {{sid_collation}},
   IN p_sess LONGTEXT CHARACTER SET utf8mb4,
-  IN p_expired DATETIME
+  IN p_expired DATETIME,
+  IN p_user VARCHAR(255) CHARACTER SET {{user_charset}} COLLATE {{user_collation}},
+  IN p_existing TINYINT
 )
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'knex-mysql-session schema {{schema_version}}: insert or replace a session, for `{{table}}`.`{{sid}}` {{sid_collation}}'
+  COMMENT 'knex-mysql-session schema {{schema_version}}: insert or replace a session, or update one only while it exists, for `{{table}}`.`{{sid}}` {{sid_collation}}'
 BEGIN
-  INSERT INTO `{{table}}` (`{{sid}}`, `sess`, `expired`)
-  VALUES (p_sid, p_sess, p_expired)
-  ON DUPLICATE KEY UPDATE `sess` = VALUES(`sess`), `expired` = VALUES(`expired`);
+  IF p_existing THEN
+    UPDATE `{{table}}` SET `sess` = p_sess, `expired` = p_expired, `user_id` = p_user
+    WHERE `{{sid}}` = p_sid;
+  ELSE
+    INSERT INTO `{{table}}` (`{{sid}}`, `sess`, `expired`, `user_id`)
+    VALUES (p_sid, p_sess, p_expired, p_user)
+    ON DUPLICATE KEY UPDATE `sess` = VALUES(`sess`), `expired` = VALUES(`expired`),
+      `user_id` = VALUES(`user_id`);
+  END IF;
 END

@@ -164,7 +164,8 @@ export async function connect({ url, source }: ServerUrl): Promise<Connection> {
   const instance = knex({
     client: "mysql2",
     connection: url,
-    pool: { min: 0, max: 1 },
+    // Two: a long ALTER on one, its progress read on the other (see alter_progress.ts).
+    pool: { min: 0, max: 2 },
     acquireConnectionTimeout: 15_000,
     // knex prints pool errors itself; the CLI reports each failure once, explained.
     log: { warn() {}, error() {}, debug() {}, deprecate() {} },

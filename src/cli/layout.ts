@@ -32,6 +32,9 @@ export interface TableLayout extends Shape {
   comment: string;
   /** Whether an index starts with the expiry column (the cleanup's DELETE needs it). */
   expiryIndexed: boolean;
+  /** Schema 2's owner column, when the table has it, and whether an index starts with it. */
+  user: Column | undefined;
+  userIndexed: boolean;
 }
 
 /** express-mysql-session's default column names (its `schema.columnNames`). */
@@ -121,17 +124,21 @@ export async function detectLayout(
     const [k, d, e] = [key, data, expiry].map((name) => byName.get(name.toLowerCase()));
     return k && d && e ? { key: k, data: d, expiry: e } : undefined;
   };
+  const user = byName.get("user_id");
+  const shape = async (family: TableLayout["family"], columns: Shape): Promise<TableLayout> => ({
+    table,
+    comment,
+    family,
+    ...columns,
+    expiryIndexed: await isIndexed(connection, table, columns.expiry.name),
+    user,
+    userIndexed: user !== undefined && await isIndexed(connection, table, user.name),
+  });
   const knexShape = pick(sid, "sess", "expired");
-  if (knexShape) {
-    const expiryIndexed = await isIndexed(connection, table, knexShape.expiry.name);
-    return { table, comment, expiryIndexed, family: "connect-session-knex", ...knexShape };
-  }
+  if (knexShape) return await shape("connect-session-knex", knexShape);
   const { key, data, expiry } = EXPRESS_MYSQL_SESSION_COLUMNS;
   const expressShape = pick(key, data, expiry);
-  if (expressShape) {
-    const expiryIndexed = await isIndexed(connection, table, expressShape.expiry.name);
-    return { table, comment, expiryIndexed, family: "express-mysql-session", ...expressShape };
-  }
+  if (expressShape) return await shape("express-mysql-session", expressShape);
   throw new CliError(
     `table \`${table}\` has an unknown layout (columns: ${
       columns.map((column) => column.name).join(", ")
@@ -146,6 +153,8 @@ export interface LayoutDifferences {
   sess?: string;
   expired?: string;
   index?: string;
+  user?: string;
+  userIndex?: string;
 }
 
 export function layoutDifferences(layout: TableLayout, sidCollation: string): LayoutDifferences {
@@ -168,6 +177,10 @@ export function layoutDifferences(layout: TableLayout, sidCollation: string): La
   }
   if (!layout.expiryIndexed) {
     differences.index = "no index on `expired` (expired-session cleanup scans the whole table)";
+  }
+  if (!layout.user) differences.user = "no owner column `user_id` (schema 2)";
+  else if (!layout.userIndexed) {
+    differences.userIndex = "no index on `user_id` (sessionsOf and destroyUser scan the table)";
   }
   return differences;
 }

@@ -1,8 +1,10 @@
 // The schema as the lifecycle commands see it: which procedures of which version exist, and
 // installing through the store's own prepareSchema so that the CLI and the store never differ.
-import { existingProcedures, prepareSchema } from "../schema.ts";
+import { existingProcedures, inspectTable, prepareSchema } from "../schema.ts";
 import { parseProcedureName, type ProcedureVersion, type SchemaNames } from "../sql.ts";
+import { withAlterProgress } from "./alter_progress.ts";
 import type { Connection } from "./connection.ts";
+import type { Io } from "./io.ts";
 
 export interface InstalledProcedure extends ProcedureVersion {
   name: string;
@@ -31,8 +33,32 @@ export async function tableExists(connection: Connection, table: string): Promis
 
 export interface InstallOutcome {
   tableCreated: boolean;
+  /** Schema 2's owner column and its index, added to a table made before it. */
+  ownerColumnAdded: boolean;
+  ownerIndexAdded: boolean;
   proceduresCreated: string[];
+  /**
+   * Accounts that may SELECT the table but not EXECUTE the procedures just created (app
+   * accounts: a procedure's grants went with it when it was dropped, or never existed for a
+   * new version's), as GRANT names them.
+   */
+  ungranted: string[];
   warnings: string[];
+}
+
+/**
+ * The accounts, other than the CLI's own, with SELECT on `table` and no database-wide
+ * EXECUTE: as far as this account may see them (root sees every grant).
+ */
+async function appAccounts(connection: Connection, table: string): Promise<string[]> {
+  const rows = await connection.db.rows<{ grantee: string }>(
+    "SELECT DISTINCT t.GRANTEE AS grantee FROM information_schema.TABLE_PRIVILEGES AS t " +
+      "WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME = ? AND t.PRIVILEGE_TYPE = 'SELECT' " +
+      "AND NOT EXISTS (SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES AS s WHERE " +
+      "s.GRANTEE = t.GRANTEE AND s.TABLE_SCHEMA = DATABASE() AND s.PRIVILEGE_TYPE = 'EXECUTE')",
+    [table],
+  );
+  return rows.map((row) => row.grantee).filter((grantee) => grantee !== connection.server.account);
 }
 
 /**
@@ -42,19 +68,30 @@ export interface InstallOutcome {
 export async function installSchema(
   connection: Connection,
   names: SchemaNames,
+  io: Io,
 ): Promise<InstallOutcome> {
+  const owner = () => connection.step("SELECT", () => inspectTable(connection.db, names));
   const hadTable = await tableExists(connection, names.table);
+  const ownerBefore = hadTable ? await owner() : undefined;
   const before = new Set((await installedProcedures(connection, names.table)).map((p) => p.name));
   // A CREATE PROCEDURE refused for want of CREATE ROUTINE fails with a database-level error
   // that does not name the privilege; CREATE TABLE and ALTER name theirs.
-  const { warnings } = await connection.step(
-    "CREATE ROUTINE",
-    () => prepareSchema(connection.db, names, true),
+  const { warnings } = await withAlterProgress(
+    connection,
+    names.table,
+    io,
+    () => connection.step("CREATE ROUTINE", () => prepareSchema(connection.db, names, true)),
   );
   const after = await installedProcedures(connection, names.table);
+  const proceduresCreated = after.map((p) => p.name).filter((name) => !before.has(name));
   return {
     tableCreated: !hadTable,
-    proceduresCreated: after.map((p) => p.name).filter((name) => !before.has(name)),
+    ownerColumnAdded: hadTable && !ownerBefore?.types.user,
+    ownerIndexAdded: hadTable && !ownerBefore?.userIndexed,
+    proceduresCreated,
+    ungranted: proceduresCreated.length > 0 && hadTable
+      ? await connection.step("SELECT", () => appAccounts(connection, names.table))
+      : [],
     warnings,
   };
 }

@@ -1,12 +1,21 @@
 // Session objects shaped like express-session's, and small helpers the store tests share.
 import type { SessionData } from "express-session";
 
-/** A session whose cookie expires `maxAge` ms from now, as express-session serialises it. */
-export function sessionFor(data: Record<string, unknown> = {}, maxAge = 60_000): SessionData {
+/**
+ * A session whose cookie has `maxAge` and expires `expiresIn` ms from now (by default
+ * `maxAge`), as express-session serialises it. A touch of a session keeps its maxAge and moves
+ * its expiry: `sessionFor(data, maxAge, later)`; a different maxAge is a cookie change, which
+ * the store saves in full.
+ */
+export function sessionFor(
+  data: Record<string, unknown> = {},
+  maxAge = 60_000,
+  expiresIn = maxAge,
+): SessionData {
   return {
     cookie: {
       originalMaxAge: maxAge,
-      expires: new Date(Date.now() + maxAge),
+      expires: new Date(Date.now() + expiresIn),
       httpOnly: true,
       path: "/",
     },

@@ -2,14 +2,19 @@
 // tests/store.test.ts (an account that installed the schema) and tests/privileges.test.ts (an
 // account with only SELECT and EXECUTE).
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Knex } from "knex";
 import process from "node:process";
 import { type KnexMySQLStore, SessionStoreError } from "../../mod.ts";
 import { asStored, expiredSession, sessionFor, viaCallback } from "./sessions.ts";
 
 export interface ContractContext {
-  store: KnexMySQLStore;
+  /**
+   * A new store on the schema. Each test gets its own, as a fresh process would: a store
+   * remembers the sessions it has seen, and saves those only while they exist (see
+   * tests/store.test.ts), so ids reused after clear() would not be re-created.
+   */
+  open(): KnexMySQLStore;
   /** A knex instance with full rights on the same database, to look at the rows. */
   admin: Knex;
   table: string;
@@ -37,11 +42,14 @@ export function storeContract(
     let store: KnexMySQLStore;
     before(async () => {
       context = await setup();
-      store = context.store;
-      await store.ready;
     });
     after(teardown);
-    beforeEach(() => store.clear());
+    beforeEach(async () => {
+      store = context.open();
+      await store.ready;
+      await store.clear();
+    });
+    afterEach(() => store.close());
 
     it("get of a missing session gives null", async () => {
       assert.equal(await store.get("missing"), null);
@@ -79,7 +87,7 @@ export function storeContract(
 
     it("touch pushes back the expiry without changing the data", async () => {
       await store.set("s1", sessionFor({ n: 1 }, 60_000));
-      const touched = sessionFor({ n: 99 }, 7_200_000);
+      const touched = sessionFor({ n: 99 }, 60_000, 7_200_000);
       await store.touch("s1", touched);
       const expires = (touched.cookie as unknown as { expires: Date }).expires;
       assert.equal(await storedExpiry(context, "s1"), utcSeconds(expires));

@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION } from "../../sql.ts";
+import { SCHEMA_VERSION, type SchemaNames } from "../../sql.ts";
 import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
 import { CliError } from "../errors.ts";
@@ -12,14 +12,25 @@ import {
   tableExists,
 } from "../schema_state.ts";
 
-function reportInstall(io: Io, table: string, outcome: InstallOutcome): void {
+function reportInstall(io: Io, names: SchemaNames, outcome: InstallOutcome): void {
+  const { table } = names;
   const changes = [
     ...(outcome.tableCreated ? [`created table \`${table}\``] : []),
+    ...(outcome.ownerColumnAdded ? [`added column \`${table}\`.\`user_id\``] : []),
+    ...(outcome.ownerIndexAdded ? [`added index \`${table}_user_index\``] : []),
     ...outcome.proceduresCreated.map((name) => `created procedure \`${name}\``),
   ];
   for (const change of changes) println(io.stdout, change);
   if (changes.length === 0) println(io.stdout, "nothing to do: everything is installed");
   for (const warning of outcome.warnings) println(io.stderr, `warning: ${warning}`);
+  for (const account of outcome.ungranted) {
+    println(
+      io.stderr,
+      `warning: ${account} may SELECT \`${table}\` but not EXECUTE the procedures just ` +
+        "created (a procedure's grants go with it): its app fails on every save until you run " +
+        `\`npx knex-mysql-session grant "${account}" --table ${table} --sid ${names.sid} --apply\``,
+    );
+  }
   println(io.stdout, `schema version ${SCHEMA_VERSION}`);
 }
 
@@ -38,7 +49,7 @@ export const installCommand: Command = {
   async run({ values }, io) {
     const names = schemaNames(values);
     await withConnection(values.url, io, async (connection) => {
-      reportInstall(io, names.table, await installSchema(connection, names));
+      reportInstall(io, names, await installSchema(connection, names, io));
     });
     return 0;
   },
@@ -73,7 +84,7 @@ export const upgradeCommand: Command = {
           }: nothing to upgrade; run install --table ${names.table} --sid ${names.sid}`,
         );
       }
-      reportInstall(io, names.table, await installSchema(connection, names));
+      reportInstall(io, names, await installSchema(connection, names, io));
       const older = (await installedProcedures(connection, names.table))
         .filter((procedure) => procedure.version < SCHEMA_VERSION);
       if (older.length === 0) return;

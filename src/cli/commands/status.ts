@@ -63,6 +63,12 @@ async function schemaWarnings(
         `ON \`${names.table}\` (\`expired\`)`,
     );
   }
+  if (!layout.user || !layout.userIndexed) {
+    warnings.push(
+      `no ${layout.user ? "index on the " : ""}owner column \`user_id\` of schema version ` +
+        `${SCHEMA_VERSION}: run upgrade (it adds it online, with progress)`,
+    );
+  }
   const procedures = await installedProcedures(connection, names.table);
   const present = new Set(procedures.map((procedure) => procedure.name));
   const missing = PROCEDURES.map((procedure) => procedureName(names.table, procedure))

@@ -91,7 +91,7 @@ export async function executePlan(
         await dropProcedures(connection, step.procedures);
         break;
       case "install": {
-        const outcome = await installSchema(connection, step.names);
+        const outcome = await installSchema(connection, step.names, options.io);
         for (const warning of outcome.warnings) println(options.io.stderr, `warning: ${warning}`);
         break;
       }

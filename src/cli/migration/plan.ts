@@ -110,7 +110,8 @@ export function copyBatchSql(
 
 function alterInPlace(facts: MigrationFacts): Step[] {
   const { source } = facts;
-  const differences = layoutDifferences(source, facts.sidCollation);
+  // The owner column and its index are the install step's, as for any table before schema 2.
+  const { user: _, userIndex: __, ...differences } = layoutDifferences(source, facts.sidCollation);
   const changes: string[] = [];
   if (differences.sid) {
     changes.push(
@@ -201,10 +202,15 @@ function copySteps(facts: MigrationFacts, request: MigrationRequest, to: string)
   return steps;
 }
 
-function installStep(names: SchemaNames): Step {
+/** The install step; `owner` when the table still needs schema 2's owner column or index. */
+function installStep(names: SchemaNames, owner = false): Step {
   return {
     kind: "install",
-    description: `install the procedures of \`${names.table}\` and stamp its schema version ` +
+    description:
+      (owner
+        ? `add the owner column \`user_id\` and its index to \`${names.table}\` (online), `
+        : "") +
+      `install the procedures of \`${names.table}\` and stamp its schema version ` +
       `(${PROCEDURES.map((p) => procedureName(names.table, p)).join(", ")})`,
     names,
   };
@@ -231,7 +237,10 @@ export function planMigration(facts: MigrationFacts, request: MigrationRequest):
     const alter = alterInPlace(facts);
     return {
       result: source.table,
-      steps: [...alter, installStep({ table: source.table, sid: request.sid })],
+      steps: [
+        ...alter,
+        installStep({ table: source.table, sid: request.sid }, !source.user || !source.userIndexed),
+      ],
       notes: [
         alter.length > 0
           ? `The ALTER rebuilds \`${source.table}\` (writes wait until it finishes; for a very ` +

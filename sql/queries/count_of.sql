@@ -1,0 +1,3 @@
+-- How many live sessions a user has: an index seek on (`user_id`, `expired`).
+-- Parameters: owner (a user id, or its keyed hash with encryption), now (UTC 'YYYY-MM-DD hh:mm:ss').
+SELECT COUNT(*) AS live FROM `{{table}}` WHERE `user_id` = ? AND `expired` > ?
