@@ -80,7 +80,7 @@ describe("unknown options and bad option values get the CLI's own message", () =
       [
         ["--tabel"],
         "unknown option --tabel before the command: write <command> [options]; commands: " +
-        "sql, grant, install, upgrade, uninstall, status, migrate (see --help)",
+        "sql, grant, install, upgrade, uninstall, status, migrate, backfill (see --help)",
       ],
     ];
     for (const [argv, message] of cases) {

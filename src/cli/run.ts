@@ -1,5 +1,6 @@
 import { parseCommand } from "./args.ts";
 import type { Command } from "./command.ts";
+import { backfillCommand } from "./commands/backfill.ts";
 import { grantCommand } from "./commands/grant.ts";
 import { installCommand, uninstallCommand, upgradeCommand } from "./commands/lifecycle.ts";
 import { migrateCommand } from "./commands/migrate.ts";
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   uninstallCommand,
   statusCommand,
   migrateCommand,
+  backfillCommand,
 ];
 
 const ISSUES = "https://github.com/knex-mysql-session/knex-mysql-session/issues";

@@ -107,6 +107,40 @@ describe("writes from several Galera nodes", () => {
     }
   });
 
+  test("a user logged out everywhere from one node is logged out on every node", async () => {
+    const stores = NODE_PORTS.map((port) =>
+      new KnexMySQLStore({
+        knex: db.connect(port),
+        tablename: "by_user",
+        clearInterval: 0,
+        userId: (session) => (session as unknown as { user?: string }).user,
+      })
+    );
+    try {
+      await Promise.all(stores.map((store) => store.ready));
+      // One session per node for the user, plus one of another user.
+      for (const [i, store] of stores.entries()) {
+        await store.set(`device-${i}`, sessionFor({ user: "hana" }));
+      }
+      await stores[0]!.set("other", sessionFor({ user: "ivo" }));
+      for (const store of stores) assert.equal(await store.countOf("hana"), 3);
+      assert.equal(await stores[1]!.destroyUser("hana", { except: "device-1" }), 2);
+      for (const [i, store] of stores.entries()) {
+        assert.deepEqual(
+          (await store.sessionsOf("hana")).map((s) => s.id),
+          ["device-1"],
+          `node${i + 1}`,
+        );
+        assert.equal(await store.countOf("ivo"), 1);
+      }
+      // A save from node1 of a session it had written before the log-out does not bring it back.
+      await stores[0]!.set("device-0", sessionFor({ user: "hana" }));
+      for (const store of stores) assert.equal(await store.get("device-0"), null);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
   test("read-your-writes across nodes with wsrep_sync_wait = 1", async (t) => {
     const writer = new KnexMySQLStore({ knex: db.connect(NODE_PORTS[0]), clearInterval: 0 });
     const reader = new KnexMySQLStore({ knex: db.connect(NODE_PORTS[1]), clearInterval: 0 });

@@ -1,0 +1,164 @@
+// A table of knex-mysql-session 0.1.0 (schema 1) upgraded to schema 2 in place, under live
+// traffic from the old app: `upgrade` adds the owner column and its index online and installs
+// the v2 procedures beside the v1 ones; no session is lost, no acknowledged write of the old app
+// is undone; old and new app then run side by side; the app account that had the old grants is
+// named with the command that gives it the new ones; `upgrade --prune` ends with schema 2 only.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Knex } from "knex";
+import { KnexMySQLStore } from "../mod.ts";
+import { grantStatements } from "../src/grants.ts";
+import { procedureName, PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
+import { cli } from "./helpers/cli.ts";
+import { closing } from "./helpers/closing.ts";
+import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
+import { serverFacts } from "./helpers/server.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+
+const SESSIONS = 50_000;
+
+let db: TestDatabase;
+const app = `kms_upg_${randomBytes(3).toString("hex")}`;
+before(async () => {
+  db = await createTestDatabase("upgrade");
+  await db.admin.raw("CREATE USER ?@'%' IDENTIFIED BY 'upgrade-test'", [app]);
+});
+after(async () => {
+  await db.admin.raw("DROP USER IF EXISTS ?@'%'", [app]);
+  await db.drop();
+});
+
+/** Creates `table` as knex-mysql-session 0.1.0 did, with its five v1 procedures. */
+async function installV1(knex: Knex, table: string): Promise<void> {
+  const { sidCollation } = await serverFacts(knex);
+  const fixture = readFileSync(new URL("./fixtures/schema_v1.sql", import.meta.url), "utf8")
+    .replaceAll("{{table}}", table).replaceAll("{{sid_collation}}", sidCollation);
+  for (const statement of fixture.split("\n-- ;\n")) await knex.raw(statement);
+}
+
+/** `SESSIONS` live sessions, written in one statement (10^5 generated rows, cut). */
+async function fill(knex: Knex, table: string): Promise<void> {
+  const digit = "(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 " +
+    "UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 " +
+    "UNION ALL SELECT 8 UNION ALL SELECT 9)";
+  await knex.raw(
+    `INSERT INTO \`${table}\` (sid, sess, expired) SELECT CONCAT('bulk-', n), ` +
+      "JSON_OBJECT('cookie', JSON_OBJECT('originalMaxAge', 3600000), 'n', n), " +
+      "UTC_TIMESTAMP() + INTERVAL 1 HOUR FROM (SELECT a.d + 10 * b.d + 100 * c.d + " +
+      `1000 * e.d + 10000 * f.d AS n FROM ${digit} a, ${digit} b, ${digit} c, ${digit} e, ` +
+      `${digit} f) AS numbers WHERE n < ?`,
+    [SESSIONS],
+  );
+}
+
+describe("upgrading a schema 1 table", () => {
+  it("under live traffic from the old app: nothing lost, then both apps side by side", async (t) => {
+    const table = tableName("v1");
+    await installV1(db.admin, table);
+    await fill(db.admin, table);
+    // The old app's account, with 0.1.0's grants: SELECT and EXECUTE on the v1 procedures.
+    await db.admin.raw(`GRANT SELECT ON \`${db.name}\`.\`${table}\` TO ?@'%'`, [app]);
+    for (const procedure of ["set", "touch", "destroy", "clear", "clear_expired"]) {
+      await db.admin.raw(
+        `GRANT EXECUTE ON PROCEDURE \`${db.name}\`.\`${table}_${procedure}_v1\` TO ?@'%'`,
+        [app],
+      );
+    }
+
+    // The old app: saves and touches 20 sessions in a loop through the v1 procedures.
+    const acknowledged = new Map<string, number>();
+    let stop = false;
+    let oldWrites = 0;
+    const oldApp = (async () => {
+      const expires = () =>
+        new Date(Date.now() + 3_600_000).toISOString().slice(0, 19).replace("T", " ");
+      for (let n = 1; !stop; n++) {
+        const sid = `old-${n % 20}`;
+        await db.admin.raw(`CALL \`${table}_set_v1\`(?, ?, ?)`, [
+          sid,
+          JSON.stringify({ cookie: { originalMaxAge: 3_600_000 }, n }),
+          expires(),
+        ]);
+        acknowledged.set(sid, n);
+        oldWrites++;
+        await db.admin.raw(`CALL \`${table}_touch_v1\`(?, ?, UTC_TIMESTAMP())`, [sid, expires()]);
+      }
+    })();
+    await sleep(200);
+    const started = performance.now();
+    const upgrade = await cli(["upgrade", "--table", table, "--url", db.url]);
+    const took = performance.now() - started;
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    t.diagnostic(
+      `upgrade of ${SESSIONS} sessions took ${Math.round(took)} ms while the old app wrote ` +
+        `${oldWrites} times`,
+    );
+    assert.match(upgrade.stdout, new RegExp(`added column \`${table}\`\\.\`user_id\``));
+    assert.match(upgrade.stdout, new RegExp(`added index \`${table}_user_index\``));
+    for (const procedure of PROCEDURES) {
+      assert.match(
+        upgrade.stdout,
+        new RegExp(`created procedure \`${procedureName(table, procedure)}\``),
+      );
+    }
+    assert.match(upgrade.stdout, new RegExp(`older procedures kept for apps still running them`));
+    // The old app's account may SELECT but not EXECUTE the new procedures: named, with the fix.
+    assert.match(
+      upgrade.stderr,
+      new RegExp(
+        `warning: '${app}'@'%' may SELECT .* not EXECUTE .*grant "'${app}'@'%'" --table ${table}`,
+      ),
+    );
+    for (const statement of grantStatements({ table, sid: "sid" }, `'${app}'@'%'`, db.name)) {
+      await db.admin.raw(statement);
+    }
+
+    // The new app, beside the old one, on the app's account: reads the old sessions, writes
+    // with owners, logs a user out everywhere.
+    await closing(async (defer) => {
+      const appKnex = db.connect(
+        {},
+        (() => {
+          const url = new URL(db.url);
+          url.username = app;
+          url.password = "upgrade-test";
+          return url.toString();
+        })(),
+      );
+      const store = new KnexMySQLStore({
+        knex: appKnex,
+        tablename: table,
+        createtable: false,
+        clearInterval: 0,
+        userId: (session) => (session as unknown as { user?: string }).user,
+      });
+      defer(() => store.close());
+      await store.ready;
+      for (let i = 0; i < 5; i++) await store.set(`new-${i}`, sessionFor({ user: "ann" }));
+      assert.equal(await store.countOf("ann"), 5);
+      assert.equal(((await store.get("bulk-12345")) as unknown as { n: number }).n, 12345);
+      await sleep(300); // both apps running
+      assert.equal(await store.destroyUser("ann", { except: "new-0" }), 4);
+      stop = true;
+      await oldApp;
+      for (const [sid, n] of acknowledged) {
+        const stored = await store.get(sid) as unknown as { n: number } | null;
+        assert.ok(stored && stored.n >= n, `${sid}: acknowledged ${n}, stored ${stored?.n}`);
+      }
+      assert.equal(await store.length(), SESSIONS + acknowledged.size + 1);
+    });
+
+    const pruned = await cli(["upgrade", "--prune", "--table", table, "--url", db.url]);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const status = await cli(["status", "--table", table, "--url", db.url]);
+    assert.match(status.stdout, new RegExp(`layout: +knex-mysql-session schema ${SCHEMA_VERSION}`));
+    assert.match(
+      status.stdout,
+      new RegExp(`procedures: v${SCHEMA_VERSION} \\(${PROCEDURES.length} installed`),
+    );
+    assert.equal(status.stderr, "");
+  });
+});
