@@ -1,9 +1,11 @@
 // The example app: Express 5 + express-session + knex-mysql-session.
-//   npm start                                  uses mysql://root@127.0.0.1:3306/test
+//   npm start                                  uses mysql://root@127.0.0.1:3306/test, or, when
+//                                              nothing listens there, MySQL 8.4 in Docker
 //   MYSQL_URL=mysql://user:pw@host/db npm start
 //   PORT=8080 npm start
 import express from "express";
 import session from "express-session";
+import net from "node:net";
 import process from "node:process";
 import { KnexMySQLStore } from "../mod.ts";
 
@@ -14,12 +16,61 @@ declare module "express-session" {
   }
 }
 
-const connection = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+const LOCAL_URL = "mysql://root@127.0.0.1:3306/test";
 const port = Number(process.env.PORT ?? 3000);
 
+/** Whether something accepts connections on 127.0.0.1:3306. */
+function localServerListens(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(3306, "127.0.0.1");
+    socket.setTimeout(2_000);
+    socket.once("connect", () => resolve(true)).once("error", () => resolve(false))
+      .once("timeout", () => resolve(false)).once("close", () => socket.destroy());
+    socket.once("connect", () => socket.end());
+  });
+}
+
+/** MySQL 8.4 in Docker through testcontainers (as the tests start it), or undefined. */
+async function dockerServer(): Promise<string | undefined> {
+  try {
+    const { MySqlContainer } = await import("@testcontainers/mysql");
+    const container = await new MySqlContainer("mysql:8.4").withRootPassword("root").start();
+    console.log("started MySQL 8.4 in Docker (testcontainers); it goes when the app stops");
+    return `mysql://root:root@${container.getHost()}:${container.getPort()}/test`;
+  } catch {
+    return undefined;
+  }
+}
+
+function noServer(where: string): never {
+  console.error(
+    `knex-mysql-session example: no MySQL or MariaDB answers ${where}. Three ways out:\n` +
+      "  1. MYSQL_URL=mysql://user:password@host:3306/database npm start\n" +
+      "  2. a local MariaDB or MySQL on 127.0.0.1:3306 (root without a password, database test)\n" +
+      "  3. Docker running: npm start then starts MySQL 8.4 in a container",
+  );
+  process.exit(1);
+}
+
+const configured = process.env.MYSQL_URL;
+const connection = configured ??
+  (await localServerListens() ? LOCAL_URL : await dockerServer() ?? noServer("on 127.0.0.1:3306"));
+
 const store = new KnexMySQLStore({ connection });
+// One line per change of state, not one per failed attempt.
 store.on("disconnect", () => console.error("session store: database unreachable"));
 store.on("connect", () => console.log("session store: database ready"));
+store.on("error", (error) => console.error(`session store: ${error.message}`));
+// A server that does not answer at start: say how to get one, instead of serving 503s forever.
+await store.ready.catch(async (error: { code?: string }) => {
+  if (
+    error.code === "ERR_CONFIG" || error.code === "ERR_SCHEMA" || error.code === "ERR_ACCESS_DENIED"
+  ) {
+    process.exit(1); // the `error` line above names the fix
+  }
+  await store.close();
+  noServer(configured ? "at MYSQL_URL" : "on 127.0.0.1:3306");
+});
 
 const app = express();
 app.use(express.urlencoded({ extended: false }));

@@ -43,3 +43,23 @@ it("the example app keeps a session across requests and exits on SIGTERM", async
   }
   assert.equal(await exited, 0, output);
 });
+
+it("with no server to reach, the example says how to get one and exits, in seconds", async () => {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const app = spawn(process.execPath, ["--import", "tsx", "examples/express-app.ts"], {
+    cwd: root,
+    env: { ...process.env, MYSQL_URL: "mysql://root@127.0.0.1:1/test", PORT: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  app.stdout.on("data", (chunk) => (output += chunk));
+  app.stderr.on("data", (chunk) => (output += chunk));
+  const started = Date.now();
+  const code = await new Promise<number | null>((resolve) => app.on("exit", resolve));
+  assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
+  assert.equal(code, 1, output);
+  assert.match(output, /no MySQL or MariaDB answers at MYSQL_URL\. Three ways out:/);
+  assert.match(output, /MYSQL_URL=mysql:\/\/user:password@host:3306\/database npm start/);
+  assert.doesNotMatch(output, /listening/);
+  assert.doesNotMatch(output, /Acquire connection error/);
+});
