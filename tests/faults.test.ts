@@ -313,16 +313,19 @@ describe("faults", () => {
       clearInterval: 0,
     });
     const admin = db.connect({ pool: { min: 1, max: 2 } });
+    let trx: Knex.Transaction | undefined;
     try {
       await store.set("locked", sessionFor({ n: 0 }));
-      const trx = await admin.transaction();
+      trx = await admin.transaction();
       await trx.raw(`SELECT * FROM \`${store.tableName}\` WHERE sid = 'locked' FOR UPDATE`);
       const write = store.set("locked", sessionFor({ n: 1 })).then(() => "acknowledged", (e) => e);
-      // The process list shows the statement the procedure is running, not the CALL.
-      const [victim] = await pollFor(() => storeConnections(admin, db.name, "INSERT%"));
+      // The process list shows the statement the procedure is running, not the CALL: an
+      // UPDATE, as the store saves a session it has written before only while it exists.
+      const [victim] = await pollFor(() => storeConnections(admin, db.name, "UPDATE%"));
       await admin.raw(`KILL CONNECTION ${victim}`);
       await sleep(100);
       await trx.commit();
+      trx = undefined;
       const outcome = await within(write);
       t.diagnostic(`outcome: ${outcome}; retries: ${store.stats().retries}`);
       if (outcome !== "acknowledged") assertCleanFailure(outcome);
@@ -332,6 +335,7 @@ describe("faults", () => {
       await store.set("locked", sessionFor({ n: 2 }));
       assert.equal(((await store.get("locked")) as { n: number } | null)?.n, 2);
     } finally {
+      await trx?.rollback(); // a failure before the commit must not leave the row locked
       await store.close();
       await admin.destroy();
     }
