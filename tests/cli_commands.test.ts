@@ -15,31 +15,11 @@ import { sessionFor } from "./helpers/sessions.ts";
 
 let db: TestDatabase;
 let server: ServerFacts;
-const users: string[] = [];
-
 before(async () => {
   db = await createTestDatabase("cli_commands");
   server = await serverFacts(db.admin);
 });
-after(async () => {
-  try {
-    for (const user of users) await db.admin.raw("DROP USER IF EXISTS ?@'%'", [user]);
-  } finally {
-    await db?.drop();
-  }
-});
-
-/** A new account on the server with `grants` on the test database; returns its URL. */
-async function account(grants: string[]): Promise<{ name: string; url: string }> {
-  const name = `kms_cli_${randomBytes(3).toString("hex")}`;
-  const password = `pw-${randomBytes(6).toString("hex")}`;
-  await db.admin.raw("CREATE USER ?@'%' IDENTIFIED BY ?", [name, password]);
-  users.push(name);
-  for (const grant of grants) {
-    await db.admin.raw(`GRANT ${grant} ON \`${db.name}\`.* TO ?@'%'`, [name]);
-  }
-  return { name, url: urlFor(db.url, db.name, { user: name, password }) };
-}
+after(() => db?.drop());
 
 async function procedures(table: string): Promise<string[]> {
   const [rows] = await db.admin.raw(
@@ -307,7 +287,7 @@ describe("grant", () => {
   test("--apply grants exactly enough for the store with createtable: false", async () => {
     const table = tableName("gr");
     await cli(["install", "--table", table, "--url", db.url]);
-    const app = await account([]);
+    const app = await db.account([]);
     const applied = await cli([
       "grant",
       `${app.name}@%`,
@@ -360,7 +340,7 @@ describe("errors a user meets", () => {
   });
 
   test("a missing privilege names the GRANT that is missing", async () => {
-    const reader = await account(["SELECT"]);
+    const reader = await db.account(["SELECT"]);
     const table = tableName("priv");
     const noCreate = await cli(["install", "--table", table, "--url", reader.url]);
     assert.equal(noCreate.code, 1);
@@ -368,7 +348,7 @@ describe("errors a user meets", () => {
       noCreate.stderr,
       new RegExp(`missing privilege: GRANT CREATE ON \`${db.name}\`\\.\\* TO '${reader.name}'@'%'`),
     );
-    const noRoutine = await account(["SELECT", "CREATE", "ALTER"]);
+    const noRoutine = await db.account(["SELECT", "CREATE", "ALTER"]);
     const result = await cli(["install", "--table", table, "--url", noRoutine.url]);
     assert.match(
       result.stderr,

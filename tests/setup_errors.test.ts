@@ -23,27 +23,10 @@ import { serverFacts } from "./helpers/server.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
 let db: TestDatabase;
-const users: string[] = [];
-
 before(async () => {
   db = await createTestDatabase("setup_errors");
 });
-after(async () => {
-  for (const user of users) await db.admin.raw("DROP USER IF EXISTS ?@'%'", [user]);
-  await db.drop();
-});
-
-/** A new account with `grants` on the test database; returns its URL. */
-async function account(grants: string[]): Promise<{ name: string; url: string }> {
-  const name = `kms_setup_${randomBytes(3).toString("hex")}`;
-  const password = `pw-${randomBytes(6).toString("hex")}`;
-  await db.admin.raw("CREATE USER ?@'%' IDENTIFIED BY ?", [name, password]);
-  users.push(name);
-  for (const grant of grants) {
-    await db.admin.raw(`GRANT ${grant} ON \`${db.name}\`.* TO ?@'%'`, [name]);
-  }
-  return { name, url: urlFor(db.url, db.name, { user: name, password }) };
-}
+after(() => db.drop());
 
 /** A store whose `error`, `disconnect` and `connect` events are recorded. */
 function watched(options: ConstructorParameters<typeof KnexMySQLStore>[0]) {
@@ -112,7 +95,7 @@ describe("set-up errors", () => {
   });
 
   it("a wrong password: ERR_CONFIG naming the credentials, no disconnect", async () => {
-    const { url } = await account(["SELECT"]);
+    const { url } = await db.account(["SELECT"]);
     const wrong = new URL(url);
     wrong.password = "not-the-password";
     await closing(async (defer) => {
@@ -132,7 +115,7 @@ describe("set-up errors", () => {
     const old = oldStore("connect-session-knex-v5", { knex: db.admin, url: db.url, table });
     await old.ready;
     // The account a v5 app usually runs as.
-    const v5 = await account(["SELECT, INSERT, UPDATE, DELETE, CREATE"]);
+    const v5 = await db.account(["SELECT, INSERT, UPDATE, DELETE, CREATE"]);
     await closing(async (defer) => {
       const app = watched({ connection: v5.url, tablename: table }); // createtable: true
       defer(() => app.store.close());

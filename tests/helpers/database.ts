@@ -73,7 +73,12 @@ export interface TestDatabase {
   admin: Knex;
   /** A new knex instance on the database (the caller destroys it). */
   connect(config?: Partial<Knex.Config>, url?: string): Knex;
-  /** Drops the database and destroys every knex instance made by connect(). */
+  /**
+   * A new account with each of `grants` (e.g. "SELECT, INSERT") on the whole database, and the
+   * URL it connects with; drop() drops it.
+   */
+  account(grants: string[]): Promise<{ name: string; url: string }>;
+  /** Drops the accounts and the database and destroys every knex instance made by connect(). */
   drop(): Promise<void>;
 }
 
@@ -100,13 +105,25 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     return instance;
   };
   const admin = connect();
+  const accounts: string[] = [];
   return {
     name,
     url,
     admin,
     connect,
+    async account(grants) {
+      const user = `kms_${label.slice(0, 12)}_${randomBytes(3).toString("hex")}`;
+      const password = `pw-${randomBytes(6).toString("hex")}`;
+      await admin.raw("CREATE USER ?@'%' IDENTIFIED BY ?", [user, password]);
+      accounts.push(user);
+      for (const grant of grants) {
+        await admin.raw(`GRANT ${grant} ON \`${name}\`.* TO ?@'%'`, [user]);
+      }
+      return { name: user, url: urlFor(server, name, { user, password }) };
+    },
     async drop() {
       try {
+        for (const user of accounts) await admin.raw("DROP USER IF EXISTS ?@'%'", [user]);
         await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
       } finally {
         await Promise.all(instances.map((instance) => instance.destroy()));

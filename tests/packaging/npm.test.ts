@@ -28,6 +28,18 @@ function pinned(name: string, alias = name): string {
   return alias === name ? `${name}@${version}` : `${alias}@npm:${name}@${version}`;
 }
 
+/** npm install into the scratch project, from npm's cache when `npm ci` filled it. */
+function npmInstall(specs: string[]): void {
+  succeed(npm, [
+    "install",
+    "--prefer-offline",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    ...specs,
+  ], scratch);
+}
+
 let scratch: string;
 let packedFiles: string[];
 let database: TestDatabase;
@@ -47,12 +59,7 @@ before(async () => {
     join(scratch, "package.json"),
     JSON.stringify({ name: "kms-npm-package-app", private: true }),
   );
-  succeed(npm, [
-    "install",
-    "--prefer-offline",
-    "--no-audit",
-    "--no-fund",
-    "--loglevel=error",
+  npmInstall([
     join(scratch, pack.filename),
     pinned("knex"),
     pinned("express-session"),
@@ -61,7 +68,7 @@ before(async () => {
     pinned("@types/express"),
     pinned("@types/express-session"),
     pinned("@types/node"),
-  ], scratch);
+  ]);
   copyFixtures(scratch);
 });
 
@@ -166,17 +173,12 @@ describe("the oldest express-session the peer range takes", () => {
       .peerDependencies["express-session"];
     assert.equal(range, `^${oldest}`, "the tested version is the range's floor");
     // No --legacy-peer-deps: npm refuses (ERESOLVE) a version outside the peer range.
-    succeed(npm, [
-      "install",
-      "--prefer-offline",
-      "--no-audit",
-      "--no-fund",
-      "--loglevel=error",
+    npmInstall([
       pinned("express-session", "express-session-oldest").replace(
         /^express-session-oldest@npm:/,
         "",
       ),
-    ], scratch);
+    ]);
     const table = tableName();
     const { stdout } = succeed("node", ["consumer.mjs", "express4"], scratch, {
       MYSQL_URL: database.url,
