@@ -252,7 +252,7 @@ describe("the docs site in Chromium", {
       const { scrollWidth, width, widest } = await phone.evaluate(() => {
         const width = document.documentElement.clientWidth;
         // For the message: the elements that stick out the furthest.
-        const widest = [...document.querySelectorAll("body *")]
+        const widest = Array.from(document.querySelectorAll("body *"))
           .map((element) => ({ element, right: element.getBoundingClientRect().right }))
           .filter(({ right }) => right > width + 1)
           .sort((a, b) => b.right - a.right).slice(0, 3)
@@ -283,14 +283,14 @@ describe("the docs site in Chromium", {
       const found = await desktop.evaluate(() => {
         const article = document.querySelector("article") as HTMLElement;
         const right = article.getBoundingClientRect().right;
-        return [...article.querySelectorAll("table")].map((table, t) => {
+        return Array.from(article.querySelectorAll("table")).map((table, t) => {
           const head = (table.rows[0]?.textContent ?? "").trim().slice(0, 40);
           const issues: string[] = [];
           if (table.scrollWidth > table.clientWidth + 1) {
             issues.push(`${table.scrollWidth}px of content in ${table.clientWidth}px`);
           }
           if (table.getBoundingClientRect().right > right + 1) issues.push("past the article");
-          for (const cell of table.querySelectorAll("th, td")) {
+          for (const cell of Array.from(table.querySelectorAll("th, td"))) {
             if (cell.scrollWidth > cell.clientWidth + 1) {
               issues.push(`cell ${JSON.stringify(cell.textContent?.slice(0, 30))} overflows`);
             }
@@ -333,13 +333,13 @@ describe("the docs site in Chromium", {
       const inlined = holder.firstElementChild as SVGSVGElement;
       inlined.style.width = `${width}px`;
       inlined.style.height = `${height}px`;
-      const texts = [...inlined.querySelectorAll("text")].map((text) => {
+      const texts = Array.from(inlined.querySelectorAll("text")).map((text) => {
         const ctm = text.getScreenCTM() as DOMMatrix;
         const fontSize = parseFloat(getComputedStyle(text).fontSize) * Math.hypot(ctm.a, ctm.b);
         const box = text.getBoundingClientRect();
         return { text: text.textContent ?? "", fontSize, box };
       });
-      const lines = [...inlined.querySelectorAll("line")].map((line) => {
+      const lines = Array.from(inlined.querySelectorAll("line")).map((line) => {
         const box = line.getBoundingClientRect();
         return {
           y: box.top,
