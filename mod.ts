@@ -24,6 +24,7 @@ export {
   type RetryEvent,
   type SessionWithId,
   type StoreEvents,
+  type StoreListener,
   type StoreOptions,
   type StoreStats,
   type UnreadableEvent,

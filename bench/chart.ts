@@ -1,4 +1,10 @@
 // The docs' chart: grouped bar panels written as plain SVG (no chart library).
+//
+// The chart is drawn at the width the docs page shows it (its article column is about 700 px
+// wide on a desktop), so that a font size here is the size a reader sees: no text is smaller
+// than 12 px. Value labels are turned upright so that each fits the width of its bar, and are
+// placed where they cross neither the dashed reference line nor each other; the reference
+// line's label sits in the legend.
 
 export interface Series {
   name: string;
@@ -17,117 +23,229 @@ export interface Panel {
   reference?: { value: number; label: string };
 }
 
-const WIDTH = 900;
-const PANEL_HEIGHT = 260;
-const MARGIN = { left: 50, right: 20, top: 44, bottom: 60 };
+/** The chart's width: the docs page's article column on a desktop, so 1 unit ≈ 1 CSS pixel. */
+const WIDTH = 700;
+const MARGIN = { left: 16, right: 16 };
+const PLOT_HEIGHT = 180;
+const FONT = { title: 14, text: 12 };
+/** Baseline-to-baseline distance of lines of 12 px text (their boxes must not touch). */
+const LINE = 17;
+const TITLE_LINE = 19;
+const REF_COLOR = "#c00";
+
+/**
+ * About how wide text is, in units of its font size: system-ui falls back to DejaVu Sans on
+ * many Linux desktops, whose digits are 0.64 em and average letter about 0.6 em. Generous, so
+ * that what is laid out as fitting does fit.
+ */
+const EM_PER_CHAR = 0.62;
+
+function textWidth(text: string, fontSize: number): number {
+  return text.length * fontSize * EM_PER_CHAR;
+}
 
 function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/**
- * A line of text at the left margin, squeezed to the chart's width when it would run past it
- * (`charWidth`: about how wide a character of its class is).
- */
-function line(text: string, y: number, className: string, charWidth: number): string {
-  const room = WIDTH - MARGIN.left - MARGIN.right;
-  const fit = text.length * charWidth > room
-    ? ` textLength="${room}" lengthAdjust="spacingAndGlyphs"`
-    : "";
-  return `<text x="${MARGIN.left}" y="${y}" class="${className}"${fit}>${escape(text)}</text>`;
+/** `text` broken at spaces into lines no wider than `width`. */
+function wrap(text: string, width: number, fontSize: number): string[] {
+  const lines: string[] = [];
+  let current = "";
+  for (const word of text.split(" ")) {
+    const candidate = current ? `${current} ${word}` : word;
+    if (current && textWidth(candidate, fontSize) > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = candidate;
+    }
+  }
+  if (current) lines.push(current);
+  return lines;
 }
 
-function panelSvg(panel: Panel, top: number): string {
+/** Relative luminance of a #rrggbb colour (WCAG 2). */
+function luminance(hex: string): number {
+  const channels = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  const [r, g, b] = channels as [number, number, number];
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** White or near-black, whichever reads better on `background`. */
+function textOn(background: string): string {
+  const l = luminance(/^#[0-9a-f]{6}$/i.test(background) ? background : "#777777");
+  return (1.05) / (l + 0.05) >= (l + 0.05) / (luminance("#111111") + 0.05) ? "#fff" : "#111";
+}
+
+interface LegendItem {
+  name: string;
+  /** A filled square of this colour, or the dashed reference line. */
+  swatch: { color: string } | "reference";
+}
+
+/** Legend items laid out in rows that fit the chart's width. */
+function legendRows(items: LegendItem[]): { item: LegendItem; x: number }[][] {
+  const rows: { item: LegendItem; x: number }[][] = [[]];
+  let x = MARGIN.left;
+  for (const item of items) {
+    const width = 22 + textWidth(item.name, FONT.text) + 14;
+    if (x + width > WIDTH - MARGIN.right && x > MARGIN.left) {
+      rows.push([]);
+      x = MARGIN.left;
+    }
+    (rows[rows.length - 1] as { item: LegendItem; x: number }[]).push({ item, x });
+    x += width;
+  }
+  return rows;
+}
+
+/** One panel drawn from `top` down; returns its SVG and its height. */
+function panelSvg(panel: Panel, top: number): { svg: string; height: number } {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
-  const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
+  const parts: string[] = [];
+
+  // The title, wrapped.
+  const titleLines = wrap(panel.title, plotWidth, FONT.title);
+  titleLines.forEach((text, i) => {
+    parts.push(
+      `<text x="${MARGIN.left}" y="${top + 16 + i * TITLE_LINE}" class="title">` +
+        `${escape(text)}</text>`,
+    );
+  });
+  const plotTop = top + 16 + (titleLines.length - 1) * TITLE_LINE + 14;
+  const plotBottom = plotTop + PLOT_HEIGHT;
+
+  // The scale leaves room above the tallest bar for its upright label.
+  const labels = panel.series.map((s) => s.values.map((v) => panel.format(v)));
+  const longestLabel = Math.max(
+    ...labels.flat().map((label) => textWidth(label, FONT.text)),
+    0,
+  );
+  const headroom = longestLabel + 10;
   const finite = panel.series.flatMap((s) => s.values).filter(Number.isFinite);
-  const max = Math.max(...finite, panel.reference?.value ?? 0) * 1.15 || 1;
-  const y = (value: number) => top + MARGIN.top + plotHeight * (1 - value / max);
+  const highest = Math.max(...finite, panel.reference?.value ?? 0, 0);
+  const max = highest > 0 ? highest * PLOT_HEIGHT / (PLOT_HEIGHT - headroom) : 1;
+  const y = (value: number) => plotBottom - PLOT_HEIGHT * (value / max);
+  const refY = panel.reference ? y(panel.reference.value) : undefined;
+
   const groupWidth = plotWidth / panel.groups.length;
-  const barWidth = (groupWidth * 0.8) / panel.series.length;
-  const parts = [
-    line(panel.title, top + 20, "title", 8.6),
-    `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(0)}" y2="${
-      y(0)
-    }" class="axis"/>`,
-  ];
+  const barWidth = (groupWidth * 0.84) / panel.series.length;
+  const bars: string[] = [];
+  const valueLabels: string[] = [];
+  const groupLabels: string[] = [];
+  let groupLines = 1;
   panel.groups.forEach((group, g) => {
-    const x0 = MARGIN.left + g * groupWidth + groupWidth * 0.1;
+    const x0 = MARGIN.left + g * groupWidth + groupWidth * 0.08;
     panel.series.forEach((series, s) => {
       const value = series.values[g] as number;
       if (!Number.isFinite(value)) return;
       const x = x0 + s * barWidth;
-      parts.push(
-        `<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${
-          (barWidth - 2).toFixed(1)
-        }" ` +
-          `height="${(y(0) - y(value)).toFixed(1)}" fill="${series.color}">` +
-          `<title>${escape(`${series.name}, ${group}: ${panel.format(value)}`)}</title></rect>`,
-        `<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y(value) - 3).toFixed(1)}" ` +
-          `class="value">${escape(panel.format(value))}</text>`,
+      const barTop = y(value);
+      const label = labels[s]?.[g] as string;
+      bars.push(
+        `<rect x="${x.toFixed(1)}" y="${barTop.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" ` +
+          `height="${(plotBottom - barTop).toFixed(1)}" fill="${series.color}">` +
+          `<title>${escape(`${series.name}, ${group}: ${label}`)}</title></rect>`,
+      );
+      // Upright, reading upwards from its anchor. Above the bar, unless it would cross the
+      // reference line there: then inside the bar, below its top.
+      const length = textWidth(label, FONT.text);
+      const centre = (x + (barWidth - 2) / 2).toFixed(1);
+      let anchor = barTop - 5;
+      let fill = "#222";
+      const crossesAbove = refY !== undefined && refY < barTop && refY > anchor - length - 3;
+      if (crossesAbove) {
+        if (plotBottom - barTop >= length + 10) {
+          anchor = barTop + 5 + length;
+          fill = textOn(series.color);
+        } else {
+          anchor = (refY as number) - 5; // a short bar right under the line: above the line
+        }
+      }
+      valueLabels.push(
+        `<text x="${centre}" y="${anchor.toFixed(1)}" transform="rotate(-90 ${centre} ` +
+          `${anchor.toFixed(1)})" class="value" fill="${fill}">${escape(label)}</text>`,
       );
     });
-    parts.push(
-      `<text x="${(x0 + groupWidth * 0.4).toFixed(1)}" y="${y(0) + 16}" class="group">` +
-        `${escape(group)}</text>`,
-    );
+    const lines = wrap(group, groupWidth - 6, FONT.text);
+    groupLines = Math.max(groupLines, lines.length);
+    lines.forEach((text, i) => {
+      groupLabels.push(
+        `<text x="${(MARGIN.left + (g + 0.5) * groupWidth).toFixed(1)}" ` +
+          `y="${plotBottom + 16 + i * LINE}" class="group">${escape(text)}</text>`,
+      );
+    });
   });
-  if (panel.reference) {
-    const ry = y(panel.reference.value).toFixed(1);
+  parts.push(
+    ...bars,
+    `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${plotBottom}" ` +
+      `y2="${plotBottom}" class="axis"/>`,
+  );
+  if (refY !== undefined) {
     parts.push(
-      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${ry}" y2="${ry}" class="ref"/>`,
-      `<text x="${WIDTH - MARGIN.right}" y="${Number(ry) - 4}" class="reflabel">` +
-        `${escape(panel.reference.label)}</text>`,
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${refY.toFixed(1)}" ` +
+        `y2="${refY.toFixed(1)}" class="ref"/>`,
     );
   }
-  // The legend in as many rows as it needs, the last row where a one-row legend sits.
-  const rows: { series: Series; x: number }[][] = [[]];
-  let legendX = MARGIN.left;
-  for (const series of panel.series) {
-    const width = 20 + series.name.length * 5.9;
-    if (legendX + width > WIDTH - MARGIN.right && legendX > MARGIN.left) {
-      rows.push([]);
-      legendX = MARGIN.left;
-    }
-    (rows[rows.length - 1] as { series: Series; x: number }[]).push({ series, x: legendX });
-    legendX += width;
-  }
+  parts.push(...valueLabels, ...groupLabels);
+
+  // The legend: the series, then the reference line.
+  const items: LegendItem[] = panel.series.map((s) => ({
+    name: s.name,
+    swatch: { color: s.color },
+  }));
+  if (panel.reference) items.push({ name: panel.reference.label, swatch: "reference" });
+  const rows = legendRows(items);
+  const legendTop = plotBottom + 16 + (groupLines - 1) * LINE + 12;
   rows.forEach((row, r) => {
-    const rowY = top + PANEL_HEIGHT - 18 - 14 * (rows.length - 1 - r);
-    for (const { series, x } of row) {
+    const baseline = legendTop + 12 + r * LINE;
+    for (const { item, x } of row) {
       parts.push(
-        `<rect x="${x.toFixed(1)}" y="${rowY}" width="10" height="10" fill="${series.color}"/>`,
-        `<text x="${(x + 14).toFixed(1)}" y="${rowY + 9}" class="legend">` +
-          `${escape(series.name)}</text>`,
+        item.swatch === "reference"
+          ? `<line x1="${x}" x2="${x + 16}" y1="${baseline - 4}" y2="${baseline - 4}" ` +
+            `class="ref"/>`
+          : `<rect x="${x}" y="${baseline - 10}" width="12" height="12" ` +
+            `fill="${item.swatch.color}"/>`,
+        `<text x="${x + 22}" y="${baseline}" class="legend">${escape(item.name)}</text>`,
       );
     }
   });
-  return parts.join("\n");
+  const height = legendTop + 12 + (rows.length - 1) * LINE + 18 - top;
+  return { svg: parts.join("\n"), height };
 }
 
 /** The whole chart: panels stacked, with caption lines at the bottom. */
 export function chartSvg(panels: Panel[], captions: string[]): string {
-  const height = panels.length * PANEL_HEIGHT + 16 + 14 * captions.length;
-  const body = panels.map((panel, i) => panelSvg(panel, i * PANEL_HEIGHT)).join("\n");
+  let top = 0;
+  const body: string[] = [];
+  for (const panel of panels) {
+    const drawn = panelSvg(panel, top);
+    body.push(drawn.svg);
+    top += drawn.height + 12;
+  }
+  const captionLines = captions.flatMap((caption) =>
+    wrap(caption, WIDTH - MARGIN.left - MARGIN.right, FONT.text)
+  );
+  const captionSvg = captionLines.map((text, i) =>
+    `<text x="${MARGIN.left}" y="${top + 12 + i * LINE}" class="caption">${escape(text)}</text>`
+  );
+  const height = Math.ceil(top + 12 + (captionLines.length - 1) * LINE + 10);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
     `viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif">
 <style>
-.title { font-size: 15px; font-weight: 600; fill: #222; }
-.value { font-size: 9px; fill: #333; text-anchor: middle; }
-.group { font-size: 12px; fill: #333; text-anchor: middle; }
-.legend { font-size: 10px; fill: #333; }
+.title { font-size: ${FONT.title}px; font-weight: 600; fill: #222; }
+.value { font-size: ${FONT.text}px; dominant-baseline: central; }
+.group { font-size: ${FONT.text}px; fill: #333; text-anchor: middle; }
+.legend { font-size: ${FONT.text}px; fill: #333; }
 .axis { stroke: #888; }
-.ref { stroke: #c00; stroke-dasharray: 5 4; }
-.reflabel { font-size: 10px; fill: #c00; text-anchor: end; }
-.caption { font-size: 11px; fill: #666; }
+.ref { stroke: ${REF_COLOR}; stroke-width: 1.5; stroke-dasharray: 5 4; }
+.caption { font-size: ${FONT.text}px; fill: #555; }
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
-${body}
-${
-      captions.map((caption, i) =>
-        line(caption, height - 10 - 14 * (captions.length - 1 - i), "caption", 6)
-      ).join("\n")
-    }
+${body.join("\n")}
+${captionSvg.join("\n")}
 </svg>
 `;
 }

@@ -92,6 +92,9 @@ const config: Config = {
         sanitizeComments: true,
         parametersFormat: "table",
         interfacePropertiesFormat: "table",
+        // No "Defined in" column: each page names its source file at the top, and a fourth
+        // column pushed the descriptions out of the article's width.
+        tableColumnSettings: { hideSources: true },
       } satisfies Partial<TypedocOptions> & Record<string, unknown>,
     ],
   ],

@@ -30,8 +30,13 @@ const PREFIX = "knex-mysql-session: ";
 
 /** The error every store operation reports, through its callback or its promise. */
 export class SessionStoreError extends Error {
+  /** What went wrong, to branch on; the message says it in words and names the fix. */
   readonly code: SessionStoreErrorCode;
 
+  /**
+   * An error with this code; `message` gets the package's prefix, and `cause` is the
+   * driver's error when there is one.
+   */
   constructor(code: SessionStoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(PREFIX + message, options);
     this.name = "SessionStoreError";

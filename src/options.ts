@@ -59,11 +59,15 @@ export interface KnexMySQLStoreOptions {
    * session returning it. Default one day (`86400000`).
    */
   ttl?: number | ((session: SessionData) => number);
-  /** Make `touch` a no-op: a session expires `ttl`/`maxAge` after it was last saved. */
+  /**
+   * Make `touch` write nothing: a session expires `ttl`/`maxAge` after it was last saved. A
+   * touch that carries a change of the cookie's settings is still saved, as a whole session.
+   */
   disableTouch?: boolean;
   /**
    * Milliseconds: skip the touch write for a session whose expiry was pushed back less than
-   * this long ago. Default `0` (every touch writes).
+   * this long ago. Default `0`: only a touch to the second already stored is skipped. A touch
+   * that carries a change of the cookie's settings is saved as a whole session instead.
    */
   touchAfter?: number;
   /**

@@ -54,8 +54,11 @@ export interface RetryEvent {
 
 /** The payload of the `unreadable` event: a stored session that reads as no session. */
 export interface UnreadableEvent {
+  /** The session id whose stored row could not be opened. */
   sid: string;
+  /** Why it could not be opened. */
   reason: UnreadableReason;
+  /** What happened and what to do about it, for a log line. */
   message: string;
 }
 
@@ -66,17 +69,27 @@ export interface UnreadableEvent {
 export interface StoreOptions {
   /** The knex instance in use: the one given, or the one the store made (close() destroys it). */
   readonly knex: Knex;
+  /** The sessions table (option `tablename`). */
   readonly tableName: string;
+  /** The session-id column (option `sidfieldname`). */
   readonly sidFieldName: string;
+  /** Whether start-up installs what is missing of the schema (option `createtable`). */
   readonly createTable: boolean;
   /** Milliseconds between sweeps; 0 when this store does not sweep. */
   readonly cleanupInterval: number;
+  /** The most expired sessions one call of the sweep deletes. */
   readonly cleanupBatchSize: number;
+  /** Called with the error of a failed sweep. */
   readonly onDbCleanupError: (error: unknown) => void;
+  /** Whether `touch` is turned off. */
   readonly disableTouch: boolean;
+  /** Milliseconds within which a touch that would move the expiry less is not written. */
   readonly touchAfter: number;
+  /** The deadline of every statement, in milliseconds. */
   readonly queryTimeout: number;
+  /** The most resends of one statement; `Infinity` when only `queryTimeout` limits them. */
   readonly maxRetries: number;
+  /** The base of the resends' backoff, in milliseconds. */
   readonly retryDelay: number;
   /** Whether sessions are encrypted (the keys are not shown). */
   readonly encrypted: boolean;
@@ -98,7 +111,8 @@ export interface StoreEvents {
   unreadable: [event: UnreadableEvent];
 }
 
-type Listener<E extends keyof StoreEvents> = (...args: StoreEvents[E]) => void;
+/** A listener of the store's event `E`, called with that event's arguments. */
+export type StoreListener<E extends keyof StoreEvents> = (...args: StoreEvents[E]) => void;
 
 type Callback<T> = (error: unknown, value?: T) => void;
 
@@ -170,7 +184,12 @@ export class KnexMySQLStore extends Store {
   readonly #reported = new Set<string>();
   #closing: Promise<void> | undefined;
 
-  /** @throws TypeError when an option is unknown, misspelt or out of range. */
+  /**
+   * Checks the options and starts connecting; the store is usable once `ready` resolves, and
+   * operations sent before then wait for it.
+   *
+   * @throws TypeError when an option is unknown, misspelt or out of range.
+   */
   constructor(options: KnexMySQLStoreOptions = {}) {
     super();
     this.#options = resolveOptions(options, { MYSQL_URL: process.env.MYSQL_URL });
@@ -272,33 +291,43 @@ export class KnexMySQLStore extends Store {
   }
 
   /** Listens to one of the store's {@link StoreEvents}; a misspelt name does not type-check. */
-  override on<E extends keyof StoreEvents>(event: E, listener: Listener<E>): this {
+  override on<E extends keyof StoreEvents>(event: E, listener: StoreListener<E>): this {
     return super.on(event, listener as (...args: unknown[]) => void);
   }
 
   /** Like on(), for the next time only. */
-  override once<E extends keyof StoreEvents>(event: E, listener: Listener<E>): this {
+  override once<E extends keyof StoreEvents>(event: E, listener: StoreListener<E>): this {
     return super.once(event, listener as (...args: unknown[]) => void);
   }
 
   /** Removes a listener added with on() or once(). */
-  override off<E extends keyof StoreEvents>(event: E, listener: Listener<E>): this {
+  override off<E extends keyof StoreEvents>(event: E, listener: StoreListener<E>): this {
     return super.off(event, listener as (...args: unknown[]) => void);
   }
 
+  /** Reads a live session; resolves with null when there is none (or it expired). */
   get(sid: string): Promise<SessionData | null>;
+  /** Reads a live session; calls back with null when there is none (or it expired). */
   get(sid: string, callback: (error: unknown, session?: SessionData | null) => void): void;
   get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
     return respond(this.#get(sid), callback);
   }
 
+  /** Saves a session, with its expiry, inserting or replacing it. */
   set(sid: string, session: SessionData): Promise<void>;
+  /** Saves a session, with its expiry, inserting or replacing it; then calls back. */
   set(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
     return respond(this.#set(sid, session), callback);
   }
 
+  /**
+   * Moves a live session's expiry on, without writing its data. Not sent when the stored
+   * expiry is already that second, or within `touchAfter`; a touch carrying a change of the
+   * cookie's settings is saved as a whole session instead.
+   */
   override touch(sid: string, session: SessionData): Promise<void>;
+  /** Like the promise form of touch(), then calls back. */
   override touch(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
   override touch(
     sid: string,
@@ -310,6 +339,7 @@ export class KnexMySQLStore extends Store {
 
   /** Deletes a session; resolves whether there was one to delete. */
   destroy(sid: string): Promise<boolean>;
+  /** Deletes a session; calls back with whether there was one to delete. */
   destroy(sid: string, callback: (error: unknown, destroyed?: boolean) => void): void;
   destroy(sid: string, callback?: Callback<boolean>): Promise<boolean> | void {
     return respond(this.#destroy(sid), callback);
@@ -317,6 +347,7 @@ export class KnexMySQLStore extends Store {
 
   /** Every live session, each with its id in `id` (which replaces a stored `id` key). */
   override all(): Promise<SessionWithId[]>;
+  /** Calls back with every live session, each with its id in `id`. */
   override all(callback: (error: unknown, sessions?: SessionWithId[]) => void): void;
   override all(callback?: Callback<SessionWithId[]>): Promise<SessionWithId[]> | void {
     return respond(this.#all(), callback);
@@ -324,6 +355,7 @@ export class KnexMySQLStore extends Store {
 
   /** How many sessions are live (not expired). */
   override length(): Promise<number>;
+  /** Calls back with how many sessions are live (not expired). */
   override length(callback: (error: unknown, length?: number) => void): void;
   override length(callback?: Callback<number>): Promise<number> | void {
     return respond(this.#length(), callback);
@@ -331,6 +363,7 @@ export class KnexMySQLStore extends Store {
 
   /** Deletes every session; resolves with how many there were. */
   override clear(): Promise<number>;
+  /** Deletes every session; calls back with how many there were. */
   override clear(callback: (error: unknown, deleted?: number) => void): void;
   override clear(callback?: Callback<number>): Promise<number> | void {
     return respond(this.#clear(), callback);
@@ -341,6 +374,7 @@ export class KnexMySQLStore extends Store {
    * for as long as it took; resolves with how many went. The periodic cleanup does the same.
    */
   clearExpired(): Promise<number>;
+  /** Like the promise form of clearExpired(), then calls back with how many went. */
   clearExpired(callback: (error: unknown, deleted?: number) => void): void;
   clearExpired(callback?: Callback<number>): Promise<number> | void {
     const sweep = sweepInBatches(
@@ -410,6 +444,7 @@ export class KnexMySQLStore extends Store {
    * left open. Idempotent.
    */
   close(): Promise<void>;
+  /** Like the promise form of close(), then calls back. */
   close(callback: (error?: unknown) => void): void;
   close(callback?: Callback<void>): Promise<void> | void {
     this.#closing ??= this.#shutdown();
