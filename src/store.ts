@@ -36,9 +36,11 @@ export interface StoreStats {
 
 /** One of a user's sessions, as `sessionsOf` lists them. */
 export interface UserSession {
+  /** The session id (what express-session calls req.sessionID). */
   id: string;
   /** When it expires (whole seconds). */
   expires: Date;
+  /** The session's data, as get() gives it. */
   session: SessionData;
 }
 
@@ -389,6 +391,7 @@ export class KnexMySQLStore extends Store {
    * expiry first, each with its id, expiry and data: for a "your devices" page. Read by index.
    */
   sessionsOf(userId: string | number): Promise<UserSession[]>;
+  /** sessionsOf(), the callback way. */
   sessionsOf(
     userId: string | number,
     callback: (error: unknown, sessions?: UserSession[]) => void,
@@ -402,6 +405,7 @@ export class KnexMySQLStore extends Store {
 
   /** How many live sessions the user `userId` has. */
   countOf(userId: string | number): Promise<number>;
+  /** countOf(), the callback way. */
   countOf(userId: string | number, callback: (error: unknown, count?: number) => void): void;
   countOf(userId: string | number, callback?: Callback<number>): Promise<number> | void {
     return respond(this.#countOf(userId), callback);
@@ -413,10 +417,12 @@ export class KnexMySQLStore extends Store {
    * one of them before does not bring it back.
    */
   destroyUser(userId: string | number, options?: { except?: string }): Promise<number>;
+  /** destroyUser() without options, the callback way. */
   destroyUser(
     userId: string | number,
     callback: (error: unknown, deleted?: number) => void,
   ): void;
+  /** destroyUser(), the callback way. */
   destroyUser(
     userId: string | number,
     options: { except?: string },
