@@ -3,12 +3,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../mod.ts";
 import { COMMANDS } from "../src/cli/run.ts";
 import { procedureName, PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
-import { cli } from "./helpers/cli.ts";
+import { assertExactLayout, cli } from "./helpers/cli.ts";
 import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
 import { type ServerFacts, serverFacts } from "./helpers/server.ts";
 import { sessionFor } from "./helpers/sessions.ts";
@@ -122,15 +121,9 @@ describe("sql", () => {
     }
     assert.equal((await procedures(table)).length, PROCEDURES.length);
     await assertStoreWorks(table);
-    const status = await cli(["status", "--table", table, "--url", db.url]);
-    assert.equal(status.stderr, "");
-    assert.match(
-      status.stdout,
-      new RegExp(`layout: +knex-mysql-session schema ${SCHEMA_VERSION}\n`),
-    );
-    assert.match(
-      status.stdout,
-      new RegExp(`sid column: \`sid\` varchar\\(255\\) ${server.sidCollation}\n`),
+    assertExactLayout(
+      await cli(["status", "--table", table, "--url", db.url]),
+      server.sidCollation,
     );
   });
 

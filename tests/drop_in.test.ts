@@ -12,7 +12,6 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import express from "express";
 import session, { MemoryStore, type Store } from "express-session";
-import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
 import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
@@ -69,6 +68,7 @@ describe("return values and members", () => {
     const key = randomBytes(32).toString("base64");
     await closing(async (defer) => {
       const store = open({ encryption: { keys: [key] }, touchAfter: 5_000 });
+      await store.ready;
       defer(() => store.close());
       const { options } = store;
       assert.equal(options.knex, db.admin);

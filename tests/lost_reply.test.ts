@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { KnexMySQLStore } from "../mod.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
-import { startTcpProxy, type TcpProxy } from "./fixtures/tcp_proxy.ts";
+import { proxyFor, type TcpProxy } from "./fixtures/tcp_proxy.ts";
 
 const TRIALS = Number(process.env.LOST_REPLY_TRIALS ?? 500);
 
@@ -20,12 +20,10 @@ describe("a reply lost after the commit", () => {
 
   before(async () => {
     db = await createTestDatabase("lost_reply");
-    const server = new URL(db.url);
-    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port) });
-    const through = new URL(db.url);
-    through.port = String(proxy.port);
+    let url: string;
+    ({ proxy, url } = await proxyFor(db.url));
     store = new KnexMySQLStore({
-      connection: through.toString(),
+      connection: url,
       tablename: tableName(),
       clearInterval: 0,
     });

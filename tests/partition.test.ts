@@ -12,7 +12,7 @@ import { createCounterApp } from "../scripts/counter-app.ts";
 import { closing, type Defer } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
-import { startTcpProxy, type TcpProxy } from "./fixtures/tcp_proxy.ts";
+import { proxyFor, type TcpProxy } from "./fixtures/tcp_proxy.ts";
 
 /** The deadline the stores here use: short, so that the test is; the default is 10 s. */
 const QUERY_TIMEOUT = 2_000;
@@ -26,11 +26,7 @@ describe("a silent partition", () => {
 
   before(async () => {
     db = await createTestDatabase("partition");
-    const server = new URL(db.url);
-    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port) });
-    const through = new URL(db.url);
-    through.port = String(proxy.port);
-    url = through.toString();
+    ({ proxy, url } = await proxyFor(db.url));
   });
   after(async () => {
     await proxy.cut();

@@ -52,7 +52,7 @@ async function app(defer: Defer, options: KnexMySQLStoreOptions = {}) {
   const slowReached: (() => void)[] = [];
   const web = express();
   web.use(session({ store, secret: "by-user", resave: false, saveUninitialized: false }));
-  web.get("/login", async (req, res, next) => {
+  web.get("/login", (req, res, next) => {
     const user = String(req.query.user);
     req.session.regenerate(async (error) => {
       if (error) return next(error);

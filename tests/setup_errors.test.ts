@@ -4,7 +4,6 @@
 // emitted (express-session would serve requests without a session, and the app's routes
 // would crash on an undefined req.session). Once the fix is in, the store starts.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Knex } from "knex";
 import { KnexMySQLStore, type SessionStoreError } from "../mod.ts";
@@ -16,7 +15,6 @@ import {
   createTestDatabase,
   tableName,
   type TestDatabase,
-  urlFor,
 } from "./helpers/database.ts";
 import { oldStore, sessionApp, signedCookie } from "./helpers/old_stores.ts";
 import { serverFacts } from "./helpers/server.ts";

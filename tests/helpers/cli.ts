@@ -3,7 +3,9 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
 import { runCli } from "../../src/cli/run.ts";
+import { SCHEMA_VERSION } from "../../src/sql.ts";
 
 export interface CliResult {
   code: number;
@@ -35,4 +37,12 @@ export function spawnCli(argv: string[]) {
     env: { ...process.env, MYSQL_URL: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/** `status` of a table in this store's exact layout: current schema, the sid collation given. */
+export function assertExactLayout(status: CliResult, sidCollation: string): void {
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, new RegExp(`layout: +knex-mysql-session schema ${SCHEMA_VERSION}\n`));
+  assert.match(status.stdout, new RegExp(`sid column: \`sid\` varchar\\(255\\) ${sidCollation}\n`));
+  assert.equal(status.stderr, "", "status warns about nothing");
 }
