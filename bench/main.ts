@@ -31,6 +31,7 @@ import {
   type HttpRow,
   pairLabel,
   type PairRow,
+  type ScaleRow,
   type StoreRow,
   summarizeCallCost,
   summarizeHttp,
@@ -106,6 +107,18 @@ function printPairs(title: string, rows: PairRow[], what: (row: PairRow) => stri
   console.log(`\n${title} (median of per-round ratios of ops/s)`);
   for (const [line, group] of groupBy(rows, (r) => `${what(r)}, c=${r.concurrency}`)) {
     console.log(`${line}: ${group.map((r) => `${r.op} ${r.ratio.toFixed(2)}x`).join(", ")}`);
+  }
+}
+
+function printScale(rows: ScaleRow[]): void {
+  console.log("\nScale (this store, userId set): ops/s p50/p99 ms per table, medians of rounds");
+  for (const row of rows) {
+    console.log(
+      `${pad(row.op, 13)} c=${pad(row.concurrency, 3)} ${row.smallRows} rows ` +
+        `${row.smallOps} ${row.smallP50}/${row.smallP99}  ${row.largeRows} rows ` +
+        `${row.largeOps} ${row.largeP50}/${row.largeP99}  large/small: ` +
+        `p50 ${row.p50Ratio}x, ops/s ${row.opsRatio}x`,
+    );
   }
 }
 
@@ -185,16 +198,7 @@ async function main(): Promise<void> {
     );
   }
   if (http.length > 0) printHttp(http, options);
-  if (scale.length > 0) {
-    console.log("\nScale (this store): p50 / p99 ms, median of rounds");
-    for (const row of scale) {
-      console.log(
-        `${pad(row.op, 13)} c=${pad(row.concurrency, 3)} ${row.smallRows} rows ` +
-          `${row.smallP50}/${row.smallP99}  ${row.largeRows} rows ${row.largeP50}/${row.largeP99}` +
-          `  p50 ratio ${row.p50Ratio}`,
-      );
-    }
-  }
+  if (scale.length > 0) printScale(scale);
   if (raw.sweep) console.log(`\nSweep: ${JSON.stringify(raw.sweep)}`);
   if (Object.keys(memory).length > 0) {
     console.log(`\nPeak RSS of the HTTP servers (MB): ${JSON.stringify(memory)}`);

@@ -5,7 +5,7 @@ import { ADAPTER_LABELS } from "./adapters.ts";
 import { variantLabel } from "./http-level.ts";
 import type { BenchOptions } from "./options.ts";
 import type { BufferPool } from "./buffer-pool.ts";
-import type { SweepResult } from "./scale.ts";
+import { type SweepResult, USER_OPS } from "./scale.ts";
 import { round3 } from "./stats.ts";
 import {
   type HttpRow,
@@ -124,6 +124,17 @@ const OWNER = {
   p50: ["p50 ms without / with", (r) => `${r.baseP50} / ${r.otherP50}`],
 } satisfies Record<string, Column<PairRow>>;
 
+const SCALE_KEYS: Column<ScaleRow>[] = [["op", (r) => r.op], ["c", (r) => r.concurrency]];
+/** A table's figures: ops/s (missing in results written before it was), p50 / p99 ms. */
+const tableFigures = (rows: number, ops: number | undefined, p50: number, p99: number) =>
+  `${rows} rows: ${ops ?? "–"} ops/s, ${p50} / ${p99} ms`;
+const SCALE = {
+  small: ["small table", (r) => tableFigures(r.smallRows, r.smallOps, r.smallP50, r.smallP99)],
+  large: ["large table", (r) => tableFigures(r.largeRows, r.largeOps, r.largeP50, r.largeP99)],
+  p50: ["p50 large/small", (r) => r.p50Ratio],
+  ops: ["ops/s large/small", (r) => r.opsRatio ?? "–"],
+} satisfies Record<string, Column<ScaleRow>>;
+
 const storeIntro = (options: ShownOptions) =>
   `${options.rounds} rounds x ${options.ops} operations per store, operation and concurrency; ` +
   `${options.sessions} stored sessions of ~${options.payload} bytes. ops/s, p50 and p99 are ` +
@@ -143,6 +154,15 @@ const OWNER_INTRO = "What the owner column costs on set, in two parts, each pair
   "userId set / unset, this store with the `userId` option (every session owned by a user of 4 " +
   "sessions) against without. with/without is the median of the per-round ratios of their " +
   "ops/s: below 1.00, what the column costs.";
+
+const scaleIntro = (options: ShownOptions, rows: ScaleRow[]) =>
+  `This store on a small and a large table, interleaved, ${options.rounds} rounds; medians ` +
+  "over rounds, the ratios medians of per-round ratios." +
+  (rows.some((r) => USER_OPS.includes(r.op))
+    ? " The store has `userId` and each user owns 4 sessions: sessions-of and count-of ask for " +
+      "a random user's, destroy-user logs out a distinct user each time (4 rows deleted, loaded " +
+      "again after the batch; at most a quarter of the small table's users per batch)."
+    : "");
 
 const CALL_INTRO = "The hand-written mysql2 store sends each write as the very statement the " +
   "project's procedure runs on this server (plain), or CALLs the procedure (CALL), interleaved " +
@@ -240,20 +260,8 @@ export function resultsMarkdown(
   if (results.scale.length > 0) {
     parts.push(section(
       "Scale",
-      [
-        "This store on a small and a large table, interleaved; latency in ms. " +
-        bufferPoolSentence(results.bufferPool),
-      ],
-      table(
-        ["op", "c", "small table p50 / p99", "large table p50 / p99", "p50 large/small"],
-        results.scale.map((r) => [
-          r.op,
-          r.concurrency,
-          `${r.smallRows} rows: ${r.smallP50} / ${r.smallP99}`,
-          `${r.largeRows} rows: ${r.largeP50} / ${r.largeP99}`,
-          r.p50Ratio,
-        ]),
-      ),
+      [`${scaleIntro(options, results.scale)} ${bufferPoolSentence(results.bufferPool)}`.trim()],
+      sideBySide(one(results.scale), SCALE_KEYS, Object.values(SCALE)),
     ));
   }
   if (results.sweep) {
@@ -361,6 +369,23 @@ export function comparisonMarkdown(runs: ComparedRun[]): string {
       of((run) => run.summary.ownerCost),
       OWNER_KEYS,
       [OWNER.ratio, OWNER.ops],
+    ),
+    ...optionalSection(
+      "Scale on each server",
+      [
+        scaleIntro(first, runs.flatMap((run) => run.summary.scale)),
+        "Each run's own Markdown adds ops/s and says how its buffer pool was sized.",
+      ],
+      of((run) => run.summary.scale),
+      SCALE_KEYS,
+      [
+        [
+          "p50 / p99 ms small, large",
+          (r) => `${r.smallP50} / ${r.smallP99}, ${r.largeP50} / ${r.largeP99}`,
+        ],
+        SCALE.p50,
+        SCALE.ops,
+      ],
     ),
     MARK_END,
   ];

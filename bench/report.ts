@@ -14,6 +14,7 @@ import {
 import { type BenchOptions, STORE_ONLY } from "./options.ts";
 import { root } from "./root.ts";
 import { type BatchResult, STORE_OPS } from "./store-level.ts";
+import type { ScaleResult } from "./scale.ts";
 import {
   evaluateTargets,
   OWNER_PAIRS,
@@ -21,6 +22,7 @@ import {
   type PairRow,
   summarizeCallCost,
   summarizeOwnerCost,
+  summarizeScale,
   type Target,
   VARIANT_ORDER,
 } from "./summary.ts";
@@ -44,7 +46,7 @@ export interface Results {
   options: ShownOptions;
   targets: Target[];
   summary: ResultsSummary;
-  raw: { store: BatchResult[] };
+  raw: { store: BatchResult[]; scale?: ScaleResult[] };
 }
 
 /** "mariadb" or "mysql": how results files are named. */
@@ -219,6 +221,7 @@ async function load(file: string): Promise<Results> {
   const { summary, raw } = results;
   summary.callCost = summarizeCallCost(raw.store);
   summary.ownerCost = summarizeOwnerCost(raw.store);
+  if (raw.scale) summary.scale = summarizeScale(raw.scale);
   const { store, http, scale, sweep, memory, ownerCost } = summary;
   results.targets = evaluateTargets(store, http, scale, sweep, memory, ownerCost);
   return results;

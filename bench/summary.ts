@@ -1,7 +1,7 @@
 // Turns per-round results into medians, per-round ratios and the issue's targets.
 import { type HttpResult, type MemoryResult, SCENARIOS } from "./http-level.ts";
 import { type AdapterName, ADAPTERS } from "./options.ts";
-import type { ScaleResult, SweepResult } from "./scale.ts";
+import { type ScaleOp, type ScaleResult, type SweepResult, USER_OPS } from "./scale.ts";
 import { median, round3 } from "./stats.ts";
 import { type BatchResult, STORE_OPS, type StoreOp } from "./store-level.ts";
 
@@ -109,16 +109,21 @@ export function summarizeHttp(results: HttpResult[]): HttpRow[] {
 }
 
 export interface ScaleRow {
-  op: string;
+  op: ScaleOp;
   concurrency: number;
   smallRows: number;
   largeRows: number;
+  /** ops/s, medians over rounds (missing in results files written before they were added). */
+  smallOps?: number;
+  largeOps?: number;
   smallP50: number;
   largeP50: number;
   smallP99: number;
   largeP99: number;
   /** Median over rounds of the large table's p50 divided by the small one's. */
   p50Ratio: number;
+  /** Median over rounds of the large table's ops/s divided by the small one's. */
+  opsRatio?: number;
 }
 
 export function summarizeScale(results: ScaleResult[]): ScaleRow[] {
@@ -128,16 +133,21 @@ export function summarizeScale(results: ScaleResult[]): ScaleRow[] {
     const small = rows.filter((r) => r.rows === sizes[0]);
     const large = rows.filter((r) => r.rows === sizes[sizes.length - 1]);
     const first = rows[0] as ScaleResult;
+    const middle = (of: ScaleResult[], value: (r: ScaleResult) => number) =>
+      round3(median(of.map(value)));
     return {
       op: first.op,
       concurrency: first.concurrency,
       smallRows: sizes[0] as number,
       largeRows: sizes[sizes.length - 1] as number,
-      smallP50: round3(median(small.map((r) => r.p50))),
-      largeP50: round3(median(large.map((r) => r.p50))),
-      smallP99: round3(median(small.map((r) => r.p99))),
-      largeP99: round3(median(large.map((r) => r.p99))),
+      smallOps: middle(small, (r) => r.opsPerSecond),
+      largeOps: middle(large, (r) => r.opsPerSecond),
+      smallP50: middle(small, (r) => r.p50),
+      largeP50: middle(large, (r) => r.p50),
+      smallP99: middle(small, (r) => r.p99),
+      largeP99: middle(large, (r) => r.p99),
       p50Ratio: round3(ratioOfRounds(large, small, (r) => r.p50)),
+      opsRatio: round3(ratioOfRounds(large, small, (r) => r.opsPerSecond)),
     };
   });
 }
@@ -323,14 +333,15 @@ export function evaluateTargets(
     );
     add("set with userId ≥ 0.97x without (this store)", ownerVs(OWNER_PAIRS[1].label), 0.97);
   }
-  if (scale.length > 0) {
-    const ratios = scale.map((r) => ({
+  for (const [what, rows] of groupBy(scale, (r) => USER_OPS.includes(r.op) ? "user" : "")) {
+    const ratios = rows.map((r) => ({
       oursOver: r.p50Ratio,
       label: `${r.op} c=${r.concurrency}`,
     }));
     const high = Math.max(...ratios.map((r) => r.oursOver));
     targets.push({
-      target: `scale: p50 at ${scale[0]?.largeRows} rows within 1.3x of ${scale[0]?.smallRows}`,
+      target: `scale${what ? ", lookups by user" : ""}: p50 at ${rows[0]?.largeRows} rows ` +
+        `within 1.3x of ${rows[0]?.smallRows}`,
       reached: `highest ${fmt(high)}; ` +
         ratios.map((r) => `${r.label} ${fmt(r.oursOver)}`).join(", "),
       met: high <= 1.3,
