@@ -14,6 +14,7 @@ import {
 import { type BenchOptions, STORE_ONLY } from "./options.ts";
 import { root } from "./root.ts";
 import { type BatchResult, STORE_OPS } from "./store-level.ts";
+import type { HttpResult } from "./http-level.ts";
 import type { ScaleResult } from "./scale.ts";
 import {
   evaluateTargets,
@@ -21,8 +22,10 @@ import {
   pairLabel,
   type PairRow,
   summarizeCallCost,
+  summarizeHttp,
   summarizeOwnerCost,
   summarizeScale,
+  summarizeStore,
   type Target,
   VARIANT_ORDER,
 } from "./summary.ts";
@@ -46,7 +49,7 @@ export interface Results {
   options: ShownOptions;
   targets: Target[];
   summary: ResultsSummary;
-  raw: { store: BatchResult[]; scale?: ScaleResult[] };
+  raw: { store: BatchResult[]; http?: HttpResult[]; scale?: ScaleResult[] };
 }
 
 /** "mariadb" or "mysql": how results files are named. */
@@ -219,6 +222,10 @@ export async function writeReport(results: Results, out: string, chartPath?: str
 async function load(file: string): Promise<Results> {
   const results = JSON.parse(await readFile(file, "utf8")) as Results;
   const { summary, raw } = results;
+  // From the rounds, also where a summary is there: JSON writes a ratio that is not finite (a
+  // store served nothing in a short window) as null.
+  summary.store = summarizeStore(raw.store);
+  if (raw.http) summary.http = summarizeHttp(raw.http);
   summary.callCost = summarizeCallCost(raw.store);
   summary.ownerCost = summarizeOwnerCost(raw.store);
   if (raw.scale) summary.scale = summarizeScale(raw.scale);
