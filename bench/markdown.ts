@@ -156,7 +156,8 @@ const OWNER_INTRO = "What the owner column costs on set, in two parts, each pair
   "ops/s: below 1.00, what the column costs.";
 
 const scaleIntro = (options: ShownOptions, rows: ScaleRow[]) =>
-  `This store on a small and a large table, interleaved, ${options.rounds} rounds; medians ` +
+  `This store on a table of ${options.sessions} sessions (small) and one of ` +
+  `${options.scaleSessions} (large), interleaved, ${options.rounds} rounds; medians ` +
   "over rounds, the ratios medians of per-round ratios." +
   (rows.some((r) => USER_OPS.includes(r.op))
     ? " The store has `userId` and each user owns 4 sessions: sessions-of and count-of ask for " +
