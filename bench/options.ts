@@ -57,9 +57,9 @@ const HELP = `npm run bench -- [options]
   --concurrency A,B     store-level concurrency levels (1,32)
   --sessions N          sessions stored before the store-level run (10000)
   --payload BYTES       JSON size of one session (1024)
-  --adapters LIST       among ${ADAPTERS.join(",")} (all); ours-user
-                        (this store with userId) and bound-v1 (schema 1's procedures) run at
-                        the store level only
+  --adapters LIST       among ${ADAPTERS.join(",")} (all);
+                        ours-user (this store with userId) and bound-v1 (the hand-written store
+                        calling schema 1's procedures) run at the store level only
   --phases LIST         among ${PHASES.join(",")} (all)
   --rounds N            interleaved rounds, order rotated each round (7)
   --duration S          HTTP seconds per adapter and scenario per round (5)
