@@ -7,18 +7,21 @@ import { KnexMySQLStore } from "../mod.ts";
 import type { KnexMySQLStoreOptions } from "../src/options.ts";
 import { type ServerKind, serverKindOf, SID_COLLATION } from "../src/server.ts";
 import { createTableSql } from "../src/sql.ts";
-import { BoundStore } from "./bound-store.ts";
+import { BoundStore, currentProcedures, schemaV1 } from "./bound-store.ts";
 import type { TableLayout } from "./database.ts";
 import type { AdapterName } from "./options.ts";
+import { sessionOwner } from "./payload.ts";
 
 const require = createRequire(import.meta.url);
 
 export const ADAPTER_LABELS: Record<AdapterName, string> = {
   ours: "knex-mysql-session",
+  "ours-user": "knex-mysql-session, userId set",
   csk: "connect-session-knex v5",
   ems: "express-mysql-session v3",
   bound: "hand-written mysql2 (bound)",
   "bound-call": "hand-written mysql2, same procedures",
+  "bound-v1": "hand-written mysql2, schema 1 procedures",
   memory: "MemoryStore (ceiling)",
 };
 
@@ -73,7 +76,7 @@ function serverKind(db: Knex): Promise<ServerKind> {
 
 /**
  * Creates store `name` on table `table` of the database at `url`, ready for use: its table
- * exists, no periodic cleanup runs. `ours` takes extra options (e.g. touchAfter).
+ * exists, no periodic cleanup runs. `ours` and `ours-user` take extra options (e.g. touchAfter).
  */
 export async function createAdapter(
   name: AdapterName,
@@ -82,14 +85,23 @@ export async function createAdapter(
   ours: Partial<KnexMySQLStoreOptions> = {},
 ): Promise<Adapter> {
   switch (name) {
-    case "ours": {
+    case "ours":
+    case "ours-user": {
       const db = benchKnex(url);
-      const store = new KnexMySQLStore({ knex: db, tablename: table, clearInterval: 0, ...ours });
+      // ours-user: each session owned by its user (bench/payload.ts), as its table is loaded.
+      const owned = name === "ours-user";
+      const store = new KnexMySQLStore({
+        knex: db,
+        tablename: table,
+        clearInterval: 0,
+        ...(owned ? { userId: sessionOwner } : {}),
+        ...ours,
+      });
       await store.ready;
       return {
         name,
         store,
-        layout: sessionsLayout(table),
+        layout: { ...sessionsLayout(table), ...(owned ? { owner: "user_id" } : {}) },
         close: async () => {
           await store.close();
           await db.destroy();
@@ -136,24 +148,28 @@ export async function createAdapter(
       };
     }
     case "bound":
-    case "bound-call": {
-      const procedures = name === "bound-call";
-      if (procedures) {
+    case "bound-call":
+    case "bound-v1": {
+      const server = await withKnex(url, serverKind);
+      const v1 = name === "bound-v1" ? await schemaV1(table, server) : undefined;
+      if (name === "bound-call") {
         // This project's own table and procedures, installed by a store that then goes.
         const installer = await createAdapter("ours", url, table);
         await installer.close();
+      } else {
+        // Schema 1's table and procedures, or the table as the store makes it on this server
+        // (its sid collation is the server's).
+        const install = v1?.install ??
+          [createTableSql({ table, sid: "sid" }, SID_COLLATION[server])];
+        await withKnex(url, async (db) => {
+          for (const sql of install) await db.raw(sql);
+        });
       }
-      // The table as the store makes it on this server (its sid collation is the server's).
-      const server = await withKnex(url, async (db) => {
-        const kind = await serverKind(db);
-        if (!procedures) await db.raw(createTableSql({ table, sid: "sid" }, SID_COLLATION[kind]));
-        return kind;
-      });
       const store = new BoundStore(
         url,
         table,
         { connectionLimit: POOL_SIZE, idleTimeout: IDLE_TIMEOUT },
-        { server, procedures },
+        { procedures: v1?.procedures ?? currentProcedures(table, server), call: name !== "bound" },
       );
       return { name, store, layout: sessionsLayout(table), close: () => store.close() };
     }

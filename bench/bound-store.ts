@@ -2,19 +2,30 @@
 // operation on a mysql2 pool, callback API, no validation beyond what correctness needs.
 // Its writes are the very statements of this project's stored procedures for the server (on
 // MySQL the set procedure's row alias, on MariaDB its VALUES()), sent as prepared statements;
-// with `procedures`, it CALLs the procedures instead: the bound of the design, apart from how
-// a store implements it. The two differ only by the CALL: what a CALL costs on that server.
+// or it CALLs the procedures instead: the bound of the design, apart from how a store
+// implements it. The two differ only by the CALL: what a CALL costs on that server. It can also
+// CALL schema 1's procedures on a schema 1 table (no owner column): what the owner column costs.
 import { type SessionData, Store } from "express-session";
 import mysql from "mysql2";
+import { readFile } from "node:fs/promises";
 import type { ServerKind } from "../src/server.ts";
 import { SID_COLLATION } from "../src/server.ts";
-import { createProcedureSql, statements, withoutComments } from "../src/sql.ts";
+import { createProcedureSql, withoutComments } from "../src/sql.ts";
 import { toSqlDateTime } from "../src/time.ts";
+import { root } from "./root.ts";
 
 type Callback = (error?: unknown) => void;
 type GetCallback = (error: unknown, session?: SessionData | null) => void;
 
-type Write = "set" | "touch" | "destroy";
+const WRITES = ["set", "touch", "destroy"] as const;
+type Write = (typeof WRITES)[number];
+
+/** The CREATE PROCEDURE of each write, which the bound sends the body of, or CALLs. */
+export type WriteProcedures = Record<Write, string>;
+
+function eachWrite<T>(make: (write: Write) => T): Record<Write, T> {
+  return Object.fromEntries(WRITES.map((write) => [write, make(write)])) as Record<Write, T>;
+}
 
 /** A write: its SQL, and the names of the procedure parameters its placeholders stand for. */
 interface WriteStatement {
@@ -22,26 +33,46 @@ interface WriteStatement {
   parameters: string[];
 }
 
-/**
- * Write `procedure` of `table` on `server`: the statement the procedure runs, with each
- * parameter `p_x` a placeholder, or (`call`) the CALL of the procedure, its parameters in their
- * order. A `SELECT ROW_COUNT()` after it (destroy's) is left out of the plain form: it returns
- * what the reply to a plain statement already carries (affectedRows).
- */
-export function writeStatement(
-  table: string,
-  procedure: Write,
-  server: ServerKind,
-  call: boolean,
-): WriteStatement {
-  const names = { table, sid: "sid" };
+/** This project's procedures (the current schema) of `table` on `server`. */
+export function currentProcedures(table: string, server: ServerKind): WriteProcedures {
   const type = { charset: "utf8mb4", collation: SID_COLLATION[server] };
-  const create = withoutComments(
-    createProcedureSql(names, procedure, { sid: type, user: type }, server),
+  return eachWrite((write) =>
+    createProcedureSql({ table, sid: "sid" }, write, { sid: type, user: type }, server)
   );
+}
+
+/**
+ * Schema 1, as knex-mysql-session 0.1.0 installed it (tests/fixtures/schema_v1.sql: a table
+ * without the owner column, and procedures named `<table>_<name>_v1`), for `table` on
+ * `server`: the statements that install it, and its writes.
+ */
+export async function schemaV1(
+  table: string,
+  server: ServerKind,
+): Promise<{ install: string[]; procedures: WriteProcedures }> {
+  const text = await readFile(`${root}tests/fixtures/schema_v1.sql`, "utf8");
+  const install = text.replaceAll("{{table}}", table)
+    .replaceAll("{{sid_collation}}", SID_COLLATION[server]).split("\n-- ;\n");
+  const procedures = eachWrite((write) => {
+    const found = install.find((sql) => sql.includes(`PROCEDURE \`${table}_${write}_v1\``));
+    if (!found) throw new Error(`tests/fixtures/schema_v1.sql: no ${write} procedure`);
+    return found;
+  });
+  return { install, procedures };
+}
+
+/**
+ * The write that procedure `create` (its CREATE PROCEDURE) makes: the statement it runs, with
+ * each parameter `p_x` a placeholder, or (`call`) the CALL of the procedure, its parameters in
+ * their order. A `SELECT ROW_COUNT()` after it (destroy's) is left out of the plain form: it
+ * returns what the reply to a plain statement already carries (affectedRows).
+ */
+export function writeStatement(create: string, call: boolean): WriteStatement {
+  create = withoutComments(create);
   if (call) {
+    const name = /CREATE PROCEDURE `(\w+)`/.exec(create)?.[1];
     const parameters = [...create.matchAll(/\bIN p_(\w+)/g)].map((match) => match[1] as string);
-    return { sql: statements(names)[procedure], parameters };
+    return { sql: `CALL \`${name}\`(${parameters.map(() => "?").join(", ")})`, parameters };
   }
   const procedureBody = /\bBEGIN\b([\s\S]*)\bEND\s*$/.exec(create)?.[1] ?? "";
   // set's upsert is its ELSE branch (the IF branch updates a session the store has seen).
@@ -49,7 +80,7 @@ export function writeStatement(
     .map((statement) => statement.trim().replace(/\s+/g, " "))
     .filter((statement) => statement && !/^SELECT ROW_COUNT\(\)/i.test(statement));
   if (body.length !== 1) {
-    throw new Error(`the ${procedure} procedure is not one statement:\n${create}`);
+    throw new Error(`the procedure is not one statement:\n${create}`);
   }
   const parameters: string[] = [];
   const sql = (body[0] as string).replace(/\bp_(\w+)\b/g, (_, name: string) => {
@@ -64,12 +95,15 @@ export class BoundStore extends Store {
   readonly #get: string;
   readonly #writes: Record<Write, WriteStatement>;
 
-  /** Uses `table` with the layout of this project's sessions table (sid, sess, expired). */
+  /**
+   * Uses `table` with the layout of this project's sessions table (sid, sess, expired), and
+   * writes as `writes.procedures` do: their statements, or (`call`) CALLs of them.
+   */
   constructor(
     url: string,
     table: string,
     pool: { connectionLimit: number; idleTimeout: number },
-    writes: { server: ServerKind; procedures: boolean },
+    writes: { procedures: WriteProcedures; call: boolean },
   ) {
     super();
     this.pool = mysql.createPool({
@@ -78,8 +112,7 @@ export class BoundStore extends Store {
       idleTimeout: pool.idleTimeout,
     });
     this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?`;
-    const write = (name: Write) => writeStatement(table, name, writes.server, writes.procedures);
-    this.#writes = { set: write("set"), touch: write("touch"), destroy: write("destroy") };
+    this.#writes = eachWrite((write) => writeStatement(writes.procedures[write], writes.call));
   }
 
   /** Runs write `name` with its parameters by name. */
@@ -111,6 +144,7 @@ export class BoundStore extends Store {
   override set(sid: string, session: SessionData, callback: Callback = () => {}): void {
     const expired = toSqlDateTime(expiryOf(session));
     // No owner, and always the upsert (a CALL's p_existing = 0): a hand-written store's save.
+    // (Schema 1's set takes neither.)
     this.#write(
       "set",
       { sid, sess: JSON.stringify(session), expired, user: null, existing: 0 },

@@ -15,7 +15,7 @@ export interface BufferPool {
 }
 
 const MIB = 2 ** 20;
-/** InnoDB's own overhead per row (record header, page fill, the expired index), bytes. */
+/** InnoDB's own overhead per row (record header, page fill, the expired and owner indexes), bytes. */
 const ROW_OVERHEAD = 400;
 
 async function poolSize(admin: mysql.Connection): Promise<number> {

@@ -2,7 +2,7 @@
 import mysql from "mysql2/promise";
 import { randomBytes } from "node:crypto";
 import { toSqlDateTime } from "../src/time.ts";
-import { type Payload, sidOf } from "./payload.ts";
+import { type Payload, SESSIONS_PER_USER, sidOf } from "./payload.ts";
 
 /** `url` with its database replaced by `database`. */
 export function urlFor(url: string, database: string): string {
@@ -54,6 +54,8 @@ export interface TableLayout {
   expires: string;
   /** DATETIME in UTC (this store, connect-session-knex) or Unix seconds (express-mysql-session). */
   expiresKind: "datetime" | "unix";
+  /** The owner column, where the store fills it (this store with `userId`): loads fill it too. */
+  owner?: string;
 }
 
 /** Rows per INSERT ... SELECT: one statement, one transaction of ~50 MB at 1 KB a row. */
@@ -64,41 +66,46 @@ const NUMBERS = "SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d AS
   "CROSS JOIN bench_digits e CROSS JOIN bench_digits f";
 
 /**
- * Stores sessions sidOf(prefix, from) … sidOf(prefix, from + count - 1), built in the server
- * (INSERT ... SELECT), expiring at `expiresAt`; existing ids are replaced.
+ * Stores `count` sessions sidOf(prefix, from), sidOf(prefix, from + step), … (step 1 unless
+ * given), built in the server (INSERT ... SELECT), expiring at `expiresAt`, each owned by
+ * ownerOf(its sid) where the layout has an owner column; existing ids are replaced.
  */
 export async function bulkLoad(
   admin: mysql.Connection,
   layout: TableLayout,
   payload: Payload,
-  range: { prefix: string; from: number; count: number; expiresAt: number },
+  range: { prefix: string; from: number; count: number; expiresAt: number; step?: number },
   onProgress: (loaded: number) => void = () => {},
 ): Promise<void> {
   const { head, middle, fillLength, tail } = payload.sqlPieces();
   const digits = sidOf(range.prefix, 0).length - range.prefix.length;
+  const step = range.step ?? 1;
   const expires = layout.expiresKind === "unix"
     ? Math.round(range.expiresAt / 1000)
     : toSqlDateTime(range.expiresAt);
-  const { table, sid, sess, expires: expiresColumn } = layout;
-  const sql = `REPLACE INTO \`${table}\` (\`${sid}\`, \`${sess}\`, \`${expiresColumn}\`) ` +
-    "SELECT CONCAT(?, LPAD(n.i + ?, ?, '0')), " +
-    "CONCAT(?, ?, LPAD(n.i + ?, ?, '0'), ?, REPEAT('x', ?), ?), ? " +
-    `FROM (${NUMBERS}) n WHERE n.i < ?`;
+  const { table, sid, sess, expires: expiresColumn, owner } = layout;
+  // k: the index of each session; its owner as ownerOf and userOf name it.
+  const sql = `REPLACE INTO \`${table}\` (\`${sid}\`, \`${sess}\`, \`${expiresColumn}\`` +
+    (owner ? `, \`${owner}\`) ` : ") ") +
+    "SELECT CONCAT(?, LPAD(m.k, ?, '0')), " +
+    "CONCAT(?, ?, LPAD(m.k, ?, '0'), ?, REPEAT('x', ?), ?), ?" +
+    (owner ? ", CONCAT(?, 'u', m.k DIV ?) " : " ") +
+    `FROM (SELECT n.i * ? + ? AS k FROM (${NUMBERS}) n WHERE n.i < ?) m`;
   for (let done = 0; done < range.count; done += CHUNK) {
-    const start = range.from + done;
     const size = Math.min(CHUNK, range.count - done);
     await admin.query(sql, [
       range.prefix,
-      start,
       digits,
       head,
       range.prefix,
-      start,
       digits,
       middle,
       fillLength,
       tail,
       expires,
+      ...(owner ? [range.prefix, SESSIONS_PER_USER] : []),
+      step,
+      range.from + done * step,
       size,
     ]);
     onProgress(done + size);

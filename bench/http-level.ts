@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { ADAPTER_LABELS, tableFor } from "./adapters.ts";
 import type { ServerMessage, ServerSettings } from "./http-server.ts";
-import type { AdapterName, BenchOptions } from "./options.ts";
+import { type AdapterName, type BenchOptions, STORE_ONLY } from "./options.ts";
 import { sidOf } from "./payload.ts";
 import { note, progress } from "./progress.ts";
 import { rotate } from "./store-level.ts";
@@ -52,7 +52,7 @@ export interface MemoryResult {
 }
 
 function variantsOf(adapters: AdapterName[]): Variant[] {
-  const variants: Variant[] = adapters.map((adapter) => ({
+  const variants: Variant[] = adapters.filter((a) => !STORE_ONLY.includes(a)).map((adapter) => ({
     key: adapter,
     adapter,
     ours: {},

@@ -16,23 +16,27 @@ import {
   type Machine,
   render,
   type Results,
-  root,
   serverKindOfRun,
   serverName,
   type ShownOptions,
   writeReport,
 } from "./report.ts";
+import { root } from "./root.ts";
 import { runScale, type ScaleResult, type SweepResult } from "./scale.ts";
 import { preload, runStoreLevel } from "./store-level.ts";
 import type { BatchResult } from "./store-level.ts";
 import {
-  type CallCostRow,
   evaluateTargets,
+  groupBy,
   type HttpRow,
+  pairLabel,
+  type PairRow,
+  type ScaleRow,
   type StoreRow,
   summarizeCallCost,
   summarizeHttp,
   summarizeMemory,
+  summarizeOwnerCost,
   summarizeScale,
   summarizeStore,
 } from "./summary.ts";
@@ -52,6 +56,8 @@ async function machine(db: { admin: { query(sql: string): Promise<unknown> } }):
 const pad = (text: string | number, width: number) => String(text).padEnd(width);
 const padStart = (text: string | number, width: number) => String(text).padStart(width);
 
+const LABEL_WIDTH = Math.max(...Object.values(ADAPTER_LABELS).map((label) => label.length)) + 1;
+
 function printStore(rows: StoreRow[], options: BenchOptions): void {
   console.log(
     `\nStore level: median of ${options.rounds} round(s) x ${options.ops} ops, ` +
@@ -59,7 +65,7 @@ function printStore(rows: StoreRow[], options: BenchOptions): void {
       "ours/x = median of per-round ops/s ratios",
   );
   console.log(
-    `${pad("op", 13)}${padStart("c", 3)}  ${pad("store", 29)}${padStart("ops/s", 9)}` +
+    `${pad("op", 13)}${padStart("c", 3)}  ${pad("store", LABEL_WIDTH)}${padStart("ops/s", 9)}` +
       `${padStart("p50 ms", 9)}${padStart("p99 ms", 9)}${padStart("cpu µs", 8)}${
         padStart("err", 5)
       }` +
@@ -67,7 +73,8 @@ function printStore(rows: StoreRow[], options: BenchOptions): void {
   );
   for (const row of rows) {
     console.log(
-      `${pad(row.op, 13)}${padStart(row.concurrency, 3)}  ${pad(ADAPTER_LABELS[row.adapter], 29)}` +
+      `${pad(row.op, 13)}${padStart(row.concurrency, 3)}  ` +
+        `${pad(ADAPTER_LABELS[row.adapter], LABEL_WIDTH)}` +
         `${padStart(row.opsPerSecond, 9)}${padStart(row.p50, 9)}${padStart(row.p99, 9)}` +
         `${padStart(row.cpuPerOp, 8)}` +
         `${padStart(row.errors, 5)}${padStart(row.wrong, 6)}${padStart(row.oursOver, 8)}`,
@@ -95,15 +102,23 @@ function printHttp(rows: HttpRow[], options: BenchOptions): void {
   }
 }
 
-function printCallCost(rows: CallCostRow[], server: string): void {
-  console.log(
-    "\nWhat a CALL costs: ops/s of the hand-written store CALLing the procedures / sending " +
-      "the same statements plainly (median of per-round ratios)",
-  );
-  for (const concurrency of new Set(rows.map((r) => r.concurrency))) {
-    const line = rows.filter((r) => r.concurrency === concurrency)
-      .map((r) => `${r.op} ${r.ratio.toFixed(2)}x`).join(", ");
-    console.log(`CALL/plain on ${server}, c=${concurrency}: ${line}`);
+/** Ratios of pairs of stores, a line per pair and concurrency: "<what>, c=1: set-new 0.98x, …". */
+function printPairs(title: string, rows: PairRow[], what: (row: PairRow) => string): void {
+  console.log(`\n${title} (median of per-round ratios of ops/s)`);
+  for (const [line, group] of groupBy(rows, (r) => `${what(r)}, c=${r.concurrency}`)) {
+    console.log(`${line}: ${group.map((r) => `${r.op} ${r.ratio.toFixed(2)}x`).join(", ")}`);
+  }
+}
+
+function printScale(rows: ScaleRow[]): void {
+  console.log("\nScale (this store, userId set): ops/s p50/p99 ms per table, medians of rounds");
+  for (const row of rows) {
+    console.log(
+      `${pad(row.op, 13)} c=${pad(row.concurrency, 3)} ${row.smallRows} rows ` +
+        `${row.smallOps} ${row.smallP50}/${row.smallP99}  ${row.largeRows} rows ` +
+        `${row.largeOps} ${row.largeP50}/${row.largeP99}  large/small: ` +
+        `p50 ${row.p50Ratio}x, ops/s ${row.opsRatio}x`,
+    );
   }
 }
 
@@ -162,20 +177,28 @@ async function main(): Promise<void> {
   const scale = summarizeScale(raw.scale);
   const memory = summarizeMemory(raw.memory);
   const callCost = summarizeCallCost(raw.store);
-  const targets = evaluateTargets(store, http, scale, raw.sweep, memory);
+  const ownerCost = summarizeOwnerCost(raw.store);
+  const targets = evaluateTargets(store, http, scale, raw.sweep, memory, ownerCost);
+  const server = serverName(info?.server ?? "");
   if (store.length > 0) printStore(store, options);
-  if (callCost.length > 0) printCallCost(callCost, serverName(info?.server ?? ""));
-  if (http.length > 0) printHttp(http, options);
-  if (scale.length > 0) {
-    console.log("\nScale (this store): p50 / p99 ms, median of rounds");
-    for (const row of scale) {
-      console.log(
-        `${pad(row.op, 13)} c=${pad(row.concurrency, 3)} ${row.smallRows} rows ` +
-          `${row.smallP50}/${row.smallP99}  ${row.largeRows} rows ${row.largeP50}/${row.largeP99}` +
-          `  p50 ratio ${row.p50Ratio}`,
-      );
-    }
+  if (callCost.length > 0) {
+    printPairs(
+      "What a CALL costs: the hand-written store CALLing the procedures / sending the same " +
+        "statements plainly",
+      callCost,
+      () => `CALL/plain on ${server}`,
+    );
   }
+  if (ownerCost.length > 0) {
+    printPairs(
+      "The owner column's cost on set: the hand-written store CALLing schema 2's procedures / " +
+        "schema 1's; this store with userId / without",
+      ownerCost,
+      (row) => `${pairLabel(row)} on ${server}`,
+    );
+  }
+  if (http.length > 0) printHttp(http, options);
+  if (scale.length > 0) printScale(scale);
   if (raw.sweep) console.log(`\nSweep: ${JSON.stringify(raw.sweep)}`);
   if (Object.keys(memory).length > 0) {
     console.log(`\nPeak RSS of the HTTP servers (MB): ${JSON.stringify(memory)}`);
@@ -198,7 +221,16 @@ async function main(): Promise<void> {
     machine: info,
     options: shown(options),
     targets,
-    summary: { store, http, scale, sweep: raw.sweep, bufferPool: raw.bufferPool, memory, callCost },
+    summary: {
+      store,
+      http,
+      scale,
+      sweep: raw.sweep,
+      bufferPool: raw.bufferPool,
+      memory,
+      callCost,
+      ownerCost,
+    },
     raw,
   };
   await mkdir(dirname(out), { recursive: true });

@@ -5,9 +5,16 @@ import { ADAPTER_LABELS } from "./adapters.ts";
 import { variantLabel } from "./http-level.ts";
 import type { BenchOptions } from "./options.ts";
 import type { BufferPool } from "./buffer-pool.ts";
-import type { SweepResult } from "./scale.ts";
+import { type SweepResult, USER_OPS } from "./scale.ts";
 import { round3 } from "./stats.ts";
-import type { CallCostRow, HttpRow, ScaleRow, StoreRow, Target } from "./summary.ts";
+import {
+  type HttpRow,
+  pairLabel,
+  type PairRow,
+  type ScaleRow,
+  type StoreRow,
+  type Target,
+} from "./summary.ts";
 
 type Cell = string | number;
 /** A column: its header and its cell for a row. */
@@ -102,13 +109,31 @@ const HTTP = {
   oursOver: ["ours/x", (r) => r.variant === "ours" ? "" : r.oursOver],
 } satisfies Record<string, Column<HttpRow>>;
 
-const CALL_KEYS: Column<CallCostRow>[] = [["op", (r) => r.op], ["c", (r) => r.concurrency]];
-const CALL_COLUMNS: Column<CallCostRow>[] = [
-  ["plain ops/s", (r) => r.plain],
-  ["CALL ops/s", (r) => r.call],
+const CALL_KEYS: Column<PairRow>[] = [["op", (r) => r.op], ["c", (r) => r.concurrency]];
+const CALL_COLUMNS: Column<PairRow>[] = [
+  ["plain ops/s", (r) => r.baseOps],
+  ["CALL ops/s", (r) => r.otherOps],
   ["CALL/plain", (r) => r.ratio],
-  ["p50 ms plain / CALL", (r) => `${r.plainP50} / ${r.callP50}`],
+  ["p50 ms plain / CALL", (r) => `${r.baseP50} / ${r.otherP50}`],
 ];
+
+const OWNER_KEYS: Column<PairRow>[] = [["compared", pairLabel], ...CALL_KEYS];
+const OWNER = {
+  ratio: ["with/without", (r) => r.ratio],
+  ops: ["ops/s without / with", (r) => `${r.baseOps} / ${r.otherOps}`],
+  p50: ["p50 ms without / with", (r) => `${r.baseP50} / ${r.otherP50}`],
+} satisfies Record<string, Column<PairRow>>;
+
+const SCALE_KEYS: Column<ScaleRow>[] = [["op", (r) => r.op], ["c", (r) => r.concurrency]];
+/** A table's figures: ops/s (missing in results written before it was), p50 / p99 ms. */
+const tableFigures = (rows: number, ops: number | undefined, p50: number, p99: number) =>
+  `${rows} rows: ${ops ?? "–"} ops/s, ${p50} / ${p99} ms`;
+const SCALE = {
+  small: ["small table", (r) => tableFigures(r.smallRows, r.smallOps, r.smallP50, r.smallP99)],
+  large: ["large table", (r) => tableFigures(r.largeRows, r.largeOps, r.largeP50, r.largeP99)],
+  p50: ["p50 large/small", (r) => r.p50Ratio],
+  ops: ["ops/s large/small", (r) => r.opsRatio ?? "–"],
+} satisfies Record<string, Column<ScaleRow>>;
 
 const storeIntro = (options: ShownOptions) =>
   `${options.rounds} rounds x ${options.ops} operations per store, operation and concurrency; ` +
@@ -119,6 +144,26 @@ const storeIntro = (options: ShownOptions) =>
 const httpIntro = (options: ShownOptions) =>
   `Express 5 + express-session, autocannon with ${options.connections} connections, ` +
   `${options.rounds} rounds x ${options.duration} s per store and scenario; medians over rounds.`;
+
+const OWNER_INTRO = "What the owner column costs on set, in two parts, each pair interleaved in " +
+  "the same rounds: schema 2 / schema 1, the hand-written mysql2 store CALLing schema 2's set " +
+  "procedure (the `user_id` column and its index; no owner given) against schema 1's on a " +
+  "schema 1 table (tests/fixtures/schema_v1.sql: no owner column), both always the upsert " +
+  "(on MySQL, schema 1's uses `VALUES()`, which raises warning 1287 on every CALL; schema 2's " +
+  "the row alias); " +
+  "userId set / unset, this store with the `userId` option (every session owned by a user of 4 " +
+  "sessions) against without. with/without is the median of the per-round ratios of their " +
+  "ops/s: below 1.00, what the column costs.";
+
+const scaleIntro = (options: ShownOptions, rows: ScaleRow[]) =>
+  `This store on a table of ${options.sessions} sessions (small) and one of ` +
+  `${options.scaleSessions} (large), interleaved, ${options.rounds} rounds; medians ` +
+  "over rounds, the ratios medians of per-round ratios." +
+  (rows.some((r) => USER_OPS.includes(r.op))
+    ? " The store has `userId` and each user owns 4 sessions: sessions-of and count-of ask for " +
+      "a random user's, destroy-user logs out a distinct user each time (4 rows deleted, loaded " +
+      "again after the batch; at most a quarter of the small table's users per batch)."
+    : "");
 
 const CALL_INTRO = "The hand-written mysql2 store sends each write as the very statement the " +
   "project's procedure runs on this server (plain), or CALLs the procedure (CALL), interleaved " +
@@ -135,8 +180,9 @@ export interface ResultsSummary {
   sweep?: SweepResult;
   bufferPool?: BufferPool;
   memory: Record<string, number>;
-  /** Missing in files written before it was added: render recomputes it from raw. */
-  callCost?: CallCostRow[];
+  /** Computed again from the rounds when a results file is drawn again (report.ts). */
+  callCost: PairRow[];
+  ownerCost: PairRow[];
 }
 
 /** One run's Markdown; `server` names its server, `machine` says where and when it ran. */
@@ -171,12 +217,21 @@ export function resultsMarkdown(
       ),
     );
   }
-  if (results.callCost && results.callCost.length > 0) {
+  if (results.callCost.length > 0) {
     parts.push(
       section(
         `What a CALL costs on ${server}`,
         [CALL_INTRO],
         sideBySide(one(results.callCost), CALL_KEYS, CALL_COLUMNS),
+      ),
+    );
+  }
+  if (results.ownerCost.length > 0) {
+    parts.push(
+      section(
+        `The owner column's cost on set on ${server}`,
+        [OWNER_INTRO],
+        sideBySide(one(results.ownerCost), OWNER_KEYS, Object.values(OWNER)),
       ),
     );
   }
@@ -206,20 +261,8 @@ export function resultsMarkdown(
   if (results.scale.length > 0) {
     parts.push(section(
       "Scale",
-      [
-        "This store on a small and a large table, interleaved; latency in ms. " +
-        bufferPoolSentence(results.bufferPool),
-      ],
-      table(
-        ["op", "c", "small table p50 / p99", "large table p50 / p99", "p50 large/small"],
-        results.scale.map((r) => [
-          r.op,
-          r.concurrency,
-          `${r.smallRows} rows: ${r.smallP50} / ${r.smallP99}`,
-          `${r.largeRows} rows: ${r.largeP50} / ${r.largeP99}`,
-          r.p50Ratio,
-        ]),
-      ),
+      [`${scaleIntro(options, results.scale)} ${bufferPoolSentence(results.bufferPool)}`.trim()],
+      sideBySide(one(results.scale), SCALE_KEYS, Object.values(SCALE)),
     ));
   }
   if (results.sweep) {
@@ -257,7 +300,7 @@ export interface ComparedRun {
   date: string;
   file: string;
   options: ShownOptions;
-  summary: ResultsSummary & { callCost: CallCostRow[]; targets: Target[] };
+  summary: ResultsSummary & { targets: Target[] };
 }
 
 /**
@@ -321,9 +364,45 @@ export function comparisonMarkdown(runs: ComparedRun[]): string {
         HTTP.oursOver,
       ]),
     ),
+    ...optionalSection(
+      "The owner column's cost on set on each server",
+      [OWNER_INTRO, "Each run's own Markdown adds p50."],
+      of((run) => run.summary.ownerCost),
+      OWNER_KEYS,
+      [OWNER.ratio, OWNER.ops],
+    ),
+    ...optionalSection(
+      "Scale on each server",
+      [
+        scaleIntro(first, runs.flatMap((run) => run.summary.scale)),
+        "Each run's own Markdown adds ops/s and says how its buffer pool was sized.",
+      ],
+      of((run) => run.summary.scale),
+      SCALE_KEYS,
+      [
+        [
+          "p50 / p99 ms small, large",
+          (r) => `${r.smallP50} / ${r.smallP99}, ${r.largeP50} / ${r.largeP99}`,
+        ],
+        SCALE.p50,
+        SCALE.ops,
+      ],
+    ),
     MARK_END,
   ];
   return `${parts.join("\n\n")}\n`;
+}
+
+/** A section of runs side by side, or none when no run has rows for it. */
+function optionalSection<R>(
+  heading: string,
+  paragraphs: string[],
+  runs: Labelled<R>[],
+  keys: Column<R>[],
+  columns: Column<R>[],
+): string[] {
+  if (runs.every((run) => run.rows.length === 0)) return [];
+  return [section(heading, paragraphs, sideBySide(runs, keys, columns))];
 }
 
 /** The markers of a rendered comparison (MDX comments: the docs page is MDX). */

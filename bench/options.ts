@@ -1,8 +1,20 @@
 // Command-line options of `npm run bench`.
 import process from "node:process";
 
-export const ADAPTERS = ["ours", "csk", "ems", "bound", "bound-call", "memory"] as const;
+export const ADAPTERS = [
+  "ours",
+  "ours-user",
+  "csk",
+  "ems",
+  "bound",
+  "bound-call",
+  "bound-v1",
+  "memory",
+] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
+
+/** Measured at the store level only: what the owner column costs on set (not over HTTP). */
+export const STORE_ONLY: readonly AdapterName[] = ["ours-user", "bound-v1"];
 
 export const PHASES = ["store", "http", "scale"] as const;
 export type PhaseName = (typeof PHASES)[number];
@@ -45,7 +57,9 @@ const HELP = `npm run bench -- [options]
   --concurrency A,B     store-level concurrency levels (1,32)
   --sessions N          sessions stored before the store-level run (10000)
   --payload BYTES       JSON size of one session (1024)
-  --adapters LIST       among ${ADAPTERS.join(",")} (all)
+  --adapters LIST       among ${ADAPTERS.join(",")} (all);
+                        ours-user (this store with userId) and bound-v1 (the hand-written store
+                        calling schema 1's procedures) run at the store level only
   --phases LIST         among ${PHASES.join(",")} (all)
   --rounds N            interleaved rounds, order rotated each round (7)
   --duration S          HTTP seconds per adapter and scenario per round (5)

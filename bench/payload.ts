@@ -9,6 +9,32 @@ export function sidOf(prefix: string, index: number): string {
   return prefix + String(index).padStart(32 - prefix.length, "0");
 }
 
+/** How many sessions each bench user owns, where sessions have owners (see ownerOf). */
+export const SESSIONS_PER_USER = 4;
+
+/** User `user` of the sessions of `prefix`: the owner of sidOf(prefix, 4 * user) … + 3. */
+export function userOf(prefix: string, user: number): string {
+  return `${prefix}u${user}`;
+}
+
+/**
+ * The owner of session sidOf(prefix, i), as bulkLoad writes it: userOf(prefix, i / 4, rounded
+ * down). The bench's prefixes end in a non-digit, so the index is the sid's trailing digits.
+ */
+export function ownerOf(sid: string): string {
+  const digits = /\d*$/.exec(sid)?.[0] ?? "";
+  return userOf(
+    sid.slice(0, sid.length - digits.length),
+    Math.floor(Number(digits) / SESSIONS_PER_USER),
+  );
+}
+
+/** The bench's `userId` option: a session's owner, from the id it carries (its marker). */
+export function sessionOwner(session: SessionData): string | null {
+  const { marker } = session as { marker?: string };
+  return marker === undefined ? null : ownerOf(marker);
+}
+
 export interface BenchSession {
   cookie: {
     originalMaxAge: number;

@@ -2,7 +2,6 @@
 // files (`--render`), of one run, or of several (one per server) side by side.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { serverKindOf } from "../src/server.ts";
 import { chartSvg, type Panel } from "./chart.ts";
 import {
@@ -12,20 +11,24 @@ import {
   resultsMarkdown,
   type ResultsSummary,
 } from "./markdown.ts";
-import type { BenchOptions } from "./options.ts";
+import { type BenchOptions, STORE_ONLY } from "./options.ts";
+import { root } from "./root.ts";
 import { type BatchResult, STORE_OPS } from "./store-level.ts";
+import type { HttpResult } from "./http-level.ts";
+import type { ScaleResult } from "./scale.ts";
 import {
-  type CallCostRow,
   evaluateTargets,
+  OWNER_PAIRS,
+  pairLabel,
+  type PairRow,
   summarizeCallCost,
+  summarizeHttp,
+  summarizeOwnerCost,
+  summarizeScale,
+  summarizeStore,
   type Target,
   VARIANT_ORDER,
 } from "./summary.ts";
-
-/** The repository: one level up from bench/, or two from bench/.build/ (see run.mjs). */
-export const root = fileURLToPath(
-  new URL(import.meta.url.endsWith(".mjs") ? "../.." : "..", import.meta.url),
-);
 
 /** The options as results record them: without the server URL (it may hold a password). */
 export type ShownOptions = Omit<BenchOptions, "mysqlUrl">;
@@ -46,7 +49,7 @@ export interface Results {
   options: ShownOptions;
   targets: Target[];
   summary: ResultsSummary;
-  raw: { store: BatchResult[] };
+  raw: { store: BatchResult[]; http?: HttpResult[]; scale?: ScaleResult[] };
 }
 
 /** "mariadb" or "mysql": how results files are named. */
@@ -96,7 +99,10 @@ const RUN_COLORS = ["#9c6ade", "#2a9d8f", "#e76f51", "#264653"];
 function runPanels(results: Results, prefix: string): Panel[] {
   const { options, summary: { store, http } } = results;
   const panels: Panel[] = [];
-  const compared = options.adapters.filter((a) => a !== "bound" && a !== "memory");
+  // The stores of the owner column's cost have panels of their own (pairPanels).
+  const compared = options.adapters.filter((a) =>
+    a !== "bound" && a !== "memory" && !STORE_ONLY.includes(a)
+  );
   if (options.adapters.includes("bound")) {
     for (const concurrency of options.concurrency) {
       const bound = (op: string) =>
@@ -143,13 +149,17 @@ function runPanels(results: Results, prefix: string): Panel[] {
   return panels;
 }
 
-/** What a CALL costs, one series per run; none when no run measured both bounds. */
-function callCostPanels(runs: { name: string; rows: CallCostRow[] }[]): Panel[] {
-  const key = (r: CallCostRow) => `${r.op} c=${r.concurrency}`;
+/** A ratio per op and concurrency, one series per run; none when no run has rows. */
+function ratioPanel(
+  title: string,
+  reference: string,
+  runs: { name: string; rows: PairRow[] }[],
+): Panel[] {
+  const key = (r: PairRow) => `${r.op} c=${r.concurrency}`;
   const groups = [...new Set(runs.flatMap((run) => run.rows.map(key)))];
   if (groups.length === 0) return [];
   return [{
-    title: "What a CALL costs: ops/s of the CALL relative to the same statement sent plainly",
+    title,
     groups,
     series: runs.map((run, i) => ({
       name: run.name,
@@ -157,8 +167,29 @@ function callCostPanels(runs: { name: string; rows: CallCostRow[] }[]): Panel[] 
       values: groups.map((group) => run.rows.find((r) => key(r) === group)?.ratio ?? NaN),
     })),
     format: (value) => value.toFixed(2),
-    reference: { value: 1, label: "plain = 1.00" },
+    reference: { value: 1, label: reference },
   }];
+}
+
+/** What a CALL costs, and what the owner column costs on set, on each run's server. */
+function pairPanels(runs: { name: string; summary: ResultsSummary }[]): Panel[] {
+  return [
+    ...ratioPanel(
+      "What a CALL costs: ops/s of the CALL relative to the same statement sent plainly",
+      "plain = 1.00",
+      runs.map((run) => ({ name: run.name, rows: run.summary.callCost })),
+    ),
+    ...OWNER_PAIRS.flatMap((pair) =>
+      ratioPanel(
+        `The owner column's cost on set: ops/s, ${pair.label}`,
+        "without = 1.00",
+        runs.map((run) => ({
+          name: run.name,
+          rows: run.summary.ownerCost.filter((r) => pairLabel(r) === pair.label),
+        })),
+      )
+    ),
+  ];
 }
 
 async function writeChart(path: string, panels: Panel[], captions: string[]): Promise<void> {
@@ -170,29 +201,36 @@ async function writeChart(path: string, panels: Panel[], captions: string[]): Pr
 export async function writeReport(results: Results, out: string, chartPath?: string) {
   const { options, summary, targets } = results;
   const server = serverName(results.machine?.server ?? "");
-  const callCost = summary.callCost ?? [];
   const chart = chartPath ?? out.replace(/\.json$/, "") + ".svg";
   const markdown = out.replace(/\.json$/, "") + ".md";
   await writeFile(
     markdown,
-    resultsMarkdown(options, server, caption(results), { ...summary, callCost, targets }),
+    resultsMarkdown(options, server, caption(results), { ...summary, targets }),
   );
   await writeChart(chart, [
     ...runPanels(results, ""),
-    ...callCostPanels([{ name: server, rows: callCost }]),
+    ...pairPanels([{ name: server, summary }]),
   ], [caption(results)]);
   console.log(`\nresults: ${out}, ${markdown}\nchart: ${chart}`);
 }
 
 /**
- * A results file, its targets evaluated again (they may have changed since), and what a CALL
- * costs computed from its rounds when the file is older than that table.
+ * A results file, with the summaries computed from its rounds again (a file older than a table
+ * lacks it, or has it in an older form) and its targets evaluated again (they may have changed
+ * since).
  */
 async function load(file: string): Promise<Results> {
   const results = JSON.parse(await readFile(file, "utf8")) as Results;
-  const { store, http, scale, sweep, memory } = results.summary;
-  results.targets = evaluateTargets(store, http, scale, sweep, memory);
-  results.summary.callCost ??= summarizeCallCost(results.raw.store);
+  const { summary, raw } = results;
+  // From the rounds, also where a summary is there: JSON writes a ratio that is not finite (a
+  // store served nothing in a short window) as null.
+  summary.store = summarizeStore(raw.store);
+  if (raw.http) summary.http = summarizeHttp(raw.http);
+  summary.callCost = summarizeCallCost(raw.store);
+  summary.ownerCost = summarizeOwnerCost(raw.store);
+  if (raw.scale) summary.scale = summarizeScale(raw.scale);
+  const { store, http, scale, sweep, memory, ownerCost } = summary;
+  results.targets = evaluateTargets(store, http, scale, sweep, memory, ownerCost);
   return results;
 }
 
@@ -233,20 +271,21 @@ export async function render(options: BenchOptions): Promise<void> {
     date: run.date,
     file: relative(root, files[i] as string),
     options: run.options,
-    summary: { ...run.summary, callCost: run.summary.callCost ?? [], targets: run.targets },
+    summary: { ...run.summary, targets: run.targets },
   }));
   const existing = await readFile(out, "utf8").catch((error) => {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   });
   await writeFile(out, replaceMarked(existing, comparisonMarkdown(compared)));
-  // The same panel of every run one after the other, then what a CALL costs on each.
+  // The same panel of every run one after the other, then what a CALL and the owner column
+  // cost on each.
   const perRun = runs.map((run, i) => runPanels(run, `${names[i]}: `));
   const rows = Math.max(...perRun.map((panels) => panels.length));
   const interleaved = Array.from({ length: rows }, (_, i) => perRun.flatMap((p) => p[i] ?? []));
   await writeChart(chart, [
     ...interleaved.flat(),
-    ...callCostPanels(compared.map((run) => ({ name: run.label, rows: run.summary.callCost }))),
+    ...pairPanels(compared.map((run) => ({ name: run.label, summary: run.summary }))),
   ], runs.map((run, i) => `${names[i]}: ${caption(run)}`));
   console.log(`comparison: ${out}\nchart: ${chart}`);
 }

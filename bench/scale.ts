@@ -1,19 +1,31 @@
-// Scale: this project's store on a table of `sessions` rows against one of `scaleSessions`
-// rows (interleaved rounds), then sweeping as many expired rows while gets keep running.
-import type { KnexMySQLStore } from "../mod.ts";
+// Scale: this project's store (with `userId`: every session has an owner, 4 sessions per user)
+// on a table of `sessions` rows against one of `scaleSessions` rows (interleaved rounds): gets,
+// sets, and the lookups by user; then sweeping as many expired rows while gets keep running.
+import type { KnexMySQLStore, UserSession } from "../mod.ts";
 import { type Adapter, createAdapter } from "./adapters.ts";
 import { type BufferPool, withBufferPool } from "./buffer-pool.ts";
 import { type BenchDatabase, bulkLoad } from "./database.ts";
 import type { BenchOptions } from "./options.ts";
-import { DAY, type Payload } from "./payload.ts";
+import { DAY, ownerOf, type Payload, SESSIONS_PER_USER, userOf } from "./payload.ts";
 import { note, progress } from "./progress.ts";
-import { planFor, rotate, runBatch } from "./store-level.ts";
+import { indexes, type Plan, planFor, rotate, runBatch } from "./store-level.ts";
 import { quantile, summarize } from "./stats.ts";
+
+export const SCALE_OPS = [
+  "get-hit",
+  "set-existing",
+  "sessions-of",
+  "count-of",
+  "destroy-user",
+] as const;
+export type ScaleOp = (typeof SCALE_OPS)[number];
+/** The lookups by user: sessionsOf, countOf, destroyUser. */
+export const USER_OPS: readonly ScaleOp[] = ["sessions-of", "count-of", "destroy-user"];
 
 export interface ScaleResult {
   /** Stored sessions in the table. */
   rows: number;
-  op: "get-hit" | "set-existing";
+  op: ScaleOp;
   concurrency: number;
   round: number;
   opsPerSecond: number;
@@ -34,8 +46,51 @@ export interface SweepResult {
   wrong: number;
 }
 
-const SCALE_OPS = ["get-hit", "set-existing"] as const;
 const SWEEP_CONCURRENCY = 32;
+
+/** Whole users of a table of `rows` sessions sidOf("s", 0…): user k owns 4k … 4k + 3. */
+const usersOf = (rows: number) => Math.floor(rows / SESSIONS_PER_USER);
+
+/** Users logged out everywhere: `count` of them, first + k * stride (k < count). */
+interface Victims {
+  first: number;
+  stride: number;
+  count: number;
+}
+
+/**
+ * `count` lookups by user on a table of `rows` sessions: sessions-of and count-of of random
+ * users, each to find its 4 sessions; destroy-user of `victims`, each to delete its 4.
+ */
+function userPlan(
+  op: ScaleOp,
+  payload: Payload,
+  rows: number,
+  count: number,
+  seed: number,
+  victims: Victims,
+): Plan {
+  const picks = indexes(count, usersOf(rows), seed);
+  const user = op === "destroy-user"
+    ? (i: number) => userOf("s", victims.first + i * victims.stride)
+    : (i: number) => userOf("s", picks[i] as number);
+  const ownStore = (store: unknown) => store as KnexMySQLStore;
+  const all = (sessions: UserSession[] | undefined, i: number) =>
+    sessions?.length === SESSIONS_PER_USER &&
+    sessions.every((s) => ownerOf(s.id) === user(i) && payload.matches(s.session, s.id));
+  return {
+    sid: (i) => user(i),
+    run: (store, i, done) => {
+      if (op === "sessions-of") {
+        ownStore(store).sessionsOf(user(i), (error, found) => done(error, all(found, i)));
+      } else if (op === "count-of") {
+        ownStore(store).countOf(user(i), (error, n) => done(error, n === SESSIONS_PER_USER));
+      } else {
+        ownStore(store).destroyUser(user(i), (error, n) => done(error, n === SESSIONS_PER_USER));
+      }
+    },
+  };
+}
 
 function merge(parts: Float64Array[]): Float64Array {
   const all = new Float64Array(parts.reduce((sum, part) => sum + part.length, 0));
@@ -88,10 +143,14 @@ async function measureScale(
   options: BenchOptions,
   payload: Payload,
 ): Promise<{ scale: ScaleResult[]; sweep: SweepResult }> {
-  const small = await createAdapter("ours", db.url, "scale_small");
-  const large = await createAdapter("ours", db.url, "scale_large");
+  const small = await createAdapter("ours-user", db.url, "scale_small");
+  const large = await createAdapter("ours-user", db.url, "scale_large");
   try {
     const sizes = new Map([[small, options.sessions], [large, options.scaleSessions]]);
+    // destroy-user: as many users on each table, at most a quarter of the small table's, so
+    // that it stays about its size; their sessions are loaded again after each batch.
+    const loggedOut = Math.min(options.ops, Math.floor(usersOf(options.sessions) / 4));
+    const ops = SCALE_OPS.filter((op) => loggedOut > 0 || !USER_OPS.includes(op));
     await loadTable(db, small, payload, {
       prefix: "s",
       count: options.sessions,
@@ -105,13 +164,19 @@ async function measureScale(
     const scale: ScaleResult[] = [];
     for (let round = 0; round <= options.rounds; round++) {
       for (const concurrency of options.concurrency) {
-        for (const op of SCALE_OPS) {
+        for (const op of ops) {
           for (const adapter of rotate([small, large], round)) {
             const rows = sizes.get(adapter) as number;
             progress(`scale round ${round}/${options.rounds} ${op} c=${concurrency} ${rows} rows`);
             const seed = round * 7919 + concurrency * 31 + rows;
-            const plan = planFor(op, payload, rows, options.ops, `x${round}`, seed);
-            const batch = await runBatch(adapter.store, plan, options.ops, concurrency);
+            const count = op === "destroy-user" ? loggedOut : options.ops;
+            const stride = Math.floor(usersOf(rows) / loggedOut);
+            const victims = { first: seed % stride, stride, count };
+            const plan = USER_OPS.includes(op)
+              ? userPlan(op, payload, rows, count, seed, victims)
+              : planFor(op as "get-hit" | "set-existing", payload, rows, count, `x${round}`, seed);
+            const batch = await runBatch(adapter.store, plan, count, concurrency);
+            if (op === "destroy-user") await reload(db, adapter, payload, victims);
             if (round === 0) continue; // warm-up
             const { opsPerSecond, p50, p99 } = summarize(batch.latencies, batch.wallMs);
             scale.push({
@@ -134,6 +199,19 @@ async function measureScale(
   } finally {
     await small.close();
     await large.close();
+  }
+}
+
+/** Loads the sessions of users logged out by a destroy-user batch again: 4 strided ranges. */
+async function reload(db: BenchDatabase, adapter: Adapter, payload: Payload, victims: Victims) {
+  for (let k = 0; k < SESSIONS_PER_USER; k++) {
+    await bulkLoad(db.admin, adapter.layout!, payload, {
+      prefix: "s",
+      from: victims.first * SESSIONS_PER_USER + k,
+      step: victims.stride * SESSIONS_PER_USER,
+      count: victims.count,
+      expiresAt: payload.expiresAt,
+    });
   }
 }
 

@@ -33,7 +33,7 @@ export interface BatchResult extends LatencySummary {
 }
 
 /** Deterministic random indexes (xorshift32), the same for every store in a round. */
-function indexes(count: number, limit: number, seed: number): Uint32Array {
+export function indexes(count: number, limit: number, seed: number): Uint32Array {
   const out = new Uint32Array(count);
   let x = seed * 2654435761 >>> 0 || 1;
   for (let i = 0; i < count; i++) {

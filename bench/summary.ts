@@ -1,7 +1,7 @@
 // Turns per-round results into medians, per-round ratios and the issue's targets.
 import { type HttpResult, type MemoryResult, SCENARIOS } from "./http-level.ts";
 import { type AdapterName, ADAPTERS } from "./options.ts";
-import type { ScaleResult, SweepResult } from "./scale.ts";
+import { type ScaleOp, type ScaleResult, type SweepResult, USER_OPS } from "./scale.ts";
 import { median, round3 } from "./stats.ts";
 import { type BatchResult, STORE_OPS, type StoreOp } from "./store-level.ts";
 
@@ -37,7 +37,7 @@ export interface Target {
   met: boolean;
 }
 
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
     const k = key(item);
@@ -109,16 +109,21 @@ export function summarizeHttp(results: HttpResult[]): HttpRow[] {
 }
 
 export interface ScaleRow {
-  op: string;
+  op: ScaleOp;
   concurrency: number;
   smallRows: number;
   largeRows: number;
+  /** ops/s, medians over rounds (missing in results files written before they were added). */
+  smallOps?: number;
+  largeOps?: number;
   smallP50: number;
   largeP50: number;
   smallP99: number;
   largeP99: number;
   /** Median over rounds of the large table's p50 divided by the small one's. */
   p50Ratio: number;
+  /** Median over rounds of the large table's ops/s divided by the small one's. */
+  opsRatio?: number;
 }
 
 export function summarizeScale(results: ScaleResult[]): ScaleRow[] {
@@ -128,16 +133,21 @@ export function summarizeScale(results: ScaleResult[]): ScaleRow[] {
     const small = rows.filter((r) => r.rows === sizes[0]);
     const large = rows.filter((r) => r.rows === sizes[sizes.length - 1]);
     const first = rows[0] as ScaleResult;
+    const middle = (of: ScaleResult[], value: (r: ScaleResult) => number) =>
+      round3(median(of.map(value)));
     return {
       op: first.op,
       concurrency: first.concurrency,
       smallRows: sizes[0] as number,
       largeRows: sizes[sizes.length - 1] as number,
-      smallP50: round3(median(small.map((r) => r.p50))),
-      largeP50: round3(median(large.map((r) => r.p50))),
-      smallP99: round3(median(small.map((r) => r.p99))),
-      largeP99: round3(median(large.map((r) => r.p99))),
+      smallOps: middle(small, (r) => r.opsPerSecond),
+      largeOps: middle(large, (r) => r.opsPerSecond),
+      smallP50: middle(small, (r) => r.p50),
+      largeP50: middle(large, (r) => r.p50),
+      smallP99: middle(small, (r) => r.p99),
+      largeP99: middle(large, (r) => r.p99),
       p50Ratio: round3(ratioOfRounds(large, small, (r) => r.p50)),
+      opsRatio: round3(ratioOfRounds(large, small, (r) => r.opsPerSecond)),
     };
   });
 }
@@ -153,47 +163,83 @@ export function summarizeMemory(results: MemoryResult[]): Record<string, number>
 
 const READS: StoreOp[] = ["get-hit", "get-miss"];
 const WRITES: StoreOp[] = ["set-new", "set-existing", "touch", "destroy"];
+const SETS: StoreOp[] = ["set-new", "set-existing"];
 
-/**
- * What a CALL costs on the run's server: the hand-written store writing through this project's
- * procedures (bound-call) against the same statements sent as plain prepared statements (bound).
- */
-export interface CallCostRow {
+/** Two stores measured in the same rounds, op by op: `other`'s ops/s against `base`'s. */
+export interface PairRow {
+  base: AdapterName;
+  other: AdapterName;
   op: StoreOp;
   concurrency: number;
-  /** ops/s of the plain statements and of the CALLs, medians over rounds. */
-  plain: number;
-  call: number;
-  /** Median over rounds of the CALLs' ops/s divided by the plain statements', same round. */
+  /** ops/s of each, medians over rounds. */
+  baseOps: number;
+  otherOps: number;
+  /** Median over rounds of other's ops/s divided by base's, same round. */
   ratio: number;
   /** p50 latency, ms, medians over rounds. */
-  plainP50: number;
-  callP50: number;
+  baseP50: number;
+  otherP50: number;
 }
 
-/** The CALL cost of every write at every concurrency where both bounds ran. */
-export function summarizeCallCost(results: BatchResult[]): CallCostRow[] {
+/** `other` against `base` on `ops` at every concurrency where both ran. */
+function summarizePair(
+  results: BatchResult[],
+  base: AdapterName,
+  other: AdapterName,
+  ops: StoreOp[],
+): PairRow[] {
   const groups = groupBy(results, (r) => `${r.op}|${r.concurrency}|${r.adapter}`);
   const concurrencies = [...new Set(results.map((r) => r.concurrency))].sort((a, b) => a - b);
   const middle = (rounds: BatchResult[], value: (r: BatchResult) => number) =>
     round3(median(rounds.map(value)));
   return concurrencies.flatMap((concurrency) =>
-    WRITES.flatMap((op) => {
-      const plain = groups.get(`${op}|${concurrency}|bound`);
-      const call = groups.get(`${op}|${concurrency}|bound-call`);
-      if (!plain || !call) return [];
+    ops.flatMap((op) => {
+      const baseRounds = groups.get(`${op}|${concurrency}|${base}`);
+      const otherRounds = groups.get(`${op}|${concurrency}|${other}`);
+      if (!baseRounds || !otherRounds) return [];
       return [{
+        base,
+        other,
         op,
         concurrency,
-        plain: middle(plain, (r) => r.opsPerSecond),
-        call: middle(call, (r) => r.opsPerSecond),
-        ratio: round3(ratioOfRounds(call, plain, (r) => r.opsPerSecond)),
-        plainP50: middle(plain, (r) => r.p50),
-        callP50: middle(call, (r) => r.p50),
+        baseOps: middle(baseRounds, (r) => r.opsPerSecond),
+        otherOps: middle(otherRounds, (r) => r.opsPerSecond),
+        ratio: round3(ratioOfRounds(otherRounds, baseRounds, (r) => r.opsPerSecond)),
+        baseP50: middle(baseRounds, (r) => r.p50),
+        otherP50: middle(otherRounds, (r) => r.p50),
       }];
     })
   );
 }
+
+/**
+ * What a CALL costs on the run's server: the hand-written store writing through this project's
+ * procedures (bound-call) against the same statements sent as plain prepared statements (bound).
+ */
+export function summarizeCallCost(results: BatchResult[]): PairRow[] {
+  return summarizePair(results, "bound", "bound-call", WRITES);
+}
+
+/**
+ * What the owner column costs on set, in two parts: schema 2's set procedure (the column and its
+ * index, no owner given) against schema 1's, both CALLed by the hand-written store; and this
+ * store with `userId` (every session owned) against without.
+ */
+export const OWNER_PAIRS = [
+  { base: "bound-v1", other: "bound-call", label: "schema 2 / schema 1" },
+  { base: "ours", other: "ours-user", label: "userId set / unset" },
+] as const satisfies readonly { base: AdapterName; other: AdapterName; label: string }[];
+
+export function summarizeOwnerCost(results: BatchResult[]): PairRow[] {
+  return OWNER_PAIRS.flatMap((pair) => summarizePair(results, pair.base, pair.other, SETS));
+}
+
+/** The label of an owner-cost row's pair. */
+export function pairLabel(row: PairRow): string {
+  return OWNER_PAIRS.find((p) => p.base === row.base && p.other === row.other)?.label ??
+    `${row.other} / ${row.base}`;
+}
+
 const fmt = (value: number) => `${value.toFixed(2)}x`;
 
 function worst(rows: { oursOver: number; label: string }[]): { value: number; text: string } {
@@ -214,6 +260,7 @@ export function evaluateTargets(
   scale: ScaleRow[],
   sweep: SweepResult | undefined,
   memory: Record<string, number>,
+  ownerCost: PairRow[],
 ): Target[] {
   const targets: Target[] = [];
   const storeVs = (adapter: AdapterName, ops: StoreOp[], concurrency?: number) =>
@@ -275,14 +322,26 @@ export function evaluateTargets(
       });
     }
   }
-  if (scale.length > 0) {
-    const ratios = scale.map((r) => ({
+  const ownerVs = (label: string) =>
+    ownerCost.filter((r) => pairLabel(r) === label)
+      .map((r) => ({ oursOver: r.ratio, label: `${r.op} c=${r.concurrency}` }));
+  if (ownerCost.length > 0) {
+    add(
+      "set with the owner column ≥ 0.97x v1's (hand-written CALLs, schema 2 / schema 1)",
+      ownerVs(OWNER_PAIRS[0].label),
+      0.97,
+    );
+    add("set with userId ≥ 0.97x without (this store)", ownerVs(OWNER_PAIRS[1].label), 0.97);
+  }
+  for (const [what, rows] of groupBy(scale, (r) => USER_OPS.includes(r.op) ? "user" : "")) {
+    const ratios = rows.map((r) => ({
       oursOver: r.p50Ratio,
       label: `${r.op} c=${r.concurrency}`,
     }));
     const high = Math.max(...ratios.map((r) => r.oursOver));
     targets.push({
-      target: `scale: p50 at ${scale[0]?.largeRows} rows within 1.3x of ${scale[0]?.smallRows}`,
+      target: `scale${what ? ", lookups by user" : ""}: p50 at ${rows[0]?.largeRows} rows ` +
+        `within 1.3x of ${rows[0]?.smallRows}`,
       reached: `highest ${fmt(high)}; ` +
         ratios.map((r) => `${r.label} ${fmt(r.oursOver)}`).join(", "),
       met: high <= 1.3,
