@@ -1,0 +1,240 @@
+// The knex seam: src/database.ts against a fake knex 3 Client (acquire, release, validate, the
+// tarn pool's counters, the driver), so that what it relies on is pinned without a server: a
+// knex release that moves these internals fails here (and in the packaging test's knex runs)
+// before users see it. No database: the fake answers when the test says so.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Knex } from "knex";
+import { Database, neverSent } from "../src/database.ts";
+
+type Callback = (error: Error | null, result?: unknown) => void;
+
+/** A driver connection whose statements wait until the test answers them. */
+class FakeConnection {
+  readonly sent: { sql: string; values: unknown[]; reply: Callback }[] = [];
+  destroyed = false;
+  valid = true;
+  readonly stream = { destroyed: false, destroy: () => (this.stream.destroyed = true) };
+  execute(sql: string, values: unknown[], reply: Callback): void {
+    this.sent.push({ sql, values, reply });
+  }
+  query(sql: string, values: unknown[], reply: Callback): void {
+    this.sent.push({ sql, values, reply });
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+  on(): void {}
+  /** Answers the oldest unanswered statement. */
+  answer(result: unknown = [[{ ok: 1 }], {}], error: Error | null = null): void {
+    const next = this.sent.shift();
+    assert.ok(next, "no statement to answer");
+    next.reply(error, result);
+  }
+}
+
+/** knex 3's Client as Database uses it, with a tarn-like pool of `max` connections. */
+class FakeClient {
+  readonly connections: FakeConnection[] = [];
+  readonly released: FakeConnection[] = [];
+  acquires = 0;
+  pendingCreates = 0;
+  /** What the next acquire does: give a connection (default), fail, or hang. */
+  next: "connect" | Error | "hang" = "connect";
+  readonly pool: Record<string, unknown>;
+  readonly #free: FakeConnection[] = [];
+  #used = 0;
+
+  constructor(readonly max: number) {
+    this.pool = {
+      max,
+      numUsed: () => this.#used,
+      numFree: () => this.#free.length,
+      numPendingCreates: () => this.pendingCreates,
+      numPendingAcquires: () => 0,
+    };
+  }
+
+  acquireConnection(): Promise<FakeConnection> {
+    this.acquires++;
+    const next = this.next;
+    if (next instanceof Error) return Promise.reject(next);
+    if (next === "hang") return new Promise(() => {});
+    const connection = this.#free.pop() ?? new FakeConnection();
+    if (!this.connections.includes(connection)) this.connections.push(connection);
+    this.#used++;
+    return Promise.resolve(connection);
+  }
+
+  releaseConnection(connection: FakeConnection): void {
+    this.#used--;
+    this.released.push(connection);
+    if (connection.valid && !connection.destroyed) this.#free.push(connection);
+  }
+
+  validateConnection(connection: FakeConnection): boolean {
+    return connection.valid && !connection.destroyed;
+  }
+}
+
+function database(
+  client: FakeClient,
+  options: Partial<ConstructorParameters<typeof Database>[1]> = {},
+) {
+  return new Database({ client } as unknown as Knex, {
+    timeout: 10_000,
+    maxWaiting: 100,
+    slowAfter: 60_000,
+    onSlow: () => {},
+    ...options,
+  });
+}
+
+/** Lets promise callbacks and a setImmediate turn run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("Database on knex's pool", () => {
+  // The deadline check rests on an unref'd timer (a store never keeps a process alive); in an
+  // app, the statement's socket does. Here nothing does, so the test holds the loop open.
+  let keepAlive: ReturnType<typeof setInterval>;
+  before(() => {
+    keepAlive = setInterval(() => {}, 1_000);
+  });
+  after(() => clearInterval(keepAlive));
+
+  it("runs a prepared statement and gives the first result set's rows", async () => {
+    const client = new FakeClient(2);
+    const db = database(client);
+    const rows = db.rows<{ n: number }>("SELECT ?", [1]);
+    await settle();
+    const [connection] = client.connections;
+    assert.deepEqual(connection!.sent.map((s) => [s.sql, s.values]), [["SELECT ?", [1]]]);
+    connection!.answer([{ n: 1 }]);
+    assert.deepEqual(await rows, [{ n: 1 }]);
+    await settle();
+    assert.deepEqual(client.released, [connection], "returned to the pool on the next turn");
+  });
+
+  it("hands a finished connection to the next waiting statement without a second borrow", async () => {
+    const client = new FakeClient(1);
+    const db = database(client);
+    const first = db.rows("SELECT 1", []);
+    const second = db.rows("SELECT 2", []);
+    await settle();
+    assert.equal(client.acquires, 1);
+    const [connection] = client.connections;
+    connection!.answer();
+    await first;
+    await settle();
+    assert.equal(connection!.sent[0]?.sql, "SELECT 2");
+    connection!.answer();
+    await second;
+    assert.equal(client.acquires, 1);
+  });
+
+  it("refuses statements beyond maxWaiting at once, as never sent", async () => {
+    const client = new FakeClient(1);
+    const db = database(client, { maxWaiting: 2 });
+    const running = db.rows("SELECT 0", []);
+    const waiting = [db.rows("SELECT 1", []), db.rows("SELECT 2", [])];
+    await settle();
+    await assert.rejects(db.rows("SELECT 3", []), (error: { code: string }) => {
+      assert.equal(error.code, "ERR_QUEUE_FULL");
+      assert.ok(neverSent(error));
+      return true;
+    });
+    const [connection] = client.connections;
+    for (let i = 0; i < 3; i++) {
+      connection!.answer();
+      await settle();
+    }
+    await Promise.all([running, ...waiting]);
+  });
+
+  it("a statement past its deadline on the wire: ERR_TIMEOUT, its connection closed and returned", async () => {
+    const client = new FakeClient(1);
+    const db = database(client, { timeout: 120 });
+    const stuck = db.rows("SELECT SLEEP(9)", []);
+    await assert.rejects(stuck, {
+      code: "ERR_TIMEOUT",
+      message: /no reply from the server within 1\d\d ms/,
+    });
+    const [connection] = client.connections;
+    assert.equal(connection!.destroyed, true);
+    assert.equal(
+      connection!.stream.destroyed,
+      true,
+      "the socket goes too: a dead peer ignores a polite end",
+    );
+    assert.ok(client.released.includes(connection!));
+    assert.equal(neverSent(await stuck.catch((e) => e)), false);
+    connection!.answer(); // a late reply: ignored
+  });
+
+  it("waiting past the deadline: ERR_POOL_TIMEOUT when the pool is busy, ERR_TIMEOUT when connecting hangs", async () => {
+    const busy = new FakeClient(1);
+    const db = database(busy, { timeout: 150 });
+    const holder = db.rows("SELECT 1", [], 10_000); // holds the only connection meanwhile
+    await settle();
+    await assert.rejects(db.rows("SELECT 2", []), (error: { code: string; message: string }) => {
+      assert.equal(error.code, "ERR_POOL_TIMEOUT");
+      assert.match(error.message, /all 1 are in use/);
+      assert.ok(neverSent(error));
+      return true;
+    });
+    busy.connections[0]!.answer();
+    await holder;
+    const connecting = new FakeClient(4);
+    connecting.next = "hang";
+    connecting.pendingCreates = 1;
+    await assert.rejects(database(connecting, { timeout: 150 }).rows("SELECT 1", []), {
+      code: "ERR_TIMEOUT",
+      message: /no connection to the server within/,
+    });
+  });
+
+  it("a failed borrow is never sent, and the next waiting statement still gets a connection", async () => {
+    const client = new FakeClient(1);
+    const db = database(client);
+    const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+    const holder = db.rows("SELECT 0", []);
+    await settle();
+    client.next = refused;
+    const [connection] = client.connections;
+    connection!.valid = false; // dies: it must not serve the next statement
+    const waiting = db.rows("SELECT 1", []);
+    connection!.answer();
+    await holder;
+    const error = await waiting.catch((e) => e);
+    assert.equal(error, refused);
+    assert.ok(neverSent(error));
+    assert.ok(client.released.includes(connection!), "the dead connection went back to the pool");
+  });
+
+  it("close(): waiting statements fail, those under way finish, idle connections go back", async () => {
+    const client = new FakeClient(1);
+    const db = database(client);
+    const underWay = db.rows("SELECT 1", []);
+    const waiting = db.rows("SELECT 2", []);
+    await settle();
+    const closing = db.close();
+    await assert.rejects(waiting, { code: "ERR_STORE_CLOSED" });
+    client.connections[0]!.answer([{ n: 1 }]);
+    assert.deepEqual(await underWay, [{ n: 1 }]);
+    await closing;
+    assert.equal(client.released.length, 1);
+    await assert.rejects(db.rows("SELECT 3", []), { code: "ERR_STORE_CLOSED" });
+  });
+
+  it("reports a statement outstanding longer than slowAfter, once", async () => {
+    const client = new FakeClient(1);
+    let slow = 0;
+    const db = database(client, { slowAfter: 60, onSlow: () => slow++ });
+    const query = db.rows("SELECT 1", []);
+    await sleep(250);
+    assert.equal(slow, 1);
+    client.connections[0]!.answer();
+    await query;
+  });
+});
