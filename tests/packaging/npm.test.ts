@@ -165,29 +165,29 @@ describe("TypeScript apps", () => {
   }
 });
 
-describe("the oldest express-session the peer range takes", () => {
-  // Last in this file: it replaces the scratch project's express-session.
-  it("installs without a peer conflict and runs the Express 4 app", async () => {
-    const oldest = installedVersion("express-session-oldest");
-    const range = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"))
-      .peerDependencies["express-session"];
-    assert.equal(range, `^${oldest}`, "the tested version is the range's floor");
-    // No --legacy-peer-deps: npm refuses (ERESOLVE) a version outside the peer range.
-    npmInstall([
-      pinned("express-session", "express-session-oldest").replace(
-        /^express-session-oldest@npm:/,
-        "",
-      ),
-    ]);
+describe("the oldest express-session and knex the peer ranges take", () => {
+  // Last in this file: it replaces the scratch project's express-session and knex. The newest
+  // (the repository's own versions) ran above.
+  it("install without a peer conflict and run the Express 4 app", async () => {
+    const peers = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).peerDependencies;
+    const oldest = (name: string) => {
+      const version = installedVersion(`${name}-oldest`);
+      assert.equal(peers[name], `^${version}`, `the tested ${name} is its range's floor`);
+      return `${name}@${version}`;
+    };
+    // No --legacy-peer-deps: npm refuses (ERESOLVE) a version outside a peer range.
+    npmInstall([oldest("express-session"), oldest("knex")]);
     const table = tableName();
     const { stdout } = succeed("node", ["consumer.mjs", "express4"], scratch, {
       MYSQL_URL: database.url,
       TABLE: table,
     });
-    const installed = JSON.parse(
-      readFileSync(join(scratch, "node_modules/express-session/package.json"), "utf8"),
-    ).version;
-    assert.equal(installed, oldest);
+    for (const name of ["express-session", "knex"]) {
+      const installed = JSON.parse(
+        readFileSync(join(scratch, "node_modules", name, "package.json"), "utf8"),
+      ).version;
+      assert.equal(installed, installedVersion(`${name}-oldest`));
+    }
     await assertScenario(lastJsonLine(stdout).report as ScenarioReport, database, table);
   });
 });
