@@ -353,8 +353,8 @@ async function addUserColumn(
       "ERR_ACCESS_DENIED",
       `table \`${names.table}\` needs the column \`user_id\` and its index (schema ` +
         `${SCHEMA_VERSION}) and ${connection.account} may not add them (server said: ` +
-        `${serverSaid(error)}): ${installAdvice(names, connection)}; or GRANT ALTER, INDEX ` +
-        `ON \`${connection.database}\`.* TO ${connection.account}`,
+        `${serverSaid(error)}): ${installAdvice(names, connection)}; or GRANT ALTER ON ` +
+        `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );
   }

@@ -184,6 +184,7 @@ export class KnexMySQLStore extends Store {
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
   /** Set-up errors already reported (code and message), so that each is reported once. */
   readonly #reported = new Set<string>();
+  #warnedNoOwners = false;
   #closing: Promise<void> | undefined;
 
   /**
@@ -600,7 +601,21 @@ export class KnexMySQLStore extends Store {
    * What the `user_id` column holds for the user `userId`: the id as text, or with encryption
    * its keyed hash under each key (newest first: saves write the first, lookups try all).
    */
-  async #ownerKeys(userId: unknown, what = "userId is"): Promise<string[]> {
+  /** The owner keys of a lookup by user (sessionsOf, countOf, destroyUser). */
+  #lookupKeys(userId: unknown): Promise<string[]> {
+    if (!this.#options.userId && !this.#warnedNoOwners) {
+      // A lookup by user on a store that saves no owners finds only what others saved.
+      this.#warnedNoOwners = true;
+      this.#warn(
+        "sessionsOf, countOf and destroyUser look sessions up by owner, and the option userId " +
+          "is not set: this store saves sessions without one, so they find only sessions that " +
+          "other app instances saved with userId",
+      );
+    }
+    return this.#ownerKeys(userId, "userId is");
+  }
+
+  async #ownerKeys(userId: unknown, what: string): Promise<string[]> {
     const text = typeof userId === "number" && Number.isFinite(userId)
       ? String(userId)
       : typeof userId === "string" && userId.length > 0 && userId.isWellFormed()
@@ -627,7 +642,7 @@ export class KnexMySQLStore extends Store {
   async #sessionsOf(userId: string | number): Promise<UserSession[]> {
     const now = toSqlDateTime(Date.now());
     const found: UserSession[] = [];
-    for (const key of await this.#ownerKeys(userId)) {
+    for (const key of await this.#lookupKeys(userId)) {
       const rows = await this.#run<{ sid: string; sess: unknown; expires_at: number | string }>(
         "sessionsOf",
         this.#sql.sessionsOf,
@@ -647,7 +662,7 @@ export class KnexMySQLStore extends Store {
   async #countOf(userId: string | number): Promise<number> {
     const now = toSqlDateTime(Date.now());
     let count = 0;
-    for (const key of await this.#ownerKeys(userId)) {
+    for (const key of await this.#lookupKeys(userId)) {
       const [row] = await this.#run<{ live: number | string }>(
         "countOf",
         this.#sql.countOf,
@@ -662,7 +677,7 @@ export class KnexMySQLStore extends Store {
   async #destroyUser(userId: string | number, except: unknown): Promise<number> {
     if (except !== undefined) checkSid(except);
     let deleted = 0;
-    for (const key of await this.#ownerKeys(userId)) {
+    for (const key of await this.#lookupKeys(userId)) {
       const [row] = await this.#run<{ deleted: number | string }>(
         "destroyUser",
         this.#sql.destroyUser,

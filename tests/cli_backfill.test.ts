@@ -82,6 +82,45 @@ for (const encrypted of [false, true]) {
   });
 }
 
+describe("backfill's edge cases", () => {
+  it("skips a user id too long for the column, and says so", async () => {
+    const table = tableName("bf_long");
+    await closing(async (defer) => {
+      const store = new KnexMySQLStore({ knex: db.admin, tablename: table, clearInterval: 0 });
+      defer(() => store.close());
+      await store.set("long", sessionFor({ user: "x".repeat(300) }));
+      await store.set("short", sessionFor({ user: "lee" }));
+      const run = await cli(["backfill", "--table", table, "--user-path", "user", "--url", db.url]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        /1 session\(s\) given their owner, of 2 without one; 1 with a user id over 255 characters skipped/,
+      );
+      assert.equal((run.stdout.match(/100%/g) ?? []).length, 1, "the last progress line once");
+    });
+  });
+
+  it("fails when sessions cannot be read: wrong keys, or none for encrypted sessions", async () => {
+    const table = tableName("bf_keys");
+    await closing(async (defer) => {
+      const store = new KnexMySQLStore({
+        knex: db.admin,
+        tablename: table,
+        clearInterval: 0,
+        encryption: { keys: [KEYS[0]!] },
+      });
+      defer(() => store.close());
+      await store.set("sealed", sessionFor({ user: "mo" }));
+      const args = ["backfill", "--table", table, "--user-path", "user", "--url", db.url];
+      const wrong = await cli([...args, "--keys-env", "K"], { env: { K: KEYS[1]! } });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /1 session\(s\) could not be read: are the keys in --keys-env/);
+      const none = await cli(args);
+      assert.match(none.stderr, /they are encrypted: give the store's keys with --keys-env/);
+    });
+  });
+});
+
 describe("backfill's mistakes", () => {
   it("names what is missing", async () => {
     const noPath = await cli(["backfill", "--url", db.url]);

@@ -231,6 +231,24 @@ for (const encrypted of [false, true]) {
   });
 }
 
+describe("lookups by user on a store without userId", () => {
+  it("warn once that such a store saves no owners", async () => {
+    await closing(async (defer) => {
+      const store = new KnexMySQLStore({
+        knex: db.admin,
+        tablename: tableName(),
+        clearInterval: 0,
+      });
+      defer(() => store.close());
+      const warnings: string[] = [];
+      store.on("warning", (message) => warnings.push(message));
+      assert.deepEqual(await store.sessionsOf("nobody"), []);
+      assert.equal(await store.countOf("nobody"), 0);
+      assert.equal(warnings.filter((w) => /option userId is not set/.test(w)).length, 1);
+    });
+  });
+});
+
 describe("bad user ids", () => {
   it("are refused with a clear error, and a throwing userId fails the save", async () => {
     await closing(async (defer) => {

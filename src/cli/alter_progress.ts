@@ -55,7 +55,8 @@ export async function withAlterProgress<T>(
       if (finished) break;
       const done = await alterProgress(connection, table).catch(() => undefined);
       if (done === undefined) continue;
-      if (done === null) {
+      // MariaDB reports 0% through an index build's scan: no better than the time taken.
+      if (done === null || (done === 0 && !progress)) {
         const elapsed = Math.round((Date.now() - started) / 1000);
         if (elapsed - lastElapsed >= 5) {
           lastElapsed = elapsed;

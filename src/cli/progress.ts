@@ -35,14 +35,18 @@ export function createProgress(
     };
   }
   let lastLine: number | undefined;
+  let lastDone: number | undefined;
   const line = (done: number) => {
     lastLine = now();
+    lastDone = done;
     stream.write(`${label}: ${done}/${total} (${percent(done, total)}%)\n`);
   };
   return {
     update(done) {
       if (lastLine === undefined || now() - lastLine >= PLAIN_INTERVAL_MS) line(done);
     },
-    finish: line,
+    finish(done) {
+      if (done !== lastDone) line(done); // the last update may have said it already
+    },
   };
 }

@@ -51,11 +51,15 @@ export interface InstallOutcome {
  * EXECUTE: as far as this account may see them (root sees every grant).
  */
 async function appAccounts(connection: Connection, table: string): Promise<string[]> {
+  // SELECT on the table, or on the whole database; EXECUTE on the database covers any routine.
   const rows = await connection.db.rows<{ grantee: string }>(
-    "SELECT DISTINCT t.GRANTEE AS grantee FROM information_schema.TABLE_PRIVILEGES AS t " +
-      "WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME = ? AND t.PRIVILEGE_TYPE = 'SELECT' " +
-      "AND NOT EXISTS (SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES AS s WHERE " +
-      "s.GRANTEE = t.GRANTEE AND s.TABLE_SCHEMA = DATABASE() AND s.PRIVILEGE_TYPE = 'EXECUTE')",
+    "SELECT DISTINCT r.GRANTEE AS grantee FROM (SELECT GRANTEE FROM " +
+      "information_schema.TABLE_PRIVILEGES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? " +
+      "AND PRIVILEGE_TYPE = 'SELECT' UNION SELECT GRANTEE FROM " +
+      "information_schema.SCHEMA_PRIVILEGES WHERE TABLE_SCHEMA = DATABASE() AND " +
+      "PRIVILEGE_TYPE = 'SELECT') AS r WHERE NOT EXISTS (SELECT 1 FROM " +
+      "information_schema.SCHEMA_PRIVILEGES AS s WHERE s.GRANTEE = r.GRANTEE AND " +
+      "s.TABLE_SCHEMA = DATABASE() AND s.PRIVILEGE_TYPE = 'EXECUTE')",
     [table],
   );
   return rows.map((row) => row.grantee).filter((grantee) => grantee !== connection.server.account);

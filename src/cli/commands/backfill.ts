@@ -20,6 +20,15 @@ function valueAt(session: unknown, path: string[]): unknown {
   return value;
 }
 
+/** The user_id column's width, which a plain (not encrypted) user id must fit. */
+const MAX_USER_ID = 255;
+
+/** A user id as the store's userId option takes it: a non-empty string or a finite number. */
+function userIdOf(value: unknown): string | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
 /** The path option as keys: letters, digits, _ and $, separated by dots. */
 function pathOption(value: unknown): string[] {
   if (typeof value !== "string" || !/^[\w$]+(\.[\w$]+)*$/.test(value)) {
@@ -109,6 +118,7 @@ export const backfillCommand: Command = {
       const progress = createProgress(io.stdout, "backfilling", total);
       let scanned = 0;
       let owned = 0;
+      let tooLong = 0;
       let after: string | undefined;
       for (;;) {
         const rows = await connection.step("SELECT", () =>
@@ -119,26 +129,28 @@ export const backfillCommand: Command = {
             after === undefined ? [] : [after],
           ));
         if (rows.length === 0) break;
+        const owners: [string, string][] = [];
         for (const row of rows) {
           const session = await reader.read(row.sess, row.sid);
-          const user = session ? valueAt(session, path) : undefined;
-          const id = typeof user === "number" && Number.isFinite(user)
-            ? String(user)
-            : typeof user === "string" && user.length > 0
-            ? user
-            : undefined;
+          const id = userIdOf(session ? valueAt(session, path) : undefined);
           if (id === undefined) continue;
-          const owner = cipher ? (await cipher.ownerHashes(id))[0] as string : id;
-          // Only while it still has none: a store may have saved it with its owner meanwhile.
-          await connection.step(
-            "UPDATE",
-            () =>
-              db.query(`UPDATE ${table} SET user_id = ? WHERE ${sid} = ? AND user_id IS NULL`, [
-                owner,
-                row.sid,
-              ]),
-          );
-          owned++;
+          if (!cipher && [...id].length > MAX_USER_ID) {
+            tooLong++;
+            continue;
+          }
+          owners.push([row.sid, cipher ? (await cipher.ownerHashes(id))[0] as string : id]);
+        }
+        if (owners.length > 0) {
+          // One statement per batch; only rows that still have none: a store may have saved
+          // one with its owner meanwhile.
+          const result = await connection.step("UPDATE", () =>
+            db.query(
+              `UPDATE ${table} SET user_id = CASE ${sid} ` +
+                owners.map(() => "WHEN ? THEN ?").join(" ") +
+                ` END WHERE ${sid} IN (${owners.map(() => "?").join(", ")}) AND user_id IS NULL`,
+              [...owners.flat(), ...owners.map(([key]) => key)],
+            ));
+          owned += Number((result as { affectedRows?: number }).affectedRows ?? 0);
         }
         scanned += rows.length;
         after = rows[rows.length - 1]!.sid;
@@ -148,8 +160,16 @@ export const backfillCommand: Command = {
       println(
         io.stdout,
         `${owned} session(s) given their owner, of ${scanned} without one` +
-          (unreadable > 0 ? `; ${unreadable} could not be read (wrong keys?)` : ""),
+          (tooLong > 0 ? `; ${tooLong} with a user id over ${MAX_USER_ID} characters skipped` : ""),
       );
+      if (unreadable > 0) {
+        throw new CliError(
+          `${unreadable} session(s) could not be read: ` +
+            (cipher
+              ? "are the keys in --keys-env the store's (every key it may have sealed with)?"
+              : "they are encrypted: give the store's keys with --keys-env <VAR>"),
+        );
+      }
     });
     return 0;
   },

@@ -27,7 +27,8 @@ function reportInstall(io: Io, names: SchemaNames, outcome: InstallOutcome): voi
     println(
       io.stderr,
       `warning: ${account} may SELECT \`${table}\` but not EXECUTE the procedures just ` +
-        "created (a procedure's grants go with it): its app fails on every save until you run " +
+        "created (a procedure's grants go with it): an app of this version on that account " +
+        "fails to start (ERR_SCHEMA) until you run " +
         `\`npx knex-mysql-session grant "${account}" --table ${table} --sid ${names.sid} --apply\``,
     );
   }
