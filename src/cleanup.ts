@@ -1,4 +1,5 @@
 import { clearTimeout, setTimeout } from "node:timers";
+import { clock } from "./clock.ts";
 
 /** How a sweep runs: when to stop early, and whether anyone is waiting for it. */
 export interface SweepControl {
@@ -24,14 +25,11 @@ export async function sweepInBatches(
 ): Promise<number> {
   let total = 0;
   for (;;) {
-    const started = performance.now();
+    const started = clock.monotonic();
     const deleted = await sweepBatch(batchSize);
     total += deleted;
     if (deleted < batchSize || stopped()) return total;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, performance.now() - started);
-      if (background) timer.unref();
-    });
+    await clock.rest(clock.monotonic() - started, { unref: background });
     if (stopped()) return total;
   }
 }
@@ -85,8 +83,8 @@ export class CleanupScheduler {
   }
 
   #schedule(): void {
-    const delay = this.#interval * (0.9 + 0.2 * Math.random());
-    this.#nextAt = Date.now() + delay;
+    const delay = this.#interval * (0.9 + 0.2 * clock.random());
+    this.#nextAt = clock.now() + delay;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#nextAt = undefined;

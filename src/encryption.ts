@@ -6,6 +6,7 @@
 //
 // The additional authenticated data is the session id, so a sealed payload copied to another
 // row does not open there.
+import { clock } from "./clock.ts";
 
 /**
  * The option `encryption` of the store: encrypt every session written, and open sealed
@@ -293,7 +294,7 @@ function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
   }
   const until = acceptPlaintextUntil === undefined
     ? undefined
-    : new Date(plaintextUntil(acceptPlaintextUntil, Date.now()));
+    : new Date(plaintextUntil(acceptPlaintextUntil, clock.now()));
   const decoded = keys.map(keyBytes);
   decoded.forEach((key, index) => {
     const first = decoded.findIndex((other) => sameBytes(other, key));
@@ -518,7 +519,7 @@ export class SessionCipher {
    * `acceptPlaintextUntil`. Called on every plain read, so it only compares two numbers.
    */
   acceptsPlaintext(): boolean {
-    return Date.now() < this.#plaintextUntil;
+    return clock.now() < this.#plaintextUntil;
   }
 
   /**

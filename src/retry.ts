@@ -1,6 +1,6 @@
-import { setTimeout } from "node:timers";
 import { neverSent } from "./database.ts";
 import { isConnectionError } from "./errors.ts";
+import { clock } from "./clock.ts";
 
 /** How a failed statement is sent again. */
 export interface RetryPolicy {
@@ -58,13 +58,9 @@ export function isTransientError(error: unknown): boolean {
     errno === ER_QUERY_INTERRUPTED || errno === ER_CONNECTION_KILLED;
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 /**
  * Continues after `attempt` failed with `error`: while the error is one `resendable` accepts
- * and the statement's `deadline` (performance.now() time) leaves room, waits a jittered,
+ * and the statement's `deadline` (clock.monotonic() time) leaves room, waits a jittered,
  * growing pause and runs `attempt(msLeft)` again; rejects with the last error otherwise. The
  * first attempt is the caller's, so the common case (it succeeds) costs nothing here.
  */
@@ -79,12 +75,12 @@ export async function retryAfter<T>(
   for (let failures = 0;; failures++) {
     if (failures >= policy.maxRetries || !resendable(error)) throw error;
     const ceiling = Math.min(policy.retryDelay * 2 ** Math.min(failures, 30), MAX_BACKOFF);
-    const delay = Math.random() * ceiling;
-    if (performance.now() + delay >= deadline) throw error;
+    const delay = clock.random() * ceiling;
+    if (clock.monotonic() + delay >= deadline) throw error;
     onRetry(failures + 1, error);
-    await pause(delay);
+    await clock.rest(delay, { unref: true });
     try {
-      return await attempt(deadline - performance.now());
+      return await attempt(deadline - clock.monotonic());
     } catch (next) {
       error = next;
     }

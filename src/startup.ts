@@ -1,5 +1,6 @@
 import { closedError, isSetupError, type SessionStoreError } from "./errors.ts";
 import type { ServerFacts } from "./schema.ts";
+import { clock } from "./clock.ts";
 
 export interface StartupOptions {
   /** Checks (and with createtable, installs) the schema; rejects with the reason it cannot. */
@@ -40,7 +41,7 @@ export class Startup {
   started(): Promise<ServerFacts> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#facts) return Promise.resolve(this.#facts);
-    if (this.#failure && Date.now() - this.#failure.at < this.#options.recheckAfter) {
+    if (this.#failure && clock.now() - this.#failure.at < this.#options.recheckAfter) {
       return Promise.reject(this.#failure.error);
     }
     this.#running ??= this.#check().finally(() => {
@@ -73,7 +74,7 @@ export class Startup {
       facts = await this.#options.check();
     } catch (error) {
       if (isSetupError(error)) {
-        this.#failure = { error: error as SessionStoreError, at: Date.now() };
+        this.#failure = { error: error as SessionStoreError, at: clock.now() };
         this.#options.onSetupError(error as SessionStoreError);
       } else if (!this.#closed) {
         this.#options.onUnreachable();

@@ -17,6 +17,7 @@ import { SessionReader } from "./session_reader.ts";
 import { type Statements, statements } from "./sql.ts";
 import { Startup } from "./startup.ts";
 import { expiryOf, toSqlDateTime } from "./time.ts";
+import { clock } from "./clock.ts";
 
 /** A session as `all()` returns it: the stored data plus its id. */
 export type SessionWithId = SessionData & { id: string };
@@ -234,7 +235,7 @@ export class KnexMySQLStore extends Store {
         }),
       onReady: (facts) => {
         this.#reported.clear();
-        const window = plaintextWindowNote(encryption, Date.now());
+        const window = plaintextWindowNote(encryption, clock.now());
         for (const warning of [...facts.warnings, ...(window ? [window] : [])]) {
           this.#warn(warning);
         }
@@ -463,7 +464,7 @@ export class KnexMySQLStore extends Store {
     const rows = await this.#run<{ sess: unknown; expires_at: number | string }>(
       "get",
       this.#sql.get,
-      [sid, toSqlDateTime(Date.now())],
+      [sid, toSqlDateTime(clock.now())],
       READ,
     );
     const row = rows[0];
@@ -476,7 +477,7 @@ export class KnexMySQLStore extends Store {
   async #set(sid: string, session: SessionData): Promise<void> {
     checkSid(sid);
     const json = encodeSession(session);
-    const expires = expiryOf(session, Date.now(), this.#options.ttl);
+    const expires = expiryOf(session, clock.now(), this.#options.ttl);
     const { maxAllowedPacket } = this.#startup.facts ?? await this.#startup.started();
     const [stored, owner] = await Promise.all([
       this.#cipher ? this.#cipher.seal(json, sid) : json,
@@ -500,7 +501,7 @@ export class KnexMySQLStore extends Store {
     checkSession(session);
     // express-session touches a session whose data did not change, even when the app changed
     // its cookie (req.session.cookie.maxAge = …): only a save keeps that, as MemoryStore does.
-    const now = Date.now();
+    const now = clock.now();
     if (this.#memo.cookieChanged(sid, session.cookie, now)) return await this.#set(sid, session);
     if (this.#options.disableTouch) return;
     const expires = expiryOf(session, now, this.#options.ttl);
@@ -530,7 +531,7 @@ export class KnexMySQLStore extends Store {
     const rows = await this.#run<{ sid: string; sess: unknown }>(
       "all",
       this.#sql.all,
-      [toSqlDateTime(Date.now())],
+      [toSqlDateTime(clock.now())],
       READ,
     );
     const sessions = await Promise.all(
@@ -546,7 +547,7 @@ export class KnexMySQLStore extends Store {
     const [row] = await this.#run<{ live: number | string }>(
       "length",
       this.#sql.length,
-      [toSqlDateTime(Date.now())],
+      [toSqlDateTime(clock.now())],
       READ,
     );
     return Number(row?.live ?? 0);
@@ -569,7 +570,7 @@ export class KnexMySQLStore extends Store {
       const [row] = await this.#run<{ deleted: number | string }>(
         "cleanup",
         this.#sql.clearExpired,
-        [toSqlDateTime(Date.now()), limit],
+        [toSqlDateTime(clock.now()), limit],
         SWEEP,
       );
       const deleted = Number(row?.deleted ?? 0);
@@ -640,7 +641,7 @@ export class KnexMySQLStore extends Store {
   }
 
   async #sessionsOf(userId: string | number): Promise<UserSession[]> {
-    const now = toSqlDateTime(Date.now());
+    const now = toSqlDateTime(clock.now());
     const found: UserSession[] = [];
     for (const key of await this.#lookupKeys(userId)) {
       const rows = await this.#run<{ sid: string; sess: unknown; expires_at: number | string }>(
@@ -660,7 +661,7 @@ export class KnexMySQLStore extends Store {
   }
 
   async #countOf(userId: string | number): Promise<number> {
-    const now = toSqlDateTime(Date.now());
+    const now = toSqlDateTime(clock.now());
     let count = 0;
     for (const key of await this.#lookupKeys(userId)) {
       const [row] = await this.#run<{ live: number | string }>(
@@ -708,7 +709,7 @@ export class KnexMySQLStore extends Store {
     if (!this.#startup.facts) {
       return this.#startup.started().then(() => this.#run<Row>(operation, sql, values, resendable));
     }
-    const deadline = performance.now() + this.#options.queryTimeout;
+    const deadline = clock.monotonic() + this.#options.queryTimeout;
     return this.#db.rows<Row>(sql, values).catch((error) =>
       this.#recover<Row>(operation, sql, values, resendable, deadline, error)
     );
