@@ -603,3 +603,167 @@ describe("the express-mysql-session checklist, from express-mysql-session 3", ()
       run.assertFollowedInOrder();
     }));
 });
+
+/** The bullet of the page's differences list that starts with `start`. */
+function difference(guide: Guide, start: string): string {
+  const at = guide.text.indexOf(`- **${start}`);
+  assert.notEqual(at, -1, `${guide.page} lists no difference "${start}"`);
+  const end = guide.text.indexOf("\n- **", at + 1);
+  return guide.text.slice(at, end === -1 ? undefined : end);
+}
+
+/** Calls a store method the callback way and resolves with the arguments the callback got. */
+function callbackArgs(store: unknown, method: string, ...args: unknown[]): Promise<unknown[]> {
+  return new Promise((resolve) => {
+    const result = (store as Record<string, (...a: unknown[]) => unknown>)[method]!.call(
+      store,
+      ...args,
+      (...got: unknown[]) => resolve(got),
+    );
+    (result as Promise<unknown> | undefined)?.catch?.(() => {});
+  });
+}
+
+const cookie = () => ({
+  originalMaxAge: 60_000,
+  expires: new Date(Date.now() + 60_000),
+  httpOnly: true,
+  path: "/",
+});
+
+describe("the differences the guides list, against the old stores", () => {
+  test("connect-session-knex 5", () =>
+    closing(async (defer) => {
+      const guide = new Guide(CSK);
+      const db = await createTestDatabase("differences");
+      defer(() => db.drop());
+      const knex = db.connect();
+      const v5 = oldStore("connect-session-knex-v5", { knex, url: db.url, table: "v_old" });
+      await v5.ready;
+      const old = v5.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const store = new KnexMySQLStore({ knex, tablename: "v_new" }); // the default sweep
+      defer(() => store.close());
+      await store.ready;
+      const session = () => ({ cookie: cookie(), when: new Date(0) }) as never;
+
+      // destroy(): a number (callback: nothing) there, a boolean here.
+      await old.set!("a", session());
+      await store.set("a", session());
+      assert.equal(await old.destroy!("a"), 1);
+      assert.equal(await store.destroy("a"), true);
+      assert.equal(await old.destroy!("a"), 0);
+      assert.equal(await store.destroy("a"), false);
+      assert.deepEqual(await callbackArgs(v5.store, "destroy", "a"), []);
+      assert.deepEqual(await callbackArgs(store, "destroy", "a"), [null, false]);
+      assert.match(difference(guide, "`destroy()` resolves"), /v5 called the callback with no/);
+
+      // clear(), length(): expired rows count there, for clear() here too.
+      const expired = { sess: JSON.stringify(session()), expired: "2000-01-01 00:00:00" };
+      await knex("v_old").insert({ sid: "gone", ...expired });
+      await knex("v_new").insert({ sid: "gone", ...expired });
+      await old.set!("live", session());
+      await store.set("live", session());
+      assert.equal(await old.length!(), 2);
+      assert.equal(await store.length(), 1);
+      assert.equal(await old.clear!(), 2);
+      assert.equal(await store.clear(), 2);
+      assert.deepEqual(await callbackArgs(v5.store, "clear"), []);
+      assert.deepEqual(await callbackArgs(store, "clear"), [null, 0]);
+
+      // get() of a missing session: null in both; all(): ids here only; JSON in both.
+      assert.equal(await old.get!("missing"), null);
+      assert.equal(await store.get("missing"), null);
+      await old.set!("b", session());
+      await store.set("b", session());
+      const [oldAll] = await old.all!() as Record<string, unknown>[];
+      const [newAll] = await store.all();
+      assert.equal(oldAll!.id, undefined);
+      assert.equal(newAll!.id, "b");
+      assert.equal(oldAll!.when, "1970-01-01T00:00:00.000Z");
+      assert.equal((newAll as unknown as { when: unknown }).when, "1970-01-01T00:00:00.000Z");
+
+      // options: a frozen view listing what the page lists.
+      const optionsText = difference(guide, "`store.options` is a frozen view");
+      for (const key of Object.keys(store.options)) {
+        assert.ok(optionsText.includes(`\`${key}\``), `the page lists options.${key}`);
+      }
+      assert.throws(() => {
+        (store.options as { tableName: string }).tableName = "other";
+      }, TypeError);
+      assert.equal(Object.isFrozen((v5.store as unknown as { options: object }).options), false);
+
+      // nextDbCleanup: a Date; ready: a new promise each read.
+      assert.ok(store.nextDbCleanup instanceof Date);
+      assert.notEqual(store.ready, store.ready);
+
+      // A session JSON cannot hold.
+      const bigint = { cookie: cookie(), n: 1n } as never;
+      await assert.rejects(old.set!("c", bigint), TypeError);
+      await assert.rejects(store.set("c", bigint), { code: "ERR_INVALID_SESSION" });
+
+      // Errors: a SessionStoreError, the driver's error as its cause.
+      const dropped = new KnexMySQLStore({ knex, tablename: "dropped", clearInterval: 0 });
+      defer(() => dropped.close());
+      dropped.on("error", () => {});
+      await dropped.ready;
+      await knex.schema.dropTable("dropped");
+      await assert.rejects(dropped.get("x"), (error: Error & { code: string }) => {
+        assert.equal(error.code, "ERR_SCHEMA");
+        assert.equal((error.cause as { code: string }).code, "ER_NO_SUCH_TABLE");
+        return true;
+      });
+      assert.match(difference(guide, "Errors are"), /error\.cause\?\.code/);
+
+      // A save of a session this store has seen, after another instance deleted it.
+      const other = new KnexMySQLStore({ knex, tablename: "v_new", clearInterval: 0 });
+      defer(() => other.close());
+      await store.set("d", session());
+      await other.destroy("d");
+      await store.set("d", session());
+      assert.equal(await store.get("d"), null, "not brought back");
+      await old.set!("d", session());
+      await knex("v_old").where("sid", "d").del();
+      await old.set!("d", session());
+      assert.notEqual(await old.get!("d"), null, "v5 inserted it again");
+
+      // Options are checked.
+      assert.throws(() => new KnexMySQLStore({ knex, tableNmae: "x" } as never), TypeError);
+    }));
+
+  test("express-mysql-session 3", () =>
+    closing(async (defer) => {
+      const guide = new Guide(EMS);
+      const db = await createTestDatabase("differences");
+      defer(() => db.drop());
+      const knex = db.connect();
+      const v3 = oldStore("express-mysql-session-v3", { knex, url: db.url, table: "v_old" });
+      defer(() => v3.close());
+      await v3.ready;
+      const old = v3.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const store = new KnexMySQLStore({ knex, tablename: "v_new", clearInterval: 0 });
+      defer(() => store.close());
+      const session = () => ({ cookie: cookie() }) as never;
+
+      const result = (value: unknown) => Array.isArray(value) && "affectedRows" in value[0];
+      assert.ok(result(await old.set!("a", session())));
+      assert.equal(await store.set("a", session()), undefined);
+      assert.deepEqual(Object.keys(await old.all!() as object), ["a"]);
+      assert.deepEqual((await store.all()).map((s) => s.id), ["a"]);
+      assert.ok(result(await old.destroy!("a")));
+      assert.equal(await store.destroy("a"), true);
+      await old.set!("b", session());
+      await store.set("b", session());
+      assert.ok(result(await old.clear!()));
+      assert.equal(await store.clear(), 1);
+      assert.equal(await old.get!("missing"), null);
+      assert.equal(await store.get("missing"), null);
+      assert.ok(old.length!(() => {}) instanceof Promise, "v3 returns a promise with a callback");
+      assert.equal(store.length(() => {}), undefined);
+      assert.ok(result(await old.clearExpiredSessions!()));
+      assert.equal(await store.clearExpired(), 0);
+      assert.match(difference(guide, "Return values"), /v3 resolved the driver's result/);
+      assert.match(difference(guide, "Callbacks"), /v3 returned a promise as well/);
+      // Its connection options are not options here.
+      assert.throws(() => new KnexMySQLStore({ knex, host: "db.internal" } as never), TypeError);
+    }));
+});
