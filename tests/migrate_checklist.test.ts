@@ -43,6 +43,9 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const USERS = ["alice", "bob", "carol"];
 
+/** Every block a run took, by page: the last test checks that no tagged block went untested. */
+const followed = new Map<string, Set<string>>();
+
 /** The guide's names for the accounts; each run maps them to accounts of its own. */
 type GuideAccount = "app" | "sessions_owner" | "sessions_app";
 
@@ -145,6 +148,8 @@ class ChecklistRun {
   /** Takes the block `id`: the test follows it now (again, for a step run twice). */
   take(id: string): GuideBlock {
     if (!this.taken.includes(id)) this.taken.push(id);
+    if (!followed.has(this.guide.page)) followed.set(this.guide.page, new Set());
+    followed.get(this.guide.page)!.add(id);
     return this.guide.block(id);
   }
 
@@ -763,4 +768,14 @@ describe("the differences the guides list, against the old stores", () => {
       // Its connection options are not options here.
       assert.throws(() => new KnexMySQLStore({ knex, host: "db.internal" } as never), TypeError);
     }));
+});
+
+test("every block the guides tag for the checklist is followed by a test above", () => {
+  for (const page of [CSK, EMS]) {
+    assert.deepEqual(
+      new Guide(page).ids().filter((id) => !followed.get(page)?.has(id)),
+      [],
+      `${page}: tagged blocks no test followed`,
+    );
+  }
 });
