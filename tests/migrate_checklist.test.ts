@@ -1,10 +1,11 @@
 // The migration guides' checklists, followed as written: every command, SQL statement and code
-// snippet comes from the page (its blocks tagged `checklist=<id>`), and is run against an old
-// app (the real connect-session-knex 5 or express-mysql-session 3 on Express 4) whose users are
-// logged in. At the end every user is still logged in on the new app (Express 5) with the cookie
-// the old app set. Only names are mapped: the guide's database `app` and accounts to this test's,
-// its host to the test server; `npm install`/`npm uninstall` are checked, not run (this checkout
-// is the package).
+// snippet comes from the page (its blocks tagged `checklist=<id>`) and is run against an old app
+// (the real connect-session-knex 5 or 4, or express-mysql-session 3, on Express 4) whose users
+// are logged in. At the end every user is still logged in on the new app (Express 5) with the
+// cookie the old app set. Only names are mapped: the guide's database `app` and accounts to this
+// test's, its host to the test server; `npm install`/`npm uninstall` are checked, not run (this
+// checkout is the package). Then the differences the guides list are run against those old
+// stores, side by side with this store.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
