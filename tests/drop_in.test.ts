@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import express from "express";
 import session, { MemoryStore, type Store } from "express-session";
 import { KnexMySQLStore } from "../mod.ts";
+import { withClock } from "./helpers/clock.ts";
 import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
@@ -96,13 +97,15 @@ describe("return values and members", () => {
 
   it("nextDbCleanup is when the next sweep starts, and undefined without sweeps", async () => {
     await closing(async (defer) => {
-      const sweeping = open({ clearInterval: 60_000 });
-      defer(() => sweeping.close());
-      await sweeping.ready;
-      const next = sweeping.nextDbCleanup;
-      assert.ok(next instanceof Date);
-      const inMs = next.getTime() - Date.now();
-      assert.ok(inMs > 50_000 && inMs <= 66_000, `next sweep in ${inMs} ms`); // ±10% jitter
+      // Pinned: the clock the schedule reads, and its jitter (0.25: 5% early).
+      const now = Date.UTC(2030, 0, 1);
+      const sweeping = await withClock({ now: () => now, random: () => 0.25 }, async () => {
+        const store = open({ clearInterval: 60_000 });
+        defer(() => store.close());
+        await store.ready;
+        return store;
+      });
+      assert.deepEqual(sweeping.nextDbCleanup, new Date(now + 57_000));
       const idle = open({ disableDbCleanup: true });
       defer(() => idle.close());
       await idle.ready;

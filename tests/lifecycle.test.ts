@@ -125,6 +125,7 @@ describe("cleanup", () => {
       const store = new KnexMySQLStore({ knex: database.admin, tablename: table, ...options });
       await store.ready;
       await store.set("old", expiredSession());
+      assert.equal(store.nextDbCleanup, undefined, "no sweep is scheduled");
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(await count(table), 1);
       await store.close();
@@ -137,7 +138,8 @@ async function count(table: string): Promise<number> {
   return Number(row.n);
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeout = 5_000) {
+/** Polls `condition`; the timeout only ends a failure (it is no bound on how fast). */
+async function waitFor(condition: () => boolean | Promise<boolean>, timeout = 60_000) {
   const deadline = Date.now() + timeout;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

@@ -4,6 +4,7 @@ import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 import { storeContract } from "./helpers/store_contract.ts";
+import { withClock } from "./helpers/clock.ts";
 import { procedureName, PROCEDURES } from "../src/sql.ts";
 
 let database: TestDatabase;
@@ -48,26 +49,29 @@ describe("options that shape expiry and writes", () => {
     await database.drop();
   });
 
+  // The store's clock is pinned to a whole second in the future, so expiry is exact.
+  const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
+  const pinned = <T>(run: () => Promise<T>) => withClock({ now: () => NOW }, run);
+
   it("a cookie without expiry lives ttl ms (default one day)", async () => {
     const store = await open();
-    const started = Date.now();
-    await store.set("no-expiry", { cookie: { originalMaxAge: null } } as never);
-    const at = await expiry("no-expiry") as number;
-    assert.ok(Math.abs(at - (started + 86_400_000)) < 2_000, `expiry ${at - started} ms away`);
+    await pinned(() => store.set("no-expiry", { cookie: { originalMaxAge: null } } as never));
+    assert.equal(await expiry("no-expiry"), NOW + 86_400_000);
   });
 
   it("ttl may be a number or a function of the session", async () => {
     const fixed = await open({ ttl: 5 * 60_000 });
-    const started = Date.now();
-    await fixed.set("fixed", { cookie: {} } as never);
-    assert.ok(Math.abs((await expiry("fixed") as number) - (started + 300_000)) < 2_000);
+    await pinned(() => fixed.set("fixed", { cookie: {} } as never));
+    assert.equal(await expiry("fixed"), NOW + 300_000);
     const perUser = await open({
       ttl: (session) => ((session as unknown as { admin?: boolean }).admin ? 60_000 : 600_000),
     });
-    await perUser.set("admin", { cookie: {}, admin: true } as never);
-    await perUser.set("user", { cookie: {} } as never);
-    assert.ok(Math.abs((await expiry("admin") as number) - (Date.now() + 60_000)) < 2_000);
-    assert.ok(Math.abs((await expiry("user") as number) - (Date.now() + 600_000)) < 2_000);
+    await pinned(async () => {
+      await perUser.set("admin", { cookie: {}, admin: true } as never);
+      await perUser.set("user", { cookie: {} } as never);
+    });
+    assert.equal(await expiry("admin"), NOW + 60_000);
+    assert.equal(await expiry("user"), NOW + 600_000);
   });
 
   it("a ttl function that throws or returns nonsense fails set with a clear error", async () => {
