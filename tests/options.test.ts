@@ -5,6 +5,7 @@ import knex from "knex";
 import process from "node:process";
 import { after, describe, it } from "node:test";
 import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
+import { procedureName, PROCEDURES } from "../src/sql.ts";
 
 const mysql = knex({ client: "mysql2", connection: "mysql://root@127.0.0.1:1/none" });
 const base = { knex: mysql, disableDbCleanup: true };
@@ -46,8 +47,13 @@ describe("option validation", () => {
   });
 
   it("accepts the longest table name whose procedure names still fit", async () => {
-    const store = new KnexMySQLStore({ ...base, tablename: "t".repeat(47) });
+    const longest = "t".repeat(47);
+    const store = new KnexMySQLStore({ ...base, tablename: longest });
+    assert.equal(store.tableName, longest);
     await store.close();
+    // 47 is the limit because the longest procedure name then has MySQL's 64 characters.
+    const lengths = PROCEDURES.map((procedure) => procedureName(longest, procedure).length);
+    assert.equal(Math.max(...lengths), 64);
   });
 
   it("rejects conflicting aliases, accepts agreeing ones", async () => {
