@@ -38,6 +38,16 @@ describe("createtable", () => {
     assert.equal(await eight[0]!.length(), 8);
   });
 
+  it("tables named like SQL words work, `new` (MySQL's row-alias example) included", async () => {
+    for (const tablename of ["new", "select", "sessions_new"]) {
+      await open({ tablename, sidfieldname: "key" }).set("a", sessionFor({ n: 1 }));
+      // Another store has not seen "a": its save is the insert that meets a duplicate key.
+      const other = open({ tablename, sidfieldname: "key" });
+      await other.set("a", sessionFor({ n: 2 }));
+      assert.equal((await other.get("a") as unknown as { n: number }).n, 2, tablename);
+    }
+  });
+
   it("installs idempotently and stamps the schema version", async () => {
     const table = tableName();
     await open({ tablename: table }).ready;

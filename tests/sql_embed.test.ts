@@ -41,7 +41,7 @@ it("each server gets its own set procedure, and every procedure is signed with i
   const sidType = { charset: "utf8mb4", collation: "utf8mb4_0900_bin" };
   const types = { sid: sidType, user: sidType };
   const setFor = (server: ServerKind) => createProcedureSql(names, "set", types, server);
-  assert.match(setFor("mysql"), /VALUES \(p_sid, p_sess, p_expired, p_user\) AS new\n/);
+  assert.match(setFor("mysql"), /VALUES \(p_sid, p_sess, p_expired, p_user\) AS `sessions_new`\n/);
   assert.doesNotMatch(setFor("mysql"), /VALUES\(`/); // deprecated on MySQL (warning 1287)
   assert.match(setFor("mariadb"), /`sess` = VALUES\(`sess`\)/); // MariaDB has no row alias
   for (const server of SERVER_KINDS) {

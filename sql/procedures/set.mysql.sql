@@ -7,9 +7,10 @@
 -- statement, so it is atomic without a transaction.
 -- The sid parameter carries the column's own character set and collation: a parameter and a
 -- column with different collations cannot be compared ("Illegal mix of collations").
--- The row alias `new` (MySQL 8.0.19+) names the row this INSERT would have written, so each
--- parameter is named once. VALUES(col), MariaDB's form (set.mariadb.sql), still runs on MySQL
--- but is deprecated there: every CALL would raise warning 1287.
+-- The row alias (MySQL 8.0.19+) names the row this INSERT would have written, so each
+-- parameter is named once; it is the table's name with _new, as a table may be named `new`.
+-- VALUES(col), MariaDB's form (set.mariadb.sql), still runs on MySQL but is deprecated there:
+-- every CALL would raise warning 1287.
 CREATE PROCEDURE `{{table}}_set_v{{schema_version}}`(
   IN p_sid VARCHAR(255) CHARACTER SET {{sid_charset}} COLLATE {{sid_collation}},
   IN p_sess LONGTEXT CHARACTER SET utf8mb4,
@@ -26,8 +27,8 @@ BEGIN
     WHERE `{{sid}}` = p_sid;
   ELSE
     INSERT INTO `{{table}}` (`{{sid}}`, `sess`, `expired`, `user_id`)
-    VALUES (p_sid, p_sess, p_expired, p_user) AS new
-    ON DUPLICATE KEY UPDATE `sess` = new.`sess`, `expired` = new.`expired`,
-      `user_id` = new.`user_id`;
+    VALUES (p_sid, p_sess, p_expired, p_user) AS `{{table}}_new`
+    ON DUPLICATE KEY UPDATE `sess` = `{{table}}_new`.`sess`, `expired` = `{{table}}_new`.`expired`,
+      `user_id` = `{{table}}_new`.`user_id`;
   END IF;
 END
