@@ -198,6 +198,16 @@ describe("migrate", () => {
     assert.equal(await knex.schema.hasTable(`${expressTable}_kms_staging`), false);
   });
 
+  test("a copy works whatever the tables are called: into `s`, from `s_copy`", async () => {
+    const from = await v5Table(0);
+    await knex.raw(`RENAME TABLE \`${from}\` TO \`s_copy\``);
+    const copy = await cli(["migrate", "--from", "s_copy", "--to", "s", "--url", db.url]);
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal(await fingerprint("s"), await fingerprint("s_copy"));
+    await cli(["uninstall", "--table", "s", "--drop-table", "--url", db.url]);
+    await knex.schema.dropTable("s_copy");
+  });
+
   test("rows whose sess is not JSON block an in-place conversion; a copy skips them", async () => {
     const table = tableName("bad");
     await knex.schema.createTable(table, (t) => {

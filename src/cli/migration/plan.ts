@@ -88,8 +88,11 @@ export function copyBatchSql(
   bounds: { lower: boolean; upper: boolean },
 ): string {
   const key = `s.\`${copy.key.name}\``;
-  // Qualified: the source may have columns of the same names.
   const target = `\`${copy.to}\``;
+  // The batch is a derived table named after the target, so that no name of the user's (a
+  // target called `s`, say) meets one of ours. Its columns are read in ON DUPLICATE KEY UPDATE
+  // by name: VALUES(col) would do too, but MySQL deprecates it (warning 1287).
+  const batch = `\`${copy.to}_copy\``;
   const conditions = [
     ...(bounds.lower ? [`${key} > ?`] : []),
     ...(bounds.upper ? [`${key} <= ?`] : []),
@@ -97,15 +100,18 @@ export function copyBatchSql(
     `JSON_VALID(${copy.sessExpression})`,
   ];
   return `INSERT INTO ${target} (\`${copy.sid}\`, \`sess\`, \`expired\`)\n` +
-    `SELECT ${key}, ${copy.sessExpression}, ${copy.expiredExpression}\n` +
-    `FROM \`${copy.from}\` AS s\nWHERE ${conditions.join(" AND ")}\n` +
+    `SELECT * FROM (\n` +
+    `  SELECT ${key} AS \`sid\`, ${copy.sessExpression} AS \`sess\`, ` +
+    `${copy.expiredExpression} AS \`expired\`\n` +
+    `  FROM \`${copy.from}\` AS s\n  WHERE ${conditions.join(" AND ")}\n` +
+    `) AS ${batch}\n` +
     // A row already in the target (an earlier run's copy, or a session the new app has saved
     // since) is replaced only by a copy that expires later: running the copy again brings over
     // what the old app changed and never reverts what the new app did. `sess` is assigned
     // first, while `expired` still holds the target's value.
     `ON DUPLICATE KEY UPDATE ${target}.\`sess\` = ` +
-    `IF(VALUES(\`expired\`) > ${target}.\`expired\`, VALUES(\`sess\`), ${target}.\`sess\`), ` +
-    `${target}.\`expired\` = GREATEST(${target}.\`expired\`, VALUES(\`expired\`))`;
+    `IF(${batch}.\`expired\` > ${target}.\`expired\`, ${batch}.\`sess\`, ${target}.\`sess\`), ` +
+    `${target}.\`expired\` = GREATEST(${target}.\`expired\`, ${batch}.\`expired\`)`;
 }
 
 function alterInPlace(facts: MigrationFacts): Step[] {
