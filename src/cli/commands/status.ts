@@ -56,6 +56,9 @@ async function schemaWarnings(
   }
   const table = await connection.step("SELECT", () => inspectTable(connection.db, names));
   const warnings = table?.warnings ?? [];
+  // An old store's table: one migrate does all that follows, so every warning names it.
+  const unstamped = stampedVersion(layout.comment) === undefined;
+  const migrate = `run migrate --from ${names.table}`;
   if (!layout.expiryIndexed) {
     warnings.push(
       "no index on `expired`: every cleanup scans the whole table. Add one with " +
@@ -66,7 +69,9 @@ async function schemaWarnings(
   if (!layout.user || !layout.userIndexed) {
     warnings.push(
       `no ${layout.user ? "index on the " : ""}owner column \`user_id\` of schema version ` +
-        `${SCHEMA_VERSION}: run upgrade (it adds it online, with progress)`,
+        `${SCHEMA_VERSION}: ${
+          unstamped ? migrate : "run upgrade (it adds it online, with progress)"
+        }`,
     );
   }
   const procedures = await installedProcedures(connection, names.table);
@@ -75,7 +80,8 @@ async function schemaWarnings(
     .filter((name) => !present.has(name.toLowerCase()));
   if (missing.length > 0) {
     warnings.push(
-      `procedures of schema version ${SCHEMA_VERSION} missing: ${missing.join(", ")}: run install`,
+      `procedures of schema version ${SCHEMA_VERSION} missing: ${missing.join(", ")}: ` +
+        (unstamped ? migrate : "run install"),
     );
   }
   const older = [
