@@ -75,7 +75,8 @@ function grantRefusal(
   if (errno === ER_SP_DOES_NOT_EXIST) {
     return new CliError(
       `${messageOf(error)} in ${quoteIdentifier(database)}: run ${install} (upgrade, for a ` +
-        "table of an older schema version) first, then grant --apply again",
+        `table of an older schema version; migrate --from ${names.table}, for an old store's ` +
+        "table) first, then grant --apply again",
     );
   }
   return undefined;
