@@ -20,7 +20,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import knex, { type Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
-import { createCounterApp } from "./counter-app.ts";
+import { createCounterApp } from "../tests/fixtures/counter_app.ts";
 
 const CONNECTIONS = 64;
 const POOL_SIZE = 10;

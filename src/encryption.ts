@@ -7,6 +7,7 @@
 // The additional authenticated data is the session id, so a sealed payload copied to another
 // row does not open there.
 import { clock } from "./clock.ts";
+import { describeValue, optionError } from "./option_errors.ts";
 
 /**
  * The option `encryption` of the store: encrypt every session written, and open sealed
@@ -109,19 +110,6 @@ const MIN_EPOCH_MS = 1e12;
 const ISO_DATE =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
-function optionError(name: string, message: string): TypeError {
-  return new TypeError(`knex-mysql-session: option "${name}" ${message}`);
-}
-
-/** What a rejected value was, said without showing it: it may be a secret. */
-function kindOf(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (value instanceof Uint8Array) return `a Uint8Array of ${value.length} bytes`;
-  if (typeof value === "object") return "an object";
-  return value === undefined ? "undefined" : `a ${typeof value}`;
-}
-
 /** The 32 bytes of `keys[index]` (a copy), or a TypeError that does not echo the value. */
 function keyBytes(value: unknown, index: number): Bytes {
   const field = `encryption.keys[${index}]`;
@@ -147,11 +135,10 @@ function keyBytes(value: unknown, index: number): Bytes {
   if (!bytes) {
     throw optionError(
       field,
-      `must be ${ACCEPTED_KEY_FORM} (got ${
-        typeof value === "string"
-          ? "a string that encodes no 32 bytes in these forms"
-          : kindOf(value)
-      })`,
+      `must be ${ACCEPTED_KEY_FORM}`,
+      typeof value === "string"
+        ? "a string that encodes no 32 bytes in these forms"
+        : describeValue(value, true),
     );
   }
   if (weakness) {
@@ -268,7 +255,11 @@ export interface ValidEncryptionOptions extends EncryptionOptions {
 
 function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw optionError("encryption", `must be an object { keys: [...] } (got ${kindOf(value)})`);
+    throw optionError(
+      "encryption",
+      "must be an object { keys: [...] }",
+      describeValue(value, true),
+    );
   }
   for (const name of Object.keys(value)) {
     if (name === "acceptPlaintext") {
@@ -288,8 +279,8 @@ function checkEncryptionOptions(value: unknown): ValidEncryptionOptions {
   if (!Array.isArray(keys) || keys.length === 0) {
     throw optionError(
       "encryption.keys",
-      `must be a non-empty array of keys, newest first, each ${ACCEPTED_KEY_FORM} ` +
-        `(got ${Array.isArray(keys) ? "an empty array" : kindOf(keys)})`,
+      `must be a non-empty array of keys, newest first, each ${ACCEPTED_KEY_FORM}`,
+      Array.isArray(keys) ? "an empty array" : describeValue(keys, true),
     );
   }
   const until = acceptPlaintextUntil === undefined
@@ -325,13 +316,13 @@ function plaintextUntil(value: unknown, now: number): number {
   if (Object.prototype.toString.call(value) === "[object Date]") {
     ms = Date.prototype.getTime.call(value);
     if (Number.isNaN(ms)) {
-      throw optionError(PLAINTEXT_UNTIL, "is an invalid Date (got Invalid Date)");
+      throw optionError(PLAINTEXT_UNTIL, "is an invalid Date", "Invalid Date");
     }
   } else if (typeof value === "string") {
     ms = parseIsoDate(value);
   } else if (typeof value === "number") {
     if (!Number.isFinite(value)) {
-      throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS} (got ${value})`);
+      throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS}`, String(value));
     }
     if (value < MIN_EPOCH_MS) {
       throw optionError(
@@ -343,7 +334,11 @@ function plaintextUntil(value: unknown, now: number): number {
     }
     ms = value;
   } else {
-    throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS} (got ${kindOf(value)})`);
+    throw optionError(
+      PLAINTEXT_UNTIL,
+      `must be ${PLAINTEXT_UNTIL_FORMS}`,
+      describeValue(value, true),
+    );
   }
   const latest = now + MAX_PLAINTEXT_WINDOW_DAYS * DAY;
   if (ms > latest) {
@@ -352,7 +347,8 @@ function plaintextUntil(value: unknown, now: number): number {
       `must be at most ${MAX_PLAINTEXT_WINDOW_DAYS} days after the store starts (${
         iso(latest)
       }): while it is open, anyone who can write the table can plant a plain session, so it ` +
-        `is for one migration, about one session lifetime, not for good (got ${iso(ms)})`,
+        `is for one migration, about one session lifetime, not for good`,
+      iso(ms),
     );
   }
   return ms;
@@ -360,17 +356,18 @@ function plaintextUntil(value: unknown, now: number): number {
 
 /** Milliseconds since the epoch of an ISO 8601 date, or date and time with a zone. */
 function parseIsoDate(text: string): number {
-  const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  const shown = describeValue(text);
   const match = ISO_DATE.exec(text);
   if (!match) {
-    throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS} (got ${shown})`);
+    throw optionError(PLAINTEXT_UNTIL, `must be ${PLAINTEXT_UNTIL_FORMS}`, shown);
   }
   const [, year, month, day, hour, minute, second = "0", fraction = "0", zone] = match;
   if (hour !== undefined && zone === undefined) {
     throw optionError(
       PLAINTEXT_UNTIL,
       `must end in Z or an offset such as +02:00 when it gives a time: without one it would ` +
-        `be read in the local time zone of each server (got ${shown})`,
+        `be read in the local time zone of each server`,
+      shown,
     );
   }
   const fields = [year, month, day, hour ?? "0", minute ?? "0", second].map(Number) as number[];
@@ -382,14 +379,14 @@ function parseIsoDate(text: string): number {
     const [oh, om] = zone.slice(1).split(":").map(Number) as [number, number];
     offset = (zone[0] === "-" ? -1 : 1) * (oh * 60 + om) * 60_000;
     if (oh > 23 || om > 59) {
-      throw optionError(PLAINTEXT_UNTIL, `has an offset out of range (got ${shown})`);
+      throw optionError(PLAINTEXT_UNTIL, "has an offset out of range", shown);
     }
   }
   if (
     date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d ||
     h > 23 || mi > 59 || s > 59
   ) {
-    throw optionError(PLAINTEXT_UNTIL, `is not a valid date and time (got ${shown})`);
+    throw optionError(PLAINTEXT_UNTIL, "is not a valid date and time", shown);
   }
   return ms - offset;
 }

@@ -7,6 +7,7 @@ import {
   validateEncryptionOptions,
   type ValidEncryptionOptions,
 } from "./encryption.ts";
+import { describeValue, optionError } from "./option_errors.ts";
 
 /** A mysql2 connection config: host, port, user, password, database, ssl, … */
 export type MySQLConnectionConfig = Record<string, unknown>;
@@ -155,28 +156,6 @@ export const OPTION_NAMES = [
   "encryption",
 ] as const satisfies readonly (keyof KnexMySQLStoreOptions)[];
 
-/** A value, shown in an error message without leaking secrets or flooding the log. */
-export function describeValue(value: unknown): string {
-  if (typeof value === "string") {
-    // A URL may carry a password (a connection URL given in the wrong place): never echo one.
-    if (/:\/\/|@/.test(value)) return "a string that looks like a URL (not shown)";
-    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(shown);
-  }
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "function") return "a function";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  return String(value);
-}
-
-function optionError(name: string, value: unknown, expected: string): TypeError {
-  return new TypeError(
-    `knex-mysql-session: option "${name}" must be ${expected} (got ${describeValue(value)})`,
-  );
-}
-
 /** Reads an option that has two spellings; both given with different values is an error. */
 function aliased(options: KnexMySQLStoreOptions, a: keyof KnexMySQLStoreOptions, b: typeof a) {
   const first = options[a];
@@ -202,20 +181,24 @@ function identifier(
   if (value === undefined) return fallback;
   const maxLength = a === "tablename" ? MAX_TABLE_NAME_LENGTH : MAX_IDENTIFIER_LENGTH;
   const problem = identifierProblem(value, maxLength);
-  if (problem) throw optionError(name, value, `an identifier that ${problem}`);
+  if (problem) {
+    throw optionError(name, `must be an identifier that ${problem}`, describeValue(value));
+  }
   return value as string;
 }
 
 function boolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw optionError(name, value, "true or false");
+  if (typeof value !== "boolean") {
+    throw optionError(name, "must be true or false", describeValue(value));
+  }
   return value;
 }
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number) {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw optionError(name, value, `an integer from ${min} to ${max}`);
+    throw optionError(name, `must be an integer from ${min} to ${max}`, describeValue(value));
   }
   return value;
 }
@@ -224,14 +207,18 @@ function optionalFunction(name: string, value: unknown) {
   if (value === undefined || typeof value === "function") {
     return value as ((session: SessionData) => unknown) | undefined;
   }
-  throw optionError(name, value, "a function of the session");
+  throw optionError(name, "must be a function of the session", describeValue(value));
 }
 
 function ttlFunction(value: unknown): (session: SessionData) => number {
   if (value === undefined) return () => DEFAULT_TTL;
   if (typeof value === "function") return value as (session: SessionData) => number;
   if (typeof value === "number" && Number.isFinite(value) && value > 0) return () => value;
-  throw optionError("ttl", value, "a positive number of milliseconds or a function of the session");
+  throw optionError(
+    "ttl",
+    "must be a positive number of milliseconds or a function of the session",
+    describeValue(value),
+  );
 }
 
 function connectionOption(value: unknown): string | MySQLConnectionConfig | undefined {
@@ -241,9 +228,10 @@ function connectionOption(value: unknown): string | MySQLConnectionConfig | unde
     return value as MySQLConnectionConfig;
   }
   // Never echo a connection string: it may hold a password.
-  throw new TypeError(
-    `knex-mysql-session: option "connection" must be a mysql:// URL or a mysql2 connection ` +
-      `config object (got ${typeof value === "string" ? "an empty string" : describeValue(value)})`,
+  throw optionError(
+    "connection",
+    "must be a mysql:// URL or a mysql2 connection config object",
+    typeof value === "string" ? "an empty string" : describeValue(value),
   );
 }
 
@@ -252,12 +240,17 @@ function knexOption(value: unknown): Knex | undefined {
   const client = (value as { client?: { acquireConnection?: unknown; dialect?: unknown } } | null)
     ?.client;
   if (typeof value !== "function" || typeof client?.acquireConnection !== "function") {
-    throw optionError("knex", value, "a knex instance (knex({ client: 'mysql2', ... }))");
+    throw optionError(
+      "knex",
+      "must be a knex instance (knex({ client: 'mysql2', ... }))",
+      describeValue(value),
+    );
   }
   if (client.dialect !== "mysql") {
-    throw new TypeError(
-      `knex-mysql-session: option "knex" must use the client "mysql2" or "mysql" ` +
-        `(got a knex instance for ${describeValue(client.dialect)})`,
+    throw optionError(
+      "knex",
+      'must use the client "mysql2" or "mysql"',
+      `a knex instance for ${describeValue(client.dialect)}`,
     );
   }
   return value as Knex;
@@ -317,7 +310,7 @@ export function resolveOptions(
     console.error("knex-mysql-session: expired-session cleanup failed:", error);
   });
   if (typeof onDbCleanupError !== "function") {
-    throw optionError("onDbCleanupError", onDbCleanupError, "a function");
+    throw optionError("onDbCleanupError", "must be a function", describeValue(onDbCleanupError));
   }
   const createTable = aliased(options, "createtable", "createTable");
 

@@ -177,6 +177,16 @@ export async function existingProcedures(
 
 const STAMP = /^knex-mysql-session schema (\d+)$/;
 
+/** The comment of `table`, or undefined when there is no such table (or it is not visible). */
+export async function tableComment(db: Database, table: string): Promise<string | undefined> {
+  const [row] = await db.rows<{ comment: string }>(
+    "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
+      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    [table],
+  );
+  return row?.comment;
+}
+
 /** The table comment that says which schema version a table has. */
 export function schemaStamp(version: number = SCHEMA_VERSION): string {
   return `knex-mysql-session schema ${version}`;
@@ -188,10 +198,20 @@ export function stampedVersion(comment: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** How to install as the schema's owner and run the app with fewer rights: the usual fix. */
-function installAdvice(names: SchemaNames, connection: Connection): string {
-  return `run \`npx knex-mysql-session install --table ${names.table} --sid ${names.sid}\` ` +
-    "once with the schema owner's account, then `npx knex-mysql-session grant " +
+/**
+ * The usual fix when the app's account may not change the schema: set it up once with the
+ * schema owner's account, then run the app with fewer rights. On an old store's table (one
+ * this store has not stamped), that set-up is the one `migrate` that converts it, as `status`
+ * says.
+ */
+async function installAdvice(db: Database, names: SchemaNames, connection: Connection) {
+  const comment = await tableComment(db, names.table);
+  const sid = names.sid === "sid" ? "" : ` --sid ${names.sid}`;
+  const setUp = comment !== undefined && stampedVersion(comment) === undefined
+    ? `\`${names.table}\` is an old store's table (not stamped by knex-mysql-session): run ` +
+      `\`npx knex-mysql-session migrate --from ${names.table}${sid}\``
+    : `run \`npx knex-mysql-session install --table ${names.table} --sid ${names.sid}\``;
+  return `${setUp} once with the schema owner's account, then \`npx knex-mysql-session grant ` +
     `${connection.account} --table ${names.table} --apply\`, and start the store with ` +
     "createtable: false";
 }
@@ -204,7 +224,11 @@ async function createTable(db: Database, names: SchemaNames, connection: Connect
     throw new SessionStoreError(
       "ERR_ACCESS_DENIED",
       `table \`${names.table}\` does not exist and ${connection.account} may not create it ` +
-        `(server said: ${serverSaid(error)}): ${installAdvice(names, connection)}; or GRANT ` +
+        `(server said: ${serverSaid(error)}): ${await installAdvice(
+          db,
+          names,
+          connection,
+        )}; or GRANT ` +
         `CREATE ON \`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );
@@ -252,7 +276,11 @@ async function installProcedures(
       `stored procedure(s) ${[...problems.foreign, ...problems.missing].join(", ")} of schema ` +
         `version ${SCHEMA_VERSION} must be ${problems.foreign.length > 0 ? "re" : ""}created ` +
         `and ${connection.account} may not (server said: ${serverSaid(error)}): ` +
-        `${installAdvice(names, connection)}; or GRANT CREATE ROUTINE, ALTER ROUTINE ON ` +
+        `${await installAdvice(
+          db,
+          names,
+          connection,
+        )}; or GRANT CREATE ROUTINE, ALTER ROUTINE ON ` +
         `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );
@@ -284,12 +312,7 @@ function refuseProcedures(
 /** Stamps the schema version in the table comment; a refusal only weakens `status`. */
 async function stampVersion(db: Database, table: string, warnings: string[]) {
   const comment = schemaStamp();
-  const [row] = await db.rows<{ comment: string }>(
-    "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
-      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-    [table],
-  );
-  if (row?.comment === comment) return;
+  if (await tableComment(db, table) === comment) return;
   try {
     // A table made by another store (connect-session-knex) gets the stamp once its procedures
     // are in place. Changing a comment is metadata-only on InnoDB.
@@ -353,7 +376,7 @@ async function addUserColumn(
       "ERR_ACCESS_DENIED",
       `table \`${names.table}\` needs the column \`user_id\` and its index (schema ` +
         `${SCHEMA_VERSION}) and ${connection.account} may not add them (server said: ` +
-        `${serverSaid(error)}): ${installAdvice(names, connection)}; or GRANT ALTER ON ` +
+        `${serverSaid(error)}): ${await installAdvice(db, names, connection)}; or GRANT ALTER ON ` +
         `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );

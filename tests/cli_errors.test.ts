@@ -135,9 +135,9 @@ describe("a missing table or procedure says to run install", () => {
           "then grant --apply again\n$",
       ),
     );
+    // status knows the table is not the store's own (not stamped): one migrate does it all.
     assert.match(
       (await cli(["status", "--table", table, "--url", db.url])).stderr,
-      // An old store's table, not stamped by this one: migrate --from does everything.
       new RegExp(
         `procedures of schema version ${SCHEMA_VERSION} missing: .*: run migrate --from ${table}\n`,
       ),

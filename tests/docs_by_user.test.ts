@@ -4,14 +4,12 @@
 // checked in the table too, and stopped with SIGTERM, on which each must exit by itself. Only the
 // package specifier is mapped onto this checkout's mod.ts (tsconfig `paths`, read by tsx).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+import type { TestDatabase } from "./helpers/database.ts";
+import { removeScratchDirectories, scratchDirectory, serveApp } from "./helpers/sample_app.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const page = readFileSync(`${root}docs/docs/sessions-by-user.md`, "utf8");
@@ -24,13 +22,9 @@ const samples = new Map(
     .map(([, , title, code]) => [title as string, code as string]),
 );
 
-const scratchDirectories: string[] = [];
-
 /** setup.mjs and the recipe in a scratch directory inside the checkout (for node_modules). */
 function project(recipe: string): string {
-  mkdirSync(`${root}.tmp/docs-samples`, { recursive: true });
-  const dir = mkdtempSync(`${root}.tmp/docs-samples/by-user-`);
-  scratchDirectories.push(dir);
+  const dir = scratchDirectory("by-user");
   for (const file of ["setup.mjs", recipe]) {
     writeFileSync(`${dir}/${file}`, samples.get(file)!);
   }
@@ -50,17 +44,6 @@ function project(recipe: string): string {
     }),
   );
   return dir;
-}
-
-function freePort(): Promise<number> {
-  const server = createServer();
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A browser: its own cookie jar and user agent. */
@@ -109,82 +92,33 @@ async function runRecipe(
   recipe: string,
   drive: (app: Running) => Promise<void>,
 ): Promise<void> {
-  const dir = project(recipe);
-  const database = await createTestDatabase("docs_by_user");
-  const port = await freePort();
-  const child = spawn(node, ["--import", "tsx", recipe], {
-    cwd: dir,
-    env: {
-      ...process.env,
-      MYSQL_URL: database.url,
-      PORT: String(port),
-      SESSION_SECRET: "docs by-user test",
-      NO_COLOR: "1",
+  const output = await serveApp(
+    node,
+    ["--import", "tsx", recipe],
+    project(recipe),
+    async ({ url, database }) => {
+      let n = 0;
+      await drive({
+        devices: (userAgent = `device ${++n}`) => new Device(new URL(url).origin, userAgent),
+        async owners() {
+          const rows = await database.admin("sessions").select("user_id") as {
+            user_id: string | null;
+          }[];
+          const counts: Record<string, number> = {};
+          for (const { user_id } of rows) {
+            counts[String(user_id)] = (counts[String(user_id)] ?? 0) + 1;
+          }
+          return counts;
+        },
+        database,
+      });
     },
-  });
-  let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
-  const exited = once(child, "exit") as Promise<
-    [number | null, NodeJS.Signals | null]
-  >;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`not listening in 60 s:\n${output}`)),
-        60_000,
-      );
-      child.stdout.on("data", () => {
-        if (output.includes(`Listening on http://localhost:${port}`)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`exited (${code}) before listening:\n${output}`));
-      });
-    });
-    let n = 0;
-    await drive({
-      devices: (userAgent = `device ${++n}`) => new Device(`http://127.0.0.1:${port}`, userAgent),
-      async owners() {
-        const rows = await database.admin("sessions").select("user_id") as {
-          user_id: string | null;
-        }[];
-        const counts: Record<string, number> = {};
-        for (const { user_id } of rows) {
-          counts[String(user_id)] = (counts[String(user_id)] ?? 0) + 1;
-        }
-        return counts;
-      },
-      database,
-    });
-    child.kill("SIGTERM");
-    const timeout = setTimeout(() => child.kill("SIGKILL"), 120_000); // only ends a failure
-    const [code, signal] = await exited;
-    clearTimeout(timeout);
-    // Deno's node:child_process reports a child that handled SIGTERM and exited 0 as killed by
-    // SIGTERM; there, exiting before the SIGKILL deadline is what can be checked.
-    const clean = "Deno" in globalThis
-      ? { code: null, signal: "SIGTERM" }
-      : { code: 0, signal: null };
-    assert.deepEqual({ code, signal }, clean, `exit on SIGTERM:\n${output}`);
-    assert.doesNotMatch(output, /warning|error/i, "nothing logged but the URL");
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-    }
-    await database.drop();
-  }
+  );
+  assert.doesNotMatch(output, /warning|error/i, "nothing logged but the URL");
 }
 
 describe("the Sessions-by-user recipes", () => {
-  after(() => {
-    for (const dir of scratchDirectories) {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  after(removeScratchDirectories);
 
   it("are setup.mjs and the four documented apps", () => {
     assert.deepEqual([...samples.keys()], [

@@ -4,22 +4,13 @@
 // which it must exit by itself with code 0. Only the package specifier is mapped onto this
 // checkout's mod.ts (by tsconfig `paths` for tsx and tsc, by the import map for Deno).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase } from "./helpers/database.ts";
+import { removeScratchDirectories, scratchDirectory, serveApp } from "./helpers/sample_app.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pagesDir = `${root}docs/docs/getting-started`;
@@ -59,19 +50,9 @@ const blocks = codeBlocks();
 const samples = blocks.filter((block) => !block.title.endsWith("(not a sample)"));
 const documentedTsconfig = blocks.find((block) => block.title === "tsconfig.json (not a sample)");
 
-const scratchDirectories: string[] = [];
-
-/** A scratch directory inside the checkout, so that node_modules resolves from it. */
-function scratchDirectory(): string {
-  mkdirSync(`${root}.tmp/docs-samples`, { recursive: true });
-  const dir = mkdtempSync(`${root}.tmp/docs-samples/app-`);
-  scratchDirectories.push(dir);
-  return dir;
-}
-
 /** Lays out a Node sample: the app, package.json, and a tsconfig mapping the package name. */
 function nodeProject(sample: CodeBlock): string {
-  const dir = scratchDirectory();
+  const dir = scratchDirectory("app");
   writeFileSync(`${dir}/${sample.title}`, sample.code);
   writeFileSync(
     `${dir}/package.json`,
@@ -103,7 +84,7 @@ function nodeProject(sample: CodeBlock): string {
 
 /** Lays out the Deno sample: the app and a deno.json whose imports are what `deno add` adds. */
 function denoProject(sample: CodeBlock): string {
-  const dir = scratchDirectory();
+  const dir = scratchDirectory("app");
   writeFileSync(`${dir}/${sample.title}`, sample.code);
   writeFileSync(
     `${dir}/deno.json`,
@@ -122,17 +103,6 @@ function denoProject(sample: CodeBlock): string {
   );
   symlinkSync(`${root}node_modules`, `${dir}/node_modules`);
   return dir;
-}
-
-function freePort(): Promise<number> {
-  const server = createServer();
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface Finished {
@@ -161,103 +131,27 @@ async function run(
   return { code, signal, output };
 }
 
-/** Waits until the app prints its URL; rejects with its output if it exits or takes too long. */
-function listening(
-  child: ChildProcess,
-  port: number,
-  output: () => string,
-): Promise<void> {
-  const line = `Listening on http://localhost:${port}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no "${line}" in 60 s:\n${output()}`)),
-      60_000,
-    );
-    const check = () => {
-      if (output().includes(line)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", check);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(
-        new Error(`the app exited (${code}) before listening:\n${output()}`),
-      );
-    });
-  });
-}
-
 /** Starts the app, checks that two requests share a stored session, stops it with SIGTERM. */
-async function serveOneSession(
-  command: string,
-  args: string[],
-  cwd: string,
-): Promise<void> {
-  const database = await createTestDatabase("docs_sample");
-  const port = await freePort();
-  const child = spawn(command, args, {
-    cwd,
-    env: {
-      ...process.env,
-      MYSQL_URL: database.url,
-      PORT: String(port),
-      SESSION_SECRET: "docs sample test",
-      NO_COLOR: "1",
-    },
-  });
-  let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
-  const exited = once(child, "exit") as Promise<
-    [number | null, NodeJS.Signals | null]
-  >;
-  try {
-    await listening(child, port, () => output);
-    const url = `http://127.0.0.1:${port}/`;
+async function serveOneSession(command: string, args: string[], cwd: string): Promise<void> {
+  await serveApp(command, args, cwd, async ({ url, database, output }) => {
     const first = await fetch(url);
-    assert.equal(first.status, 200, output);
+    assert.equal(first.status, 200, output());
     assert.equal(await first.text(), "Views in this session: 1\n");
     const cookie = first.headers.getSetCookie()[0]?.split(";")[0];
-    assert.match(
-      cookie ?? "",
-      /^connect\.sid=/,
-      "the first response sets the session cookie",
-    );
+    assert.match(cookie ?? "", /^connect\.sid=/, "the first response sets the session cookie");
     const second = await fetch(url, { headers: { cookie: cookie as string } });
     assert.equal(await second.text(), "Views in this session: 2\n");
 
-    const rows = await database.admin("sessions").select("sess") as {
-      sess: unknown;
-    }[];
+    const rows = await database.admin("sessions").select("sess") as { sess: unknown }[];
     assert.equal(rows.length, 1, "one session row");
     const stored = rows[0]?.sess;
     const session = typeof stored === "string" ? JSON.parse(stored) : stored;
     assert.equal(session.views, 2, "the session in the table holds the count");
-
-    child.kill("SIGTERM");
-    const timeout = setTimeout(() => child.kill("SIGKILL"), 120_000); // only ends a failure
-    const [code, signal] = await exited;
-    clearTimeout(timeout);
-    // Deno's node:child_process reports a child that handled SIGTERM and exited 0 as killed by
-    // SIGTERM; there, exiting before the SIGKILL deadline is what can be checked.
-    const clean = "Deno" in globalThis
-      ? { code: null, signal: "SIGTERM" }
-      : { code: 0, signal: null };
-    assert.deepEqual({ code, signal }, clean, `exit on SIGTERM:\n${output}`);
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-    }
-    await database.drop();
-  }
+  });
 }
 
 describe("the Getting-started samples", () => {
-  after(() => {
-    for (const dir of scratchDirectories) rmSync(dir, { recursive: true, force: true });
-  });
+  after(removeScratchDirectories);
 
   it("are the four documented apps", () => {
     assert.deepEqual(

@@ -13,7 +13,7 @@ import process from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import knex, { type Knex } from "knex";
-import { createCounterApp } from "../scripts/counter-app.ts";
+import { createCounterApp } from "./fixtures/counter_app.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { KnexMySQLStore, SessionStoreError } from "../mod.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";

@@ -345,9 +345,50 @@ async function assertStatusAfterDeploy(run: ChecklistRun, args: string[] = []) {
   }
 }
 
-function assertNpm(run: ChecklistRun, expected: string[]) {
+/** A run of the checklist of `page`: the guide's accounts, and the old app `name` with USERS. */
+async function startChecklist(page: string, name: OldStoreName, defer: Defer) {
+  const run = await ChecklistRun.start(page, defer);
+  await run.createOldAppAccount();
+  await run.createSchemaOwner();
+  return { run, before: await oldDeployment(run, name, defer) };
+}
+
+/** The snippet `id` loaded on the sessions account's URL; its store closes with the test. */
+async function loadStore(
+  run: ChecklistRun,
+  id: string,
+  defer: Defer,
+  edit?: (code: string) => string,
+) {
+  const loaded = await loadSnippet(run, id, {
+    env: { SESSIONS_DATABASE_URL: run.env.SESSIONS_DATABASE_URL! },
+    edit,
+  });
+  defer(() => loaded.store.close());
+  return loaded;
+}
+
+/** The `uninstall` step: the npm commands it names (checked, not run: this checkout is the package). */
+async function uninstallStep(run: ChecklistRun, expected: string[]) {
+  await run.shell("uninstall");
   assert.deepEqual(run.npm, expected);
 }
+
+/** The new app, on Express 5, closed with the test. */
+async function newApp(store: KnexMySQLStore, defer: Defer): Promise<SessionApp> {
+  const app = await sessionApp(store, 5);
+  defer(() => app.close());
+  return app;
+}
+
+/** No old instance runs any more. */
+async function stopOldApp(before: { app: SessionApp; old: OldStore }) {
+  await before.app.close();
+  await before.old.close();
+}
+
+const CSK_NPM = ["npm install knex-mysql-session", "npm uninstall connect-session-knex"];
+const EMS_NPM = ["npm install knex-mysql-session knex", "npm uninstall express-mysql-session"];
 
 const CSK = "migrating/connect-session-knex.md";
 const EMS = "migrating/express-mysql-session.md";
@@ -355,10 +396,7 @@ const EMS = "migrating/express-mysql-session.md";
 describe("the connect-session-knex checklist, from connect-session-knex 5", () => {
   test("with a new sessions-only account and createTable: false", () =>
     closing(async (defer) => {
-      const run = await ChecklistRun.start(CSK, defer);
-      await run.createOldAppAccount();
-      await run.createSchemaOwner();
-      const before = await oldDeployment(run, "connect-session-knex-v5", defer);
+      const { run, before } = await startChecklist(CSK, "connect-session-knex-v5", defer);
 
       await run.shell("install");
       await statusStep(run);
@@ -368,17 +406,12 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
       await run.shell("app-url");
       const [granted] = await run.shell("grant");
       assertOutputShows(run.take("grant-output").code, run.delocalize(granted!.stdout), "grant");
-      const { store } = await loadSnippet(run, "code", {
-        env: { SESSIONS_DATABASE_URL: run.env.SESSIONS_DATABASE_URL! },
-      });
-      defer(() => store.close());
+      const { store } = await loadStore(run, "code", defer);
       assert.equal(store.options.createTable, false);
-      await run.shell("uninstall");
-      assertNpm(run, ["npm install knex-mysql-session", "npm uninstall connect-session-knex"]);
+      await uninstallStep(run, CSK_NPM);
 
       // Deploy: the new app next to the old one, on the same rows.
-      const app = await sessionApp(store, 5);
-      defer(() => app.close());
+      const app = await newApp(store, defer);
       await assertLoggedIn(app, before.cookies, "on the new app");
       const dave = await login(app, "dave");
       assert.equal(await whoami(before.app, dave), "dave", "a login on the new app, on the old");
@@ -388,8 +421,7 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
       await assert.rejects(appKnex("sessions").del(), /DELETE command denied/);
 
       // No old instance runs any more; its account goes.
-      await before.app.close();
-      await before.old.close();
+      await stopOldApp(before);
       await run.runSql("shrink");
       await assertLoggedIn(app, new Map([...before.cookies, ["dave", dave]]), "after the shrink");
       run.assertFollowedInOrder();
@@ -397,10 +429,7 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
 
   test("keeping the v5 app's account, with the default createTable", () =>
     closing(async (defer) => {
-      const run = await ChecklistRun.start(CSK, defer);
-      await run.createOldAppAccount();
-      await run.createSchemaOwner();
-      const before = await oldDeployment(run, "connect-session-knex-v5", defer);
+      const { run, before } = await startChecklist(CSK, "connect-session-knex-v5", defer);
 
       await run.shell("install");
       await statusStep(run);
@@ -410,34 +439,30 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
       const databaseUrl = run.url("app");
       const dbModule = 'import knex from "knex";\nimport process from "node:process";\n\n' +
         'export const db = knex({ client: "mysql2", connection: process.env.DATABASE_URL });\n';
-      const loaded = await loadSnippet(run, "code-old-account", {
-        env: { DATABASE_URL: databaseUrl },
-        files: { "db.mjs": dbModule },
-      });
-      defer(() => loaded.store.options.knex.destroy());
-      defer(() => loaded.store.close());
-      assert.equal(loaded.store.options.createTable, true);
-      await run.shell("uninstall");
-      assertNpm(run, ["npm install knex-mysql-session", "npm uninstall connect-session-knex"]);
+      // Each load is a fresh module, so a fresh connection; it closes with the test.
+      const loadOldAccountStore = async () => {
+        const { store } = await loadSnippet(run, "code-old-account", {
+          env: { DATABASE_URL: databaseUrl },
+          files: { "db.mjs": dbModule },
+        });
+        defer(() => store.options.knex.destroy());
+        defer(() => store.close());
+        return store;
+      };
+      const store = await loadOldAccountStore();
+      assert.equal(store.options.createTable, true);
+      await uninstallStep(run, CSK_NPM);
 
-      const app = await sessionApp(loaded.store, 5);
+      const app = await sessionApp(store, 5);
       const closeApp = defer(() => app.close());
       await assertLoggedIn(app, before.cookies, "on the new app");
       await assertStatusAfterDeploy(run);
 
-      await before.app.close();
-      await before.old.close();
+      await stopOldApp(before);
       await run.runSql("shrink-old-account");
       // The new version restarts on the shrunk account (a fresh module, a fresh connection).
       await closeApp();
-      const restarted = await loadSnippet(run, "code-old-account", {
-        env: { DATABASE_URL: databaseUrl },
-        files: { "db.mjs": dbModule },
-      });
-      defer(() => restarted.store.options.knex.destroy());
-      defer(() => restarted.store.close());
-      const again = await sessionApp(restarted.store, 5);
-      defer(() => again.close());
+      const again = await newApp(await loadOldAccountStore(), defer);
       await assertLoggedIn(again, before.cookies, "after the shrink and a restart");
       const oldAccount = run.db.connect({}, databaseUrl);
       await assert.rejects(oldAccount("sessions").del(), /DELETE command denied/);
@@ -446,10 +471,7 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
 
   test("from connect-session-knex 4, in CommonJS", () =>
     closing(async (defer) => {
-      const run = await ChecklistRun.start(CSK, defer);
-      await run.createOldAppAccount();
-      await run.createSchemaOwner();
-      const before = await oldDeployment(run, "connect-session-knex-v4", defer);
+      const { run, before } = await startChecklist(CSK, "connect-session-knex-v4", defer);
 
       await run.shell("install");
       await run.shell("status");
@@ -458,16 +480,11 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
       await run.runSql("create-user");
       await run.shell("app-url");
       await run.shell("grant");
-      const { store, exports } = await loadSnippet(run, "code-cjs", {
-        env: { SESSIONS_DATABASE_URL: run.env.SESSIONS_DATABASE_URL! },
-      });
-      defer(() => store.close());
+      const { store, exports } = await loadStore(run, "code-cjs", defer);
       await (exports.sessionsReady as () => Promise<void>)();
-      await run.shell("uninstall");
-      assertNpm(run, ["npm install knex-mysql-session", "npm uninstall connect-session-knex"]);
+      await uninstallStep(run, CSK_NPM);
 
-      const app = await sessionApp(store, 5);
-      defer(() => app.close());
+      const app = await newApp(store, defer);
       await assertLoggedIn(app, before.cookies, "on the new app");
       await before.app.close();
       await run.runSql("shrink");
@@ -477,10 +494,7 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
 
   test("copying instead: sessions not shared, a logout on the old app comes back", () =>
     closing(async (defer) => {
-      const run = await ChecklistRun.start(CSK, defer);
-      await run.createOldAppAccount();
-      await run.createSchemaOwner();
-      const before = await oldDeployment(run, "connect-session-knex-v5", defer);
+      const { run, before } = await startChecklist(CSK, "connect-session-knex-v5", defer);
       await run.shell("status");
       await run.shell("migrate-copy");
       const [alice, bob, carol] = USERS.map((user) => before.cookies.get(user)!);
@@ -489,8 +503,7 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
       assert.equal(await whoami(before.app, bob!), "nobody");
       const store = new KnexMySQLStore({ knex: run.db.admin, tablename: "sessions_v2" });
       defer(() => store.close());
-      const app = await sessionApp(store, 5);
-      defer(() => app.close());
+      const app = await newApp(store, defer);
       assert.equal(await whoami(app, alice!), "alice");
       assert.equal(await whoami(app, carol!), "carol");
       assert.equal(await whoami(app, bob!), "bob", "logged out on the old app, back on the new");
@@ -510,16 +523,12 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
 describe("the express-mysql-session checklist, from express-mysql-session 3", () => {
   test("in place, with the old app stopped", () =>
     closing(async (defer) => {
-      const run = await ChecklistRun.start(EMS, defer);
-      await run.createOldAppAccount();
-      await run.createSchemaOwner();
-      const before = await oldDeployment(run, "express-mysql-session-v3", defer);
+      const { run, before } = await startChecklist(EMS, "express-mysql-session-v3", defer);
 
       await run.shell("install");
       await statusStep(run);
       await run.runSql("grant-drop");
-      await before.app.close();
-      await before.old.close();
+      await stopOldApp(before);
       const [migrated] = await run.shell("migrate");
       assertOutputShows(
         run.take("migrate-output").code,
@@ -529,24 +538,15 @@ describe("the express-mysql-session checklist, from express-mysql-session 3", ()
       await run.runSql("create-user");
       await run.shell("app-url");
       await run.shell("grant");
-      const { store } = await loadSnippet(run, "code", {
-        env: { SESSIONS_DATABASE_URL: run.env.SESSIONS_DATABASE_URL! },
-        // "leave this line out after 3a"
-        edit: (code) => {
-          const edited = code.replace(/^ *tablename: "app_sessions",.*after 3a\n/m, "");
-          assert.notEqual(edited, code, "the snippet's copy-only line");
-          return edited;
-        },
+      // "leave this line out after 3a"
+      const { store } = await loadStore(run, "code", defer, (code) => {
+        const edited = code.replace(/^ *tablename: "app_sessions",.*after 3a\n/m, "");
+        assert.notEqual(edited, code, "the snippet's copy-only line");
+        return edited;
       });
-      defer(() => store.close());
-      await run.shell("uninstall");
-      assertNpm(run, [
-        "npm install knex-mysql-session knex",
-        "npm uninstall express-mysql-session",
-      ]);
+      await uninstallStep(run, EMS_NPM);
 
-      const app = await sessionApp(store, 5);
-      defer(() => app.close());
+      const app = await newApp(store, defer);
       await assertLoggedIn(app, before.cookies, "on the new app");
       await assertStatusAfterDeploy(run);
       await run.runSql("shrink");
@@ -557,10 +557,7 @@ describe("the express-mysql-session checklist, from express-mysql-session 3", ()
 
   test("copying, with the old app running until the switch", () =>
     closing(async (defer) => {
-      const run = await ChecklistRun.start(EMS, defer);
-      await run.createOldAppAccount();
-      await run.createSchemaOwner();
-      const before = await oldDeployment(run, "express-mysql-session-v3", defer);
+      const { run, before } = await startChecklist(EMS, "express-mysql-session-v3", defer);
 
       await run.shell("install");
       await statusStep(run);
@@ -573,20 +570,12 @@ describe("the express-mysql-session checklist, from express-mysql-session 3", ()
       await run.runSql("create-user");
       await run.shell("app-url");
       await run.shell("grant-copy");
-      const { store } = await loadSnippet(run, "code", {
-        env: { SESSIONS_DATABASE_URL: run.env.SESSIONS_DATABASE_URL! },
-      });
-      defer(() => store.close());
+      const { store } = await loadStore(run, "code", defer);
       assert.equal(store.options.tableName, "app_sessions");
-      await run.shell("uninstall");
-      assertNpm(run, [
-        "npm install knex-mysql-session knex",
-        "npm uninstall express-mysql-session",
-      ]);
+      await uninstallStep(run, EMS_NPM);
 
       // Step 7: the copy again just before the switch, then all traffic to the new app.
-      const app = await sessionApp(store, 5);
-      defer(() => app.close());
+      const app = await newApp(store, defer);
       assert.equal(await whoami(app, frank), "nobody", "not copied yet");
       await run.shell("migrate-copy");
       await assertLoggedIn(app, new Map([["frank", frank]]), "after the second copy");
@@ -598,8 +587,7 @@ describe("the express-mysql-session checklist, from express-mysql-session 3", ()
       assert.equal(await whoami(app, bob), "bob", "logged out on the old app, back on the new");
       await assertStatusAfterDeploy(run, ["--table", "app_sessions"]);
 
-      await before.app.close();
-      await before.old.close();
+      await stopOldApp(before);
       await run.runSql("shrink");
       await run.runSql("shrink-copy");
       await assertLoggedIn(app, new Map([["frank", frank]]), "after the shrink");

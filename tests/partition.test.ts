@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KnexMySQLStore } from "../mod.ts";
-import { createCounterApp } from "../scripts/counter-app.ts";
+import { createCounterApp } from "./fixtures/counter_app.ts";
 import { closing, type Defer } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Knex } from "knex";
 import { KnexMySQLStore, type RetryEvent } from "../mod.ts";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+import { createTestDatabase, everyConnectionRuns, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 import { procedureName } from "../src/sql.ts";
 
@@ -15,20 +15,7 @@ const stores: KnexMySQLStore[] = [];
 before(async () => {
   database = await createTestDatabase("retry");
   // Lock waits give up after 1 s (error 1205) instead of 50 s.
-  impatient = database.connect({
-    pool: {
-      min: 0,
-      max: 4,
-      afterCreate: (
-        connection: { query: (sql: string, done: (error: Error | null) => void) => void },
-        done: (error: Error | null, connection: unknown) => void,
-      ) =>
-        connection.query(
-          "SET SESSION innodb_lock_wait_timeout = 1",
-          (error) => done(error, connection),
-        ),
-    },
-  });
+  impatient = database.connect(everyConnectionRuns("SET SESSION innodb_lock_wait_timeout = 1", 4));
 });
 after(async () => {
   await Promise.all(stores.map((store) => store.close()));

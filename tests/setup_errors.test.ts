@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Knex } from "knex";
 import { KnexMySQLStore, type SessionStoreError } from "../mod.ts";
-import { createTableSql } from "../src/sql.ts";
+import { createTableSql, procedureName } from "../src/sql.ts";
 import { cli } from "./helpers/cli.ts";
 import { closing } from "./helpers/closing.ts";
 import {
@@ -123,7 +123,7 @@ describe("set-up errors", () => {
     });
   });
 
-  it("a connect-session-knex v5 account on its table: the missing privilege and the fix, a 500 not a crash", async () => {
+  it("a connect-session-knex v5 account on its table: the missing privilege and the fix (migrate --from), a 500 not a crash", async () => {
     const table = tableName("v5");
     const old = oldStore("connect-session-knex-v5", { knex: db.admin, url: db.url, table });
     await old.ready;
@@ -132,11 +132,18 @@ describe("set-up errors", () => {
     await closing(async (defer) => {
       const app = watched({ connection: v5.url, tablename: table }); // createtable: true
       defer(() => app.store.close());
+      // The table is an old store's (not stamped): the set-up that fits it is migrate --from,
+      // as `status` says, not install.
       const error = await assertSetupError(
         app,
         "ERR_ACCESS_DENIED",
-        /may not .*npx knex-mysql-session install --table .*grant .* --apply.*createtable: false/,
+        new RegExp(
+          `may not .*\`${table}\` is an old store's table .*` +
+            `npx knex-mysql-session migrate --from ${table}\` once .*grant .* --apply.*` +
+            "createtable: false",
+        ),
       );
+      assert.doesNotMatch(error.message, /knex-mysql-session install/);
       // The first thing the v5 table lacks for schema 2 is the owner column.
       assert.match(error.message, /needs the column `user_id`.*GRANT ALTER ON/);
 
@@ -151,8 +158,9 @@ describe("set-up errors", () => {
       assert.equal(response.status, 500);
       assert.match(await response.text(), /ERR_ACCESS_DENIED|knex-mysql-session/);
 
-      // The fix the message names: the owner installs and grants; the same app starts.
-      assert.equal((await cli(["install", "--table", table, "--url", db.url])).code, 0);
+      // The fix the message names: the owner migrates and grants; the same app starts.
+      const migrated = await cli(["migrate", "--from", table, "--url", db.url]);
+      assert.equal(migrated.code, 0, migrated.stderr);
       const granted = await cli([
         "grant",
         `${v5.name}@%`,
@@ -166,6 +174,21 @@ describe("set-up errors", () => {
       await app.store.ready;
       await app.store.set("after-fix", sessionFor({ ok: true }));
       assert.deepEqual((await app.store.get("after-fix") as unknown as { ok: boolean }).ok, true);
+
+      // Now the store's own (stamped) table: a missing procedure that the account may not
+      // create is fixed by install, and migrate is not named.
+      await db.admin.raw(`DROP PROCEDURE \`${procedureName(table, "touch")}\``);
+      const stamped = watched({ connection: v5.url, tablename: table });
+      defer(() => stamped.store.close());
+      const refusal = await assertSetupError(
+        stamped,
+        "ERR_ACCESS_DENIED",
+        new RegExp(
+          `may not .*npx knex-mysql-session install --table ${table} .*grant .* --apply.*` +
+            "createtable: false",
+        ),
+      );
+      assert.doesNotMatch(refusal.message, /migrate/);
     });
   });
 

@@ -6,7 +6,7 @@ import { after, before, it } from "node:test";
 import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
 import { later } from "./helpers/clock.ts";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+import { createTestDatabase, everyConnectionRuns, type TestDatabase } from "./helpers/database.ts";
 
 process.env.TZ = "America/Los_Angeles";
 const processTzApplied = new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset() !== 0;
@@ -16,16 +16,7 @@ let tokyo: Knex;
 let stores: KnexMySQLStore[];
 
 function zoned(timeZone: string): Knex {
-  return database.connect({
-    pool: {
-      min: 0,
-      max: 2,
-      afterCreate: (
-        connection: { query: (sql: string, done: (error: Error | null) => void) => void },
-        done: (error: Error | null, connection: unknown) => void,
-      ) => connection.query(`SET time_zone = '${timeZone}'`, (error) => done(error, connection)),
-    },
-  });
+  return database.connect(everyConnectionRuns(`SET time_zone = '${timeZone}'`, 2));
 }
 
 before(async () => {

@@ -1,4 +1,5 @@
-import type { CommandSpec, ParsedCommand } from "./args.ts";
+import type { SchemaNames } from "../sql.ts";
+import { type CommandSpec, type ParsedCommand, schemaNames } from "./args.ts";
 import { connect, type Connection, serverUrl } from "./connection.ts";
 import type { Io } from "./io.ts";
 
@@ -20,4 +21,27 @@ export async function withConnection<T>(
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * The `run` of a command on one session table: `work` gets its names (--table, --sid) and a
+ * connection to --url (or MYSQL_URL), closed after it; the exit code is 0 unless it throws.
+ */
+export function onTable(
+  work: (
+    connection: Connection,
+    names: SchemaNames,
+    parsed: ParsedCommand,
+    io: Io,
+  ) => Promise<void>,
+): Command["run"] {
+  return async (parsed, io) => {
+    const names = schemaNames(parsed.values);
+    await withConnection(
+      parsed.values.url,
+      io,
+      (connection) => work(connection, names, parsed, io),
+    );
+    return 0;
+  };
 }

@@ -1,7 +1,7 @@
 // Which session-table layout a table has: this store's, connect-session-knex's (every major
 // wrote `<sid>`/`sess`/`expired`, differing in types, collation and index), or
 // express-mysql-session's (`session_id`/`expires` in unix seconds/`data`).
-import { isCaseSensitiveCollation, stampedVersion } from "../schema.ts";
+import { isCaseSensitiveCollation, stampedVersion, tableComment } from "../schema.ts";
 import type { Connection } from "./connection.ts";
 import { CliError } from "./errors.ts";
 
@@ -88,15 +88,6 @@ async function mariaDbJsonColumns(connection: Connection, table: string): Promis
   );
 }
 
-async function tableComment(connection: Connection, table: string): Promise<string | undefined> {
-  const [row] = await connection.db.rows<{ comment: string }>(
-    "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
-      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-    [table],
-  );
-  return row?.comment;
-}
-
 async function isIndexed(connection: Connection, table: string, column: string) {
   const rows = await connection.db.rows<{ name: string }>(
     "SELECT INDEX_NAME AS name FROM information_schema.STATISTICS " +
@@ -116,7 +107,7 @@ export async function detectLayout(
   table: string,
   sid: string,
 ): Promise<TableLayout | undefined> {
-  const comment = await tableComment(connection, table);
+  const comment = await tableComment(connection.db, table);
   if (comment === undefined) return undefined;
   const columns = await columnsOf(connection, table);
   const byName = new Map(columns.map((column) => [column.name.toLowerCase(), column]));

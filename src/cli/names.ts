@@ -24,8 +24,3 @@ export function databaseNameProblem(name: string): string | undefined {
 export function quoteIdentifier(name: string): string {
   return `\`${name.replace(/`/g, "``")}\``;
 }
-
-/** `record[key]` when `key` is one of its own keys (never `__proto__`, `constructor`, ...). */
-export function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
-}

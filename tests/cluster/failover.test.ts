@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../../mod.ts";
-import { createCounterApp } from "../../scripts/counter-app.ts";
+import { createCounterApp } from "../fixtures/counter_app.ts";
 import {
   type ClusterDatabase,
   clusterScript,

@@ -132,6 +132,23 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   };
 }
 
+/**
+ * A knex config of at most `max` connections, each of which first runs `statement` (a session
+ * setting, e.g. `SET time_zone = '+09:00'`).
+ */
+export function everyConnectionRuns(statement: string, max: number): Partial<Knex.Config> {
+  return {
+    pool: {
+      min: 0,
+      max,
+      afterCreate: (
+        connection: { query: (sql: string, done: (error: Error | null) => void) => void },
+        done: (error: Error | null, connection: unknown) => void,
+      ) => connection.query(statement, (error) => done(error, connection)),
+    },
+  };
+}
+
 /** A random table name, so tests in one database never share a table. */
 export function tableName(prefix = "sessions"): string {
   return `${prefix}_${randomBytes(3).toString("hex")}`;

@@ -2,12 +2,13 @@
 // report (tests/packaging/fixtures/express_scenario.mjs) against the database.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ScenarioReport } from "./fixtures/express_scenario.mjs";
-import type { TestDatabase } from "../helpers/database.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 /** The repository's root directory. */
 export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
@@ -32,6 +33,42 @@ export function copyFixtures(destination: string): void {
       renameSync(join(destination, entry), join(destination, entry.slice(0, -".fixture".length)));
     }
   }
+}
+
+/** A package test's scratch project (in the temp directory, with the fixtures) and database. */
+export interface ScratchProject {
+  scratch: string;
+  database: TestDatabase;
+}
+
+export async function createScratchProject(name: string): Promise<ScratchProject> {
+  const database = await createTestDatabase(name);
+  const scratch = mkdtempSync(join(tmpdir(), `kms-${name.replace(/_/g, "-")}-`));
+  copyFixtures(scratch);
+  return { scratch, database };
+}
+
+/** Drops what createScratchProject made; either may be missing after a failed set-up. */
+export async function removeScratchProject(project: Partial<ScratchProject>): Promise<void> {
+  await project.database?.drop();
+  if (project.scratch) rmSync(project.scratch, { recursive: true, force: true });
+}
+
+/**
+ * A package's files hold every one of `required`, and nothing but files under `directories`
+ * and the `topLevel` ones.
+ */
+export function assertShipsOnly(
+  files: string[],
+  required: string[],
+  directories: RegExp,
+  topLevel: string[],
+): void {
+  for (const file of required) {
+    assert.ok(files.includes(file), `${file} is missing from ${files.join(", ")}`);
+  }
+  const unexpected = files.filter((file) => !directories.test(file) && !topLevel.includes(file));
+  assert.deepEqual(unexpected, []);
 }
 
 /** Runs a command to completion (2 minutes at most) and returns its output; fails on exit != 0. */

@@ -4,17 +4,18 @@
 // and 5, the installed CLI, and a TypeScript type-check under moduleResolution node16 and bundler.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
-import { createTestDatabase, tableName, type TestDatabase } from "../helpers/database.ts";
+import { tableName, type TestDatabase } from "../helpers/database.ts";
 import {
   assertScenario,
-  copyFixtures,
+  assertShipsOnly,
+  createScratchProject,
   installedVersion,
   lastJsonLine,
+  removeScratchProject,
   ROOT,
   succeed,
 } from "./helpers.ts";
@@ -45,8 +46,7 @@ let packedFiles: string[];
 let database: TestDatabase;
 
 before(async () => {
-  database = await createTestDatabase("npm_package");
-  scratch = mkdtempSync(join(tmpdir(), "kms-npm-package-"));
+  ({ scratch, database } = await createScratchProject("npm_package"));
   // --ignore-scripts: pack exactly the dist/ just built, and keep npm's JSON alone on stdout.
   const [pack] = JSON.parse(
     execFileSync(npm, ["pack", "--json", "--ignore-scripts", "--pack-destination", scratch], {
@@ -69,37 +69,27 @@ before(async () => {
     pinned("@types/express-session"),
     pinned("@types/node"),
   ]);
-  copyFixtures(scratch);
 });
 
-after(async () => {
-  await database?.drop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+after(() => removeScratchProject({ scratch, database }));
 
 describe("the npm tarball", () => {
   it("ships the builds, their types, the CLI, the SQL and the docs, and nothing else", () => {
-    for (
-      const file of [
+    const topLevel = ["package.json", "README.md", "LICENSE", "CHANGELOG.md"];
+    assertShipsOnly(
+      packedFiles,
+      [
         "dist/index.js",
         "dist/index.cjs",
         "dist/index.d.ts",
         "dist/index.d.cts",
         "dist/cli.js",
         "sql/table.sql",
-        "package.json",
-        "README.md",
-        "LICENSE",
-        "CHANGELOG.md",
-      ]
-    ) {
-      assert.ok(packedFiles.includes(file), `${file} is missing from ${packedFiles.join(", ")}`);
-    }
-    const unexpected = packedFiles.filter((file) =>
-      !/^(dist|sql)\//.test(file) &&
-      !["package.json", "README.md", "LICENSE", "CHANGELOG.md"].includes(file)
+        ...topLevel,
+      ],
+      /^(dist|sql)\//,
+      topLevel,
     );
-    assert.deepEqual(unexpected, []);
   });
 
   it("needs no correction from npm publish (which silently drops a bin it deems invalid)", () => {

@@ -1,6 +1,6 @@
 import { SCHEMA_VERSION, type SchemaNames } from "../../sql.ts";
-import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
-import { type Command, withConnection } from "../command.ts";
+import { TABLE_OPTIONS, URL_OPTION } from "../args.ts";
+import { type Command, onTable } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { type Io, println } from "../io.ts";
 import { quoteIdentifier } from "../names.ts";
@@ -47,13 +47,9 @@ export const installCommand: Command = {
       "same as a store started with createtable: true; running it again changes nothing.\n" +
       "Needs CREATE, ALTER and CREATE ROUTINE on the database.",
   },
-  async run({ values }, io) {
-    const names = schemaNames(values);
-    await withConnection(values.url, io, async (connection) => {
-      reportInstall(io, names, await installSchema(connection, names, io));
-    });
-    return 0;
-  },
+  run: onTable(async (connection, names, _parsed, io) => {
+    reportInstall(io, names, await installSchema(connection, names, io));
+  }),
 };
 
 export const upgradeCommand: Command = {
@@ -75,34 +71,30 @@ export const upgradeCommand: Command = {
       "beside the old ones: during a rolling deploy the old app keeps calling its own. When\n" +
       "every app runs the new version, `upgrade --prune` drops the old procedures.",
   },
-  async run({ values }, io) {
-    const names = schemaNames(values);
-    await withConnection(values.url, io, async (connection) => {
-      if (!(await tableExists(connection, names.table))) {
-        throw new CliError(
-          `table \`${names.table}\` does not exist in ${
-            quoteIdentifier(connection.server.database)
-          }: nothing to upgrade; run install --table ${names.table} --sid ${names.sid}`,
-        );
-      }
-      reportInstall(io, names, await installSchema(connection, names, io));
-      const older = (await installedProcedures(connection, names.table))
-        .filter((procedure) => procedure.version < SCHEMA_VERSION);
-      if (older.length === 0) return;
-      if (values.prune) {
-        await dropProcedures(connection, older.map((procedure) => procedure.name));
-        for (const { name } of older) println(io.stdout, `dropped procedure \`${name}\``);
-      } else {
-        println(
-          io.stdout,
-          `older procedures kept for apps still running them: ${
-            older.map((procedure) => procedure.name).join(", ")
-          } (drop them with upgrade --prune)`,
-        );
-      }
-    });
-    return 0;
-  },
+  run: onTable(async (connection, names, { values }, io) => {
+    if (!(await tableExists(connection, names.table))) {
+      throw new CliError(
+        `table \`${names.table}\` does not exist in ${
+          quoteIdentifier(connection.server.database)
+        }: nothing to upgrade; run install --table ${names.table} --sid ${names.sid}`,
+      );
+    }
+    reportInstall(io, names, await installSchema(connection, names, io));
+    const older = (await installedProcedures(connection, names.table))
+      .filter((procedure) => procedure.version < SCHEMA_VERSION);
+    if (older.length === 0) return;
+    if (values.prune) {
+      await dropProcedures(connection, older.map((procedure) => procedure.name));
+      for (const { name } of older) println(io.stdout, `dropped procedure \`${name}\``);
+    } else {
+      println(
+        io.stdout,
+        `older procedures kept for apps still running them: ${
+          older.map((procedure) => procedure.name).join(", ")
+        } (drop them with upgrade --prune)`,
+      );
+    }
+  }),
 };
 
 export const uninstallCommand: Command = {
@@ -123,29 +115,25 @@ export const uninstallCommand: Command = {
       "Drops the table's procedures of every schema version. The table and its sessions stay\n" +
       "unless --drop-table is given. Running it again changes nothing.",
   },
-  async run({ values }, io) {
-    const names = schemaNames(values);
-    await withConnection(values.url, io, async (connection) => {
-      const procedures = await installedProcedures(connection, names.table);
-      await dropProcedures(connection, procedures.map((procedure) => procedure.name));
-      for (const { name } of procedures) println(io.stdout, `dropped procedure \`${name}\``);
-      let droppedTable = false;
-      if (values["drop-table"] && (await tableExists(connection, names.table))) {
-        await connection.step("DROP", () => connection.db.query(`DROP TABLE \`${names.table}\``));
-        println(io.stdout, `dropped table \`${names.table}\``);
-        droppedTable = true;
-      }
-      if (procedures.length === 0 && !droppedTable) {
-        const database = quoteIdentifier(connection.server.database);
-        println(
-          io.stdout,
-          (await tableExists(connection, names.table))
-            ? "nothing to do: nothing is installed"
-            : `nothing to do: no table \`${names.table}\` and no procedures of it in ${database}` +
-              " (check --table and the database in --url/MYSQL_URL)",
-        );
-      }
-    });
-    return 0;
-  },
+  run: onTable(async (connection, names, { values }, io) => {
+    const procedures = await installedProcedures(connection, names.table);
+    await dropProcedures(connection, procedures.map((procedure) => procedure.name));
+    for (const { name } of procedures) println(io.stdout, `dropped procedure \`${name}\``);
+    let droppedTable = false;
+    if (values["drop-table"] && (await tableExists(connection, names.table))) {
+      await connection.step("DROP", () => connection.db.query(`DROP TABLE \`${names.table}\``));
+      println(io.stdout, `dropped table \`${names.table}\``);
+      droppedTable = true;
+    }
+    if (procedures.length === 0 && !droppedTable) {
+      const database = quoteIdentifier(connection.server.database);
+      println(
+        io.stdout,
+        (await tableExists(connection, names.table))
+          ? "nothing to do: nothing is installed"
+          : `nothing to do: no table \`${names.table}\` and no procedures of it in ${database}` +
+            " (check --table and the database in --url/MYSQL_URL)",
+      );
+    }
+  }),
 };

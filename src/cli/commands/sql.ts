@@ -2,13 +2,11 @@ import { SERVER_KINDS, type ServerKind, SID_COLLATION } from "../../server.ts";
 import { installStatements, SCHEMA_VERSION } from "../../sql.ts";
 import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { CliError, usageError } from "../errors.ts";
-import { ownValue } from "../names.ts";
+import { usageError } from "../errors.ts";
 
 /** Every install statement for `server` as one script the `mysql` client applies unchanged. */
 export function installScript(names: { table: string; sid: string }, server: ServerKind): string {
-  const sidCollation = ownValue(SID_COLLATION, server);
-  if (sidCollation === undefined) throw new CliError(`no sid collation is known for ${server}`);
+  const sidCollation = SID_COLLATION[server];
   const [table, ...procedures] = installStatements(names, sidCollation, server);
   const lines = [
     `-- knex-mysql-session schema ${SCHEMA_VERSION} for ${
@@ -48,8 +46,8 @@ export const sqlCommand: Command = {
     details:
       "Prints the SQL that `install` runs, as a script for the mysql client: review it, then\n" +
       "apply it with `mysql <database> < install.sql`. The sid column gets a byte-wise, NO PAD\n" +
-      "collation, which differs between MySQL (utf8mb4_0900_bin) and MariaDB\n" +
-      "(utf8mb4_nopad_bin): name the server with --server, or let the command ask the server.",
+      `collation, which differs between MySQL (${SID_COLLATION.mysql}) and MariaDB\n` +
+      `(${SID_COLLATION.mariadb}): name the server with --server, or let the command ask the server.`,
   },
   async run({ values }, io) {
     const names = schemaNames(values);
@@ -58,7 +56,7 @@ export const sqlCommand: Command = {
     if (named !== undefined) {
       // Own keys only: `--server __proto__` or `constructor` is no server kind.
       const kind = SERVER_KINDS.find((candidate) => candidate === named);
-      if (kind === undefined || ownValue(SID_COLLATION, kind) === undefined) {
+      if (kind === undefined) {
         throw usageError(`--server must be mysql or mariadb (got ${JSON.stringify(named)})`);
       }
       server = kind;

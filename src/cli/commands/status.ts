@@ -1,8 +1,8 @@
 import { inspectTable, stampedVersion } from "../../schema.ts";
 import { procedureName, PROCEDURES, SCHEMA_VERSION, type SchemaNames } from "../../sql.ts";
 import { toSqlDateTime } from "../../time.ts";
-import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
-import { type Command, withConnection } from "../command.ts";
+import { TABLE_OPTIONS, URL_OPTION } from "../args.ts";
+import { type Command, onTable } from "../command.ts";
 import type { Connection } from "../connection.ts";
 import { CliError } from "../errors.ts";
 import { println } from "../io.ts";
@@ -114,42 +114,36 @@ export const statusCommand: Command = {
       "weakens the store: a case-insensitive sid collation, no index on `expired`, missing\n" +
       "or old procedures. Exit code 0 even with warnings; 1 when the table does not exist.",
   },
-  async run({ values }, io) {
-    const names = schemaNames(values);
-    await withConnection(values.url, io, async (connection) => {
-      const layout = await connection.step(
-        "SELECT",
-        () => detectLayout(connection, names.table, names.sid),
+  run: onTable(async (connection, names, _parsed, io) => {
+    const layout = await connection.step(
+      "SELECT",
+      () => detectLayout(connection, names.table, names.sid),
+    );
+    if (!layout) {
+      throw new CliError(
+        `table \`${names.table}\` does not exist in \`${connection.server.database}\`: run install`,
       );
-      if (!layout) {
-        throw new CliError(
-          `table \`${names.table}\` does not exist in \`${connection.server.database}\`: run install`,
-        );
-      }
-      const counts = await countSessions(connection, layout);
-      const procedures = await installedProcedures(connection, names.table);
-      const versions = [...new Set(procedures.map((p) => `v${p.version}`))];
-      const { key } = layout;
-      println(io.stdout, `table:      \`${connection.server.database}\`.\`${names.table}\``);
-      println(io.stdout, `server:     ${connection.server.version}`);
-      println(io.stdout, `layout:     ${describeLayout(layout)}`);
-      println(
-        io.stdout,
-        `procedures: ${versions.length > 0 ? versions.join(", ") : "none"} ` +
-          `(${procedures.length} installed; current version v${SCHEMA_VERSION})`,
-      );
-      println(io.stdout, `sessions:   ${counts.live} live, ${counts.expired} expired`);
-      println(
-        io.stdout,
-        `backlog:    ${
-          counts.oldestExpired ? `expired since ${counts.oldestExpired} UTC` : "none"
-        }`,
-      );
-      println(io.stdout, `sid column: \`${key.name}\` ${key.columnType} ${key.collation ?? ""}`);
-      for (const warning of await schemaWarnings(connection, names, layout)) {
-        println(io.stderr, `warning: ${warning}`);
-      }
-    });
-    return 0;
-  },
+    }
+    const counts = await countSessions(connection, layout);
+    const procedures = await installedProcedures(connection, names.table);
+    const versions = [...new Set(procedures.map((p) => `v${p.version}`))];
+    const { key } = layout;
+    println(io.stdout, `table:      \`${connection.server.database}\`.\`${names.table}\``);
+    println(io.stdout, `server:     ${connection.server.version}`);
+    println(io.stdout, `layout:     ${describeLayout(layout)}`);
+    println(
+      io.stdout,
+      `procedures: ${versions.length > 0 ? versions.join(", ") : "none"} ` +
+        `(${procedures.length} installed; current version v${SCHEMA_VERSION})`,
+    );
+    println(io.stdout, `sessions:   ${counts.live} live, ${counts.expired} expired`);
+    println(
+      io.stdout,
+      `backlog:    ${counts.oldestExpired ? `expired since ${counts.oldestExpired} UTC` : "none"}`,
+    );
+    println(io.stdout, `sid column: \`${key.name}\` ${key.columnType} ${key.collation ?? ""}`);
+    for (const warning of await schemaWarnings(connection, names, layout)) {
+      println(io.stderr, `warning: ${warning}`);
+    }
+  }),
 };
