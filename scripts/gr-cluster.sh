@@ -11,8 +11,8 @@
 #   scripts/gr-cluster.sh destroy      stop, then delete the data directories
 #
 # Members N=1..3 listen for SQL on 127.0.0.1:333N and for group communication on 127.0.0.1:343N;
-# HAProxy on 127.0.0.1:3330 sends every connection to the member that reports itself ONLINE and
-# PRIMARY. MySQL Router is not used: without InnoDB Cluster metadata (made by MySQL Shell, which
+# HAProxy on 127.0.0.1:3330 sends every new connection to the member that reports itself ONLINE
+# and PRIMARY. MySQL Router is not used: without InnoDB Cluster metadata (made by MySQL Shell, which
 # Debian does not ship) it routes statically and would keep sending writes to a dead or demoted
 # primary; HAProxy asks each member for its role every second instead.
 # The servers run inside the Debian sid chroot of scripts/ensure-mysql.sh ($KMS_MYSQL_ROOT,
@@ -33,23 +33,16 @@ START_WAIT=60 # seconds for a member to answer SQL after launch
 ONLINE_WAIT=90 # seconds for a member to reach ONLINE (distributed recovery included)
 STOP_WAIT=60  # seconds for a member to exit after SHUTDOWN before SIGKILL
 
+# shellcheck source=scripts/cluster-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
+
 node_dir() { echo "$DIR/node$1"; }
 port_of() { echo "333$1"; }
 pid_of() { cat "$(node_dir "$1")/launch.pid" 2>/dev/null || true; }
-alive() { # a process that exists and is not a zombie waiting to be reaped
-  local state
-  state="$(ps -o stat= -p "$1" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != Z* ]]
-}
 running() {
   local pid
   pid="$(pid_of "$1")"
   [[ -n "$pid" ]] && alive "$pid"
-}
-wait_gone() { # wait_gone PID SECONDS: true once the process has exited
-  local deadline=$((SECONDS + $2))
-  while alive "$1" && ((SECONDS < deadline)); do sleep 0.2; done
-  ! alive "$1"
 }
 sql() { # sql N STATEMENTS: as root over TCP (Debian's client is MariaDB's), no headers
   mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$(port_of "$1")" -uroot \
@@ -206,61 +199,34 @@ bootstrap() {
 }
 
 start_haproxy() {
-  local pid
-  pid="$(cat "$DIR/haproxy.pid" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && alive "$pid"; then return 0; fi
+  haproxy_running && return 0
   cat >"$DIR/primary-check.sh" <<'EOF'
 #!/bin/sh
 # HAProxy external check: healthy only when the member is ONLINE and PRIMARY, so connections
 # never reach a secondary (super_read_only) or a member that is recovering or expelled.
-state=$(mariadb --no-defaults --protocol=tcp -h "$3" -P "$4" -u haproxy_check --connect-timeout=2 -N -B \
+state=$(mariadb --no-defaults --protocol=tcp -h "$3" -P "$4" -u haproxy_check --connect-timeout=4 -N -B \
   -e "SELECT CONCAT(MEMBER_STATE, '/', MEMBER_ROLE) FROM performance_schema.replication_group_members WHERE MEMBER_ID = @@server_uuid" 2>/dev/null)
 [ "$state" = ONLINE/PRIMARY ]
 EOF
   chmod +x "$DIR/primary-check.sh"
-  cat >"$DIR/haproxy.cfg" <<EOF
-global
-  maxconn 4000
-  external-check
-  insecure-fork-wanted
-  pidfile $DIR/haproxy.pid
-  stats socket $DIR/haproxy.sock mode 600 level admin
-
-defaults
-  mode tcp
-  timeout connect 3s
-  timeout client 1h
-  timeout server 1h
-  timeout check 3s
-  retries 2
-  option redispatch
-
-# Only the primary passes the check. When it fails (crashed, expelled, demoted), its
-# connections are cut so that clients reconnect, and reach the new primary once it is elected.
-listen group_replication
+  # Only the primary passes the check, so new connections reach it and no other member.
+  # Connections already open are left alone when a check fails: on a busy machine checks time
+  # out while the primary is fine, and cutting them would turn every statement under way into
+  # a lost reply. A crashed primary's connections fail by themselves; a demoted or expelled
+  # one refuses writes with errno 1290, and the store then drops that connection and resends
+  # on a new one. fall 3, timeout check 5s: for the same busy machine (an election takes
+  # longer than 3 s anyway).
+  haproxy_start "listen group_replication
   bind 127.0.0.1:$HAPROXY_PORT
+  timeout check 5s
   option external-check
-  external-check path "/usr/bin:/bin"
+  external-check path \"/usr/bin:/bin\"
   external-check command $DIR/primary-check.sh
-  # fall 2: one check lost on a busy machine must not cut every connection to the primary.
-  default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+  default-server inter 1s fall 3 rise 1
   server node1 127.0.0.1:3331 check
   server node2 127.0.0.1:3332 check
-  server node3 127.0.0.1:3333 check
-EOF
-  haproxy -D -f "$DIR/haproxy.cfg"
+  server node3 127.0.0.1:3333 check"
   echo "haproxy: 127.0.0.1:$HAPROXY_PORT (the primary)"
-}
-
-wait_haproxy() {
-  local deadline=$((SECONDS + 15))
-  while ((SECONDS < deadline)); do
-    mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$HAPROXY_PORT" -uroot -N -B \
-      -e "SELECT 1" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  echo "HAProxy on port $HAPROXY_PORT does not reach the primary within 15s" >&2
-  return 1
 }
 
 cmd_start() {
@@ -276,7 +242,7 @@ cmd_start() {
   if ! online_somewhere >/dev/null; then bootstrap; fi
   for n in "${NODES[@]}"; do join "$n"; done
   start_haproxy
-  wait_haproxy
+  haproxy_wait
   cmd_status
 }
 
@@ -293,12 +259,7 @@ stop_member() {
   echo "node$n: stopped"
 }
 
-kill_member() { # kill -9, as in a crash; returns once the process is gone
-  local pid
-  pid="$(pid_of "$1")"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait_gone "$pid" 10
-}
+kill_member() { kill_pid "$(pid_of "$1")"; }
 
 primary() { # the member that is PRIMARY, if any
   local n
@@ -312,13 +273,8 @@ primary() { # the member that is PRIMARY, if any
 }
 
 cmd_stop() {
-  local pid n last
-  pid="$(cat "$DIR/haproxy.pid" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && alive "$pid"; then
-    kill "$pid"
-    wait_gone "$pid" 10 || true
-    echo "haproxy: stopped"
-  fi
+  local n last
+  haproxy_stop
   # Secondaries first: the primary leaves last, with every transaction, and no election runs.
   last="$(primary || echo 1)"
   for n in "${NODES[@]}"; do
@@ -329,7 +285,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  local n ok=0 state pid
+  local n ok=0 state
   for n in "${NODES[@]}"; do
     if running "$n"; then
       state="$(member "$n")"
@@ -340,21 +296,8 @@ cmd_status() {
       ok=1
     fi
   done
-  pid="$(cat "$DIR/haproxy.pid" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && alive "$pid"; then
-    echo "haproxy: 127.0.0.1:$HAPROXY_PORT pid $pid"
-  else
-    echo "haproxy: not running"
-    ok=1
-  fi
+  haproxy_status || ok=1
   return "$ok"
-}
-
-node_arg() {
-  [[ "${1:-}" =~ ^[123]$ ]] || {
-    echo "expected a member number 1, 2 or 3, got '${1:-}'" >&2
-    exit 2
-  }
 }
 
 case "${1:-}" in

@@ -7,21 +7,17 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore, type RetryEvent } from "../../mod.ts";
+import { marksOnEveryNode } from "../helpers/cluster_checks.ts";
 import { sessionFor } from "../helpers/sessions.ts";
 import {
   type ClusterDatabase,
   createClusterDatabase,
   NODE_PORTS,
-  parseSess,
   roles,
   ROUTER_PORT,
+  routerOnPrimary,
   select,
 } from "./cluster.ts";
-
-interface Mark {
-  writer: string;
-  round: number;
-}
 
 describe("writes on a Group Replication cluster", () => {
   let db: ClusterDatabase;
@@ -29,18 +25,6 @@ describe("writes on a Group Replication cluster", () => {
     db = await createClusterDatabase("gr_writes");
   });
   after(() => db?.drop());
-
-  /** The stored mark of `sid` as each member sees it (reads wait for the member to catch up). */
-  async function marksOnEveryMember(sid: string): Promise<(Mark | undefined)[]> {
-    return await Promise.all(NODE_PORTS.map(async (port) => {
-      const [row] = await select<{ sess: unknown }>(
-        db.node(port),
-        "SELECT sess FROM sessions WHERE sid = ?",
-        [sid],
-      );
-      return row && parseSess<Mark>(row.sess);
-    }));
-  }
 
   /** `count` writes of `sid` from each store at once; the rejected ones' reasons. */
   async function concurrentWrites(stores: KnexMySQLStore[], sid: string, count: number) {
@@ -65,7 +49,7 @@ describe("writes on a Group Replication cluster", () => {
       await Promise.all(stores.map((store) => store.ready));
       for (let run = 1; run <= 3; run++) {
         assert.deepEqual(await concurrentWrites(stores, "hot", 300), [], `run ${run}`);
-        const marks = await marksOnEveryMember("hot");
+        const marks = await marksOnEveryNode(db, "hot");
         assert.ok(marks[0]);
         assert.deepEqual(marks.slice(1), [marks[0], marks[0]], `run ${run}: the members disagree`);
       }
@@ -153,6 +137,7 @@ describe("writes on a Group Replication cluster", () => {
       );
       assert.deepEqual(failures, []);
       assert.equal((await roles()).primary, secondaries[0]);
+      await routerOnPrimary();
     } finally {
       await store.close();
     }
@@ -175,7 +160,7 @@ describe("writes on a Group Replication cluster", () => {
     try {
       await Promise.all(stores.map((store) => store.ready));
       assert.deepEqual(await concurrentWrites(stores, "contested", 300), []);
-      const marks = await marksOnEveryMember("contested");
+      const marks = await marksOnEveryNode(db, "contested");
       assert.deepEqual(marks.slice(1), [marks[0], marks[0]], "the members disagree");
       t.diagnostic(`resent after errno: ${JSON.stringify([...errnos])}`);
       assert.ok(errnos.get(3101), "no certification conflict happened: nothing was tested");
@@ -188,6 +173,7 @@ describe("writes on a Group Replication cluster", () => {
         [primary],
       );
       await admin.raw("SELECT group_replication_switch_to_single_primary_mode(?)", [member!.id]);
+      await routerOnPrimary();
     }
   });
 });

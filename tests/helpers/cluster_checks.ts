@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { KnexMySQLStore } from "../../mod.ts";
 import { PROCEDURES } from "../../src/sql.ts";
 import { sessionFor } from "./sessions.ts";
-import { type ClusterDatabase, select } from "./cluster.ts";
+import { type ClusterDatabase, parseSess, select } from "./cluster.ts";
 
 /** The table's comment (its schema stamp) and its procedures, as the node at `port` has them. */
 export async function schemaOn(db: ClusterDatabase, port: number, table: string) {
@@ -172,4 +172,25 @@ export function describeSweep(outcome: SweepOutcome): string {
     outcome.expired / outcome.batch
   } full batches needed), ${outcome.conflicts} sweeps yielded to another instance, ` +
     `${outcome.retries} retries, ${outcome.errors.length} errors`;
+}
+
+/** Who wrote a session, in which round: what the write tests store. */
+export interface Mark {
+  writer: string;
+  round: number;
+}
+
+/** The stored mark of `sid` as each node sees it (reads wait for the node to catch up). */
+export async function marksOnEveryNode(
+  db: ClusterDatabase,
+  sid: string,
+): Promise<(Mark | undefined)[]> {
+  return await Promise.all(db.cluster.nodePorts.map(async (port) => {
+    const [row] = await select<{ sess: unknown }>(
+      db.node(port),
+      "SELECT sess FROM sessions WHERE sid = ?",
+      [sid],
+    );
+    return row && parseSess<Mark>(row.sess);
+  }));
 }
