@@ -1,7 +1,8 @@
 // Cleanup with many app instances on one Group Replication cluster. In single-primary mode
 // every instance writes through HAProxy to the primary (a secondary refuses writes), where
-// GET_LOCK elects one sweeper at a time. What must hold: every expired row is deleted exactly
-// once, live sessions stay on every member, and no error reaches onDbCleanupError.
+// colliding sweeps wait on row locks instead of failing certification. What must hold: every
+// expired row is deleted exactly once, live sessions stay on every member, and no error reaches
+// onDbCleanupError.
 import { after, before, describe, test } from "node:test";
 import { assertSweptOnce, describeSweep, sweepWithInstances } from "../helpers/cluster_checks.ts";
 import { type ClusterDatabase, createClusterDatabase, ROUTER_PORT } from "./cluster.ts";
