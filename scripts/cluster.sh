@@ -20,25 +20,18 @@ HAPROXY_PORT=3310
 NODE_WAIT=90 # seconds for one node to reach Synced (a full SST included)
 STOP_WAIT=30 # seconds for a node to shut down before SIGKILL
 
+# shellcheck source=scripts/cluster-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
+
 node_dir() { echo "$DIR/node$1"; }
 own() { # the servers run as mysql when started by root
   if ((EUID == 0)); then chown -R mysql:mysql "$@"; fi
 }
 pid_of() { cat "$(node_dir "$1")/launch.pid" 2>/dev/null || true; }
-alive() { # a process that exists and is not a zombie waiting to be reaped
-  local state
-  state="$(ps -o stat= -p "$1" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != Z* ]]
-}
 running() {
   local pid
   pid="$(pid_of "$1")"
   [[ -n "$pid" ]] && alive "$pid"
-}
-wait_gone() { # wait_gone PID SECONDS: true once the process has exited
-  local deadline=$((SECONDS + $2))
-  while alive "$1" && ((SECONDS < deadline)); do sleep 0.2; done
-  ! alive "$1"
 }
 sql() { # sql N STATEMENT: one statement on node N as root, tab-separated output without headers
   mariadb --no-defaults --protocol=socket --socket="$(node_dir "$1")/mariadbd.sock" -uroot \
@@ -174,9 +167,7 @@ start_joiner() {
 }
 
 start_haproxy() {
-  local pid
-  pid="$(cat "$DIR/haproxy.pid" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && alive "$pid"; then return 0; fi
+  haproxy_running && return 0
   cat >"$DIR/galera-check.sh" <<'EOF'
 #!/bin/sh
 # HAProxy external check: healthy only when the node is Synced (wsrep_local_state 4), so a
@@ -186,50 +177,19 @@ state=$(mariadb --no-defaults -h "$3" -P "$4" -u haproxy_check --connect-timeout
 [ "$state" = 4 ]
 EOF
   chmod +x "$DIR/galera-check.sh"
-  cat >"$DIR/haproxy.cfg" <<EOF
-global
-  maxconn 4000
-  external-check
-  insecure-fork-wanted
-  pidfile $DIR/haproxy.pid
-  stats socket $DIR/haproxy.sock mode 600 level admin
-
-defaults
-  mode tcp
-  timeout connect 3s
-  timeout client 1h
-  timeout server 1h
-  timeout check 3s
-  # A connection refused by a dead node goes to the next server at once.
-  retries 2
-  option redispatch
-
-# One writer at a time (node1, else node2, else node3): no certification conflicts between
-# app instances in normal operation. When the active node fails its check, its connections
-# are cut so that clients reconnect to the next one at once.
-listen galera
+  # One writer at a time (node1, else node2, else node3): no certification conflicts between
+  # app instances in normal operation. When the active node fails its check, its connections
+  # are cut so that clients reconnect to the next one at once.
+  haproxy_start "listen galera
   bind 127.0.0.1:$HAPROXY_PORT
   option external-check
-  external-check path "/usr/bin:/bin"
+  external-check path \"/usr/bin:/bin\"
   external-check command $DIR/galera-check.sh
   default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
   server node1 127.0.0.1:3311 check
   server node2 127.0.0.1:3312 check backup
-  server node3 127.0.0.1:3313 check backup
-EOF
-  haproxy -D -f "$DIR/haproxy.cfg"
+  server node3 127.0.0.1:3313 check backup"
   echo "haproxy: 127.0.0.1:$HAPROXY_PORT"
-}
-
-wait_haproxy() {
-  local deadline=$((SECONDS + 15))
-  while ((SECONDS < deadline)); do
-    mariadb --no-defaults -h127.0.0.1 -P"$HAPROXY_PORT" -uroot -N -B -e "SELECT 1" \
-      >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  echo "HAProxy on port $HAPROXY_PORT does not reach a node within 15s" >&2
-  return 1
 }
 
 cmd_start() {
@@ -254,7 +214,7 @@ cmd_start() {
     wait_synced "$n"
   done
   start_haproxy
-  wait_haproxy
+  haproxy_wait
   cmd_status
 }
 
@@ -270,26 +230,17 @@ stop_node() {
   echo "node$n: stopped"
 }
 
-kill_node() { # kill -9, as in a crash; returns once the process is gone
-  local pid
-  pid="$(pid_of "$1")"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait_gone "$pid" 10
-}
+kill_node() { kill_pid "$(pid_of "$1")"; }
 
 cmd_stop() {
-  local pid n
-  pid="$(cat "$DIR/haproxy.pid" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && alive "$pid"; then
-    kill "$pid"
-    echo "haproxy: stopped"
-  fi
+  local n
+  haproxy_stop
   # Reverse order: node1, HAProxy's first choice, leaves last and can bootstrap next time.
   for n in 3 2 1; do stop_node "$n"; done
 }
 
 cmd_status() {
-  local n ok=0 state size pid
+  local n ok=0 state size
   for n in "${NODES[@]}"; do
     if running "$n"; then
       state="$(wsrep_status "$n" wsrep_local_state_comment)"
@@ -301,21 +252,8 @@ cmd_status() {
       ok=1
     fi
   done
-  pid="$(cat "$DIR/haproxy.pid" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && alive "$pid"; then
-    echo "haproxy: 127.0.0.1:$HAPROXY_PORT pid $pid"
-  else
-    echo "haproxy: not running"
-    ok=1
-  fi
+  haproxy_status || ok=1
   return "$ok"
-}
-
-node_arg() {
-  [[ "${1:-}" =~ ^[123]$ ]] || {
-    echo "expected a node number 1, 2 or 3, got '${1:-}'" >&2
-    exit 2
-  }
 }
 
 case "${1:-}" in

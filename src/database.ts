@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
-import { closedError, SessionStoreError } from "./errors.ts";
+import { closedError, isReadOnlyRefusal, SessionStoreError } from "./errors.ts";
 
 /** The part of a mysql2 (or mysql) connection the store uses. */
 interface DriverConnection {
@@ -376,6 +376,9 @@ export class Database {
     job.connection = connection;
     const done: DriverCallback = (error, result) => {
       if (job.state !== "sent") return; // past its deadline: the connection went with it
+      // A read-only member (a demoted primary) refused it: a resend must reach the router
+      // afresh, which sends new connections to the current primary.
+      if (isReadOnlyRefusal(error)) forceClose(connection);
       this.#settle(job, error ?? undefined, result);
       this.#finished(connection);
     };

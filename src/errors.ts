@@ -89,6 +89,17 @@ export function isConnectionError(error: unknown): boolean {
   return fatal === true && !(errnoOf(error) in SETUP_ERRNOS);
 }
 
+const ER_OPTION_PREVENTS_STATEMENT = 1290;
+
+/**
+ * Whether the server refused the statement because it is read-only (`super_read_only`: a Group
+ * Replication secondary, or a primary just demoted). Nothing ran; the connection leads to the
+ * wrong member and is not worth keeping.
+ */
+export function isReadOnlyRefusal(error: unknown): boolean {
+  return errnoOf(error) === ER_OPTION_PREVENTS_STATEMENT;
+}
+
 function errnoOf(error: unknown): number {
   const errno = (error as { errno?: unknown } | null)?.errno;
   return typeof errno === "number" ? errno : 0;

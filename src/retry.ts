@@ -1,5 +1,5 @@
 import { neverSent } from "./database.ts";
-import { isConnectionError } from "./errors.ts";
+import { isConnectionError, isReadOnlyRefusal } from "./errors.ts";
 import { clock } from "./clock.ts";
 
 /** How a failed statement is sent again. */
@@ -17,15 +17,21 @@ const MAX_BACKOFF = 2_000;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213; // also how Galera reports a certification failure
 const ER_UNKNOWN_COM_ERROR = 1047; // Galera: "WSREP has not yet prepared node for application use"
-const ER_OPTION_PREVENTS_STATEMENT = 1290; // a read-only (Group Replication secondary) member
 const ER_TRANSACTION_ROLLBACK_DURING_COMMIT = 3101; // Group Replication certification failure
 const NOT_APPLIED_ERRNOS = new Set([
   ER_LOCK_WAIT_TIMEOUT,
   ER_LOCK_DEADLOCK,
   ER_UNKNOWN_COM_ERROR,
-  ER_OPTION_PREVENTS_STATEMENT,
   ER_TRANSACTION_ROLLBACK_DURING_COMMIT,
 ]);
+// "Got error 149 - 'Lock deadlock; Retry transaction' during COMMIT": Group Replication's
+// applier aborted the local transaction at commit for a conflicting one certified first; it was
+// rolled back. Other handler errors during COMMIT say nothing of the outcome.
+const ER_ERROR_DURING_COMMIT = 1180;
+const DEADLOCK_AT_COMMIT = /\berror 149\b/;
+// Not here: 3100 (ER_RUN_HOOK_ERROR, "Error on observer while running replication hook
+// 'before_commit'"). A member that leaves the group while its transaction awaits certification
+// reports it, yet the group may have certified and committed that transaction.
 // A statement interrupted by KILL QUERY or a killed connection: it may have committed first.
 const ER_QUERY_INTERRUPTED = 1317;
 const ER_CONNECTION_KILLED = 1927; // MariaDB
@@ -43,12 +49,20 @@ export function isWriteConflict(error: unknown): boolean {
 /**
  * Whether the statement certainly changed nothing, so that sending it again cannot reorder
  * writes: the server rolled it back (a deadlock, a lock wait timeout, a certification
- * conflict) or refused it before running it, or it never reached the driver (no connection).
+ * conflict, a Group Replication certification failure) or refused it before running it (a
+ * read-only member), or it never reached the driver (no connection).
  * A write whose connection failed after it was sent may have been applied: sending it again
  * could undo a later write (a logout after a save whose reply was lost), so it is not.
  */
 export function certainlyNotApplied(error: unknown): boolean {
-  return NOT_APPLIED_ERRNOS.has(errnoOf(error) as number) || neverSent(error);
+  return NOT_APPLIED_ERRNOS.has(errnoOf(error) as number) || isReadOnlyRefusal(error) ||
+    isDeadlockAtCommit(error) || neverSent(error);
+}
+
+function isDeadlockAtCommit(error: unknown): boolean {
+  const { sqlMessage, message } = (error ?? {}) as { sqlMessage?: unknown; message?: unknown };
+  return errnoOf(error) === ER_ERROR_DURING_COMMIT &&
+    DEADLOCK_AT_COMMIT.test(String(sqlMessage ?? message));
 }
 
 /** Whether sending a statement that changes nothing (a read) again may succeed. */

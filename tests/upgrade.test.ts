@@ -5,7 +5,6 @@
 // named with the command that gives it the new ones; `upgrade --prune` ends with schema 2 only.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
@@ -15,7 +14,7 @@ import { procedureName, PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
 import { cli } from "./helpers/cli.ts";
 import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
-import { serverFacts } from "./helpers/server.ts";
+import { installV1 } from "./helpers/schema_v1.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
 const SESSIONS = 50_000;
@@ -30,14 +29,6 @@ after(async () => {
   await db.admin.raw("DROP USER IF EXISTS ?@'%'", [app]);
   await db.drop();
 });
-
-/** Creates `table` as knex-mysql-session 0.1.0 did, with its five v1 procedures. */
-async function installV1(knex: Knex, table: string): Promise<void> {
-  const { sidCollation } = await serverFacts(knex);
-  const fixture = readFileSync(new URL("./fixtures/schema_v1.sql", import.meta.url), "utf8")
-    .replaceAll("{{table}}", table).replaceAll("{{sid_collation}}", sidCollation);
-  for (const statement of fixture.split("\n-- ;\n")) await knex.raw(statement);
-}
 
 /** `SESSIONS` live sessions, written in one statement (10^5 generated rows, cut). */
 async function fill(knex: Knex, table: string): Promise<void> {

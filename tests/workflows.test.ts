@@ -54,9 +54,14 @@ function npmScriptsIn(line: string): string[] {
 
 /**
  * .ci/run commands that GitHub's CI leaves out, each for a reason: the Galera suite and its soak
- * need a 3-node cluster that scripts/cluster.sh builds as root from Debian packages.
+ * need a 3-node cluster that scripts/cluster.sh builds as root from Debian packages; the Group
+ * Replication suite, one that scripts/gr-cluster.sh builds as root in the MySQL chroot.
  */
-const LOCAL_ONLY = new Set(["npm run test:cluster", "npm run soak -- --quick"]);
+const LOCAL_ONLY = new Set([
+  "npm run test:cluster",
+  "npm run test:cluster:mysql",
+  "npm run soak -- --quick",
+]);
 
 /**
  * .ci/run's commands that run project tools (npm, npx), without leading VAR=value settings or

@@ -5,19 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../../mod.ts";
+import { marksOnEveryNode } from "../helpers/cluster_checks.ts";
 import { sessionFor } from "../helpers/sessions.ts";
-import {
-  type ClusterDatabase,
-  createClusterDatabase,
-  NODE_PORTS,
-  parseSess,
-  select,
-} from "./cluster.ts";
-
-interface Mark {
-  writer: string;
-  round: number;
-}
+import { type ClusterDatabase, createClusterDatabase, NODE_PORTS } from "./cluster.ts";
 
 describe("writes from several Galera nodes", () => {
   let db: ClusterDatabase;
@@ -25,18 +15,6 @@ describe("writes from several Galera nodes", () => {
     db = await createClusterDatabase("cluster_writes");
   });
   after(() => db?.drop());
-
-  /** The stored mark of `sid` as each node sees it (reads wait for the node to catch up). */
-  async function marksOnEveryNode(sid: string): Promise<(Mark | undefined)[]> {
-    return await Promise.all(NODE_PORTS.map(async (port) => {
-      const [row] = await select<{ sess: unknown }>(
-        db.node(port),
-        "SELECT sess FROM sessions WHERE sid = ?",
-        [sid],
-      );
-      return row && parseSess<Mark>(row.sess);
-    }));
-  }
 
   test("one session written at once from two nodes: no error, the cluster agrees", async (t) => {
     const stores = [NODE_PORTS[0], NODE_PORTS[1]].map((port) =>
@@ -52,7 +30,7 @@ describe("writes from several Galera nodes", () => {
           first.set("contested", sessionFor({ writer: "node1", round })),
           second.set("contested", sessionFor({ writer: "node2", round })),
         ]);
-        const marks = await marksOnEveryNode("contested");
+        const marks = await marksOnEveryNode(db, "contested");
         assert.equal(marks[0]?.round, round);
         assert.ok(marks[0]?.writer === "node1" || marks[0]?.writer === "node2");
         assert.deepEqual(marks.slice(1), [marks[0], marks[0]], `round ${round}`);
@@ -66,7 +44,7 @@ describe("writes from several Galera nodes", () => {
         const writer = round % 2 ? "node1" : "node2";
         await (round % 2 ? first : second).set("contested", sessionFor({ writer, round }));
         assert.deepEqual(
-          (await marksOnEveryNode("contested")).map((mark) => [mark?.writer, mark?.round]),
+          (await marksOnEveryNode(db, "contested")).map((mark) => [mark?.writer, mark?.round]),
           Array(3).fill([writer, round]),
         );
       }
@@ -99,7 +77,7 @@ describe("writes from several Galera nodes", () => {
           failed.map((outcome) => String((outcome as PromiseRejectedResult).reason)),
           [],
         );
-        const marks = await marksOnEveryNode("hot");
+        const marks = await marksOnEveryNode(db, "hot");
         assert.deepEqual(marks.slice(1), [marks[0], marks[0]], `run ${run}: the nodes disagree`);
       }
     } finally {
