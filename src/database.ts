@@ -22,7 +22,7 @@ interface PoolGauges {
   numPendingAcquires(): number;
 }
 
-/** The knex Client internals used here (knex 3.x; tests/database.test.ts pins them). */
+/** The knex Client internals used here (knex 3.x; tests/unit/database.test.ts pins them). */
 interface KnexClient {
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): unknown;

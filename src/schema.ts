@@ -178,7 +178,7 @@ export async function existingProcedures(
 const STAMP = /^knex-mysql-session schema (\d+)$/;
 
 /** The table comment that says which schema version a table has. */
-export function schemaStamp(version: number = SCHEMA_VERSION): string {
+function schemaStamp(version: number = SCHEMA_VERSION): string {
   return `knex-mysql-session schema ${version}`;
 }
 

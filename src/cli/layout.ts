@@ -38,7 +38,7 @@ export interface TableLayout extends Shape {
 }
 
 /** express-mysql-session's default column names (its `schema.columnNames`). */
-export const EXPRESS_MYSQL_SESSION_COLUMNS = {
+const EXPRESS_MYSQL_SESSION_COLUMNS = {
   key: "session_id",
   expiry: "expires",
   data: "data",

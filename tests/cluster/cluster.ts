@@ -25,7 +25,7 @@ export async function clusterScript(...args: string[]): Promise<string> {
   }
 }
 
-export function urlFor(port: number, database: string): string {
+function urlFor(port: number, database: string): string {
   return `mysql://root@127.0.0.1:${port}/${database}`;
 }
 
@@ -34,7 +34,7 @@ export function urlFor(port: number, database: string): string {
  * wsrep_sync_wait = 1 when it is created, so its reads see every write the cluster committed
  * before they started: read-your-writes across nodes.
  */
-export function clusterKnex(port: number, database: string, syncWait = true): Knex {
+function clusterKnex(port: number, database: string, syncWait = true): Knex {
   return knex({
     client: "mysql2",
     connection: urlFor(port, database),

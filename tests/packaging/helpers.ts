@@ -12,7 +12,7 @@ import type { TestDatabase } from "../helpers/database.ts";
 /** The repository's root directory. */
 export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 /** The fixtures directory: consumer apps and their shared Express scenario. */
-export const FIXTURES: string = fileURLToPath(new URL("./fixtures/", import.meta.url));
+const FIXTURES: string = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
 /** The version of a package as installed in the repository (`alias`: its node_modules name). */
 export function installedVersion(alias: string): string {

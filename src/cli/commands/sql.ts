@@ -6,7 +6,7 @@ import { CliError, usageError } from "../errors.ts";
 import { ownValue } from "../names.ts";
 
 /** Every install statement for `server` as one script the `mysql` client applies unchanged. */
-export function installScript(names: { table: string; sid: string }, server: ServerKind): string {
+function installScript(names: { table: string; sid: string }, server: ServerKind): string {
   const sidCollation = ownValue(SID_COLLATION, server);
   if (sidCollation === undefined) throw new CliError(`no sid collation is known for ${server}`);
   const [table, ...procedures] = installStatements(names, sidCollation, server);

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { redactSecretsIn, redactUrl } from "../src/cli/connection.ts";
-import { COMMANDS } from "../src/cli/run.ts";
-import { VERSION } from "../src/cli/version.ts";
-import { cli, spawnCli } from "./helpers/cli.ts";
+import { redactSecretsIn, redactUrl } from "../../src/cli/connection.ts";
+import { COMMANDS } from "../../src/cli/run.ts";
+import { VERSION } from "../../src/cli/version.ts";
+import { cli, spawnCli } from "../helpers/cli.ts";
 
 const PREFIX = "knex-mysql-session: ";
 
@@ -97,12 +97,12 @@ describe("unknown options and bad option values get the CLI's own message", () =
 
 describe("--version", () => {
   const packageVersion = JSON.parse(
-    readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+    readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
   ).version;
 
   test("the version constant is package.json's and deno.json's", () => {
     const denoVersion = JSON.parse(
-      readFileSync(new URL("../deno.json", import.meta.url), "utf8"),
+      readFileSync(new URL("../../deno.json", import.meta.url), "utf8"),
     ).version;
     assert.equal(VERSION, packageVersion);
     assert.equal(VERSION, denoVersion);

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import knex from "knex";
 import process from "node:process";
 import { after, describe, it } from "node:test";
-import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
-import { procedureName, PROCEDURES } from "../src/sql.ts";
+import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../../mod.ts";
+import { procedureName, PROCEDURES } from "../../src/sql.ts";
 
 const mysql = knex({ client: "mysql2", connection: "mysql://root@127.0.0.1:1/none" });
 const base = { knex: mysql, disableDbCleanup: true };

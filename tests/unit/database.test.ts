@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
-import { Database, neverSent } from "../src/database.ts";
+import { Database, neverSent } from "../../src/database.ts";
 
 type Callback = (error: Error | null, result?: unknown) => void;
 
