@@ -189,7 +189,7 @@ export async function connect({ url, source }: ServerUrl): Promise<Connection> {
     const [row] = await step(
       undefined,
       () =>
-        db.rows<{ version: string; db: string; account: string }>(
+        db.execute<{ version: string; db: string; account: string }>(
           "SELECT VERSION() AS version, DATABASE() AS db, CURRENT_USER() AS account",
           [],
         ),
