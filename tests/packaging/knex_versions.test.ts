@@ -113,13 +113,16 @@ for (const name of KNEX_PACKAGES) {
         assert.deepEqual((await store.get("a") as unknown as { n: number }).n, 1);
 
         const held = await client.acquireConnection();
-        await assert.rejects(store.get("a"), (error: { code: string; message: string }) => {
-          assert.equal(error.code, "ERR_POOL_TIMEOUT", error.message);
-          assert.match(error.message, /all 1 are in use/);
-          return true;
-        });
-        await kill(held);
-        await client.releaseConnection(held);
+        try {
+          await assert.rejects(store.get("a"), (error: { code: string; message: string }) => {
+            assert.equal(error.code, "ERR_POOL_TIMEOUT", error.message);
+            assert.match(error.message, /all 1 are in use/);
+            return true;
+          });
+        } finally {
+          await kill(held);
+          await client.releaseConnection(held);
+        }
         assert.deepEqual((await store.get("a") as unknown as { n: number }).n, 1);
       } finally {
         await store.close();

@@ -230,9 +230,18 @@ describe("Database on knex's pool", () => {
   it("reports a statement outstanding longer than slowAfter, once", async () => {
     const client = new FakeClient(1);
     let slow = 0;
-    const db = database(client, { slowAfter: 60, onSlow: () => slow++ });
+    let report = () => {};
+    const reported = new Promise<void>((resolve) => (report = resolve));
+    const db = database(client, {
+      slowAfter: 60,
+      onSlow: () => {
+        slow++;
+        report();
+      },
+    });
     const query = db.execute("SELECT 1", []);
-    await sleep(250);
+    await reported;
+    await sleep(250); // more deadline checks: none reports it again
     assert.equal(slow, 1);
     client.connections[0]!.answer();
     await query;
