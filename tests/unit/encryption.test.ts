@@ -349,8 +349,9 @@ describe("encryption option validation", () => {
     [base64(new TextEncoder().encode(asciiPassword)), /it is 32 characters of text/],
     [randomKey().map((byte) => byte & 7), /it has only \d distinct byte values/],
     [
+      // Random decimal digits: 64 of them miss one of the ten about once in a hundred runs.
       Array.from(globalThis.crypto.getRandomValues(new Uint8Array(64)), (b) => b % 10).join(""),
-      /it uses only 10 of the 16 hex digits/,
+      /it uses only (10|9|8) of the 16 hex digits/,
     ],
     [passphrase, /it uses only 12 distinct characters/],
     [`${passphrase}=`, /it uses only 12 distinct characters/],
