@@ -3,7 +3,7 @@ import type { SessionData } from "express-session";
 import { SessionStoreError } from "./errors.ts";
 
 /** The sid column is VARCHAR(255): 255 characters (code points), not UTF-16 units. */
-export const MAX_SID_LENGTH = 255;
+const MAX_SID_LENGTH = 255;
 
 /**
  * Throws unless `sid` can be stored as itself. A lone surrogate would be replaced by U+FFFD on
@@ -40,7 +40,7 @@ function countCodePoints(text: string): number {
 }
 
 /** The UTF-8 size of `text` in bytes, without encoding it. */
-export function utf8Length(text: string): number {
+function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);

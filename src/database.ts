@@ -22,7 +22,7 @@ interface PoolGauges {
   numPendingAcquires(): number;
 }
 
-/** The knex Client internals used here (knex 3.x; tests/database.test.ts pins them). */
+/** The knex Client internals used here (knex 3.x; tests/unit/database.test.ts pins them). */
 interface KnexClient {
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): unknown;
@@ -136,11 +136,12 @@ export class Database {
   }
 
   /**
-   * Rows of a SELECT, or of the first result set of a CALL: a prepared statement where the
-   * driver has them (mysql2), a client-side escaped query otherwise (mysql). `timeout` is the
-   * time left to this statement, in ms.
+   * Runs one statement, a SELECT or a CALL, as a prepared statement where the driver has them
+   * (mysql2), a client-side escaped query otherwise (mysql), and resolves to the rows of its
+   * first result set: a SELECT's rows, the rows a procedure selects, or none for a CALL that
+   * selects nothing. `timeout` is the time left to this statement, in ms.
    */
-  rows<Row>(sql: string, values: unknown[], timeout = this.#options.timeout): Promise<Row[]> {
+  execute<Row>(sql: string, values: unknown[], timeout = this.#options.timeout): Promise<Row[]> {
     return new Promise((resolve, reject) =>
       this.#enqueue(
         sql,

@@ -182,7 +182,7 @@ SETUP_ERRNOS[1227] = SETUP_ERRNOS[1044]!; // ER_SPECIFIC_ACCESS_DENIED_ERROR
  * The set-up error a driver error stands for, with its fix, if it is one; `operation` names
  * the store operation it failed.
  */
-export function setupErrorOf(cause: unknown, operation: string): SessionStoreError | undefined {
+function setupErrorOf(cause: unknown, operation: string): SessionStoreError | undefined {
   if (cause instanceof SessionStoreError) return isSetupError(cause) ? cause : undefined;
   const explain = SETUP_ERRNOS[errnoOf(cause)] ??
     // The mysql driver reports this one without an errno.

@@ -8,7 +8,7 @@ export const MAX_IDENTIFIER_LENGTH = 64;
  * The longest procedure suffix the schema appends to the table name (`_clear_expired_v1`).
  * A table name must leave room for it.
  */
-export const LONGEST_PROCEDURE_SUFFIX = "_clear_expired_v1".length;
+const LONGEST_PROCEDURE_SUFFIX = "_clear_expired_v1".length;
 
 export const MAX_TABLE_NAME_LENGTH = MAX_IDENTIFIER_LENGTH - LONGEST_PROCEDURE_SUFFIX;
 

@@ -124,10 +124,10 @@ export interface ResolvedOptions {
   encryption: ValidEncryptionOptions | undefined;
 }
 
-export const DEFAULT_TTL = 86_400_000;
-export const DEFAULT_CLEANUP_INTERVAL = 60_000;
-export const DEFAULT_CLEANUP_BATCH_SIZE = 1000;
-export const DEFAULT_QUERY_TIMEOUT = 10_000;
+const DEFAULT_TTL = 86_400_000;
+const DEFAULT_CLEANUP_INTERVAL = 60_000;
+const DEFAULT_CLEANUP_BATCH_SIZE = 1000;
+const DEFAULT_QUERY_TIMEOUT = 10_000;
 /** setTimeout's largest delay. */
 const MAX_TIMER_DELAY = 2_147_483_647;
 

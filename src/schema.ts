@@ -49,7 +49,7 @@ interface Connection {
 }
 
 async function serverSettings(db: Database): Promise<Connection> {
-  const [row] = await db.rows<
+  const [row] = await db.execute<
     {
       version: string;
       max_allowed_packet: number | string;
@@ -120,7 +120,7 @@ export async function inspectTable(
   db: Database,
   names: SchemaNames,
 ): Promise<TableFacts | undefined> {
-  const columns = await db.rows<ColumnRow>(
+  const columns = await db.execute<ColumnRow>(
     "SELECT COLUMN_NAME AS name, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation " +
       "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
     [names.table],
@@ -146,7 +146,7 @@ export async function inspectTable(
   }
   const user = byName.get("user_id");
   const [indexed] = user
-    ? await db.rows<{ n: number | string }>(
+    ? await db.execute<{ n: number | string }>(
       "SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() " +
         "AND TABLE_NAME = ? AND COLUMN_NAME = 'user_id' AND SEQ_IN_INDEX = 1",
       [names.table],
@@ -167,7 +167,7 @@ export async function existingProcedures(
   db: Database,
   table: string,
 ): Promise<Map<string, string>> {
-  const rows = await db.rows<{ name: string; comment: string }>(
+  const rows = await db.execute<{ name: string; comment: string }>(
     "SELECT ROUTINE_NAME AS name, ROUTINE_COMMENT AS comment FROM information_schema.ROUTINES " +
       "WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE = 'PROCEDURE' AND ROUTINE_NAME LIKE ?",
     [`${table.replace(/_/g, "\\_")}\\_%`],
@@ -179,7 +179,7 @@ const STAMP = /^knex-mysql-session schema (\d+)$/;
 
 /** The comment of `table`, or undefined when there is no such table (or it is not visible). */
 export async function tableComment(db: Database, table: string): Promise<string | undefined> {
-  const [row] = await db.rows<{ comment: string }>(
+  const [row] = await db.execute<{ comment: string }>(
     "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
       "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
     [table],
@@ -188,7 +188,7 @@ export async function tableComment(db: Database, table: string): Promise<string 
 }
 
 /** The table comment that says which schema version a table has. */
-export function schemaStamp(version: number = SCHEMA_VERSION): string {
+function schemaStamp(version: number = SCHEMA_VERSION): string {
   return `knex-mysql-session schema ${version}`;
 }
 

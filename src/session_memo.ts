@@ -31,7 +31,7 @@ const MAX_AGE_JITTER = 1_000;
  * app's, and only a save of the session keeps it. Keys are sorted: MySQL's JSON column
  * reorders them.
  */
-export function cookieSettings(cookie: unknown): CookieSettings | undefined {
+function cookieSettings(cookie: unknown): CookieSettings | undefined {
   if (typeof cookie !== "object" || cookie === null) return undefined;
   let data: Record<string, unknown>;
   try {

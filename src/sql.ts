@@ -48,7 +48,7 @@ export function procedureName(table: string, name: ProcedureName): string {
  * Fills a file of sql/ with names. The names were validated against the identifier pattern
  * before they get here; a placeholder without a value is a bug, so it throws.
  */
-export function renderSql(file: SqlFileName, values: Record<string, string | number>): string {
+function renderSql(file: SqlFileName, values: Record<string, string | number>): string {
   return SQL_TEXT[file].replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = values[key];
     if (value === undefined) throw new Error(`sql/${file}.sql: no value for {{${key}}}`);

@@ -710,7 +710,7 @@ export class KnexMySQLStore extends Store {
       return this.#startup.started().then(() => this.#run<Row>(operation, sql, values, resendable));
     }
     const deadline = clock.monotonic() + this.#options.queryTimeout;
-    return this.#db.rows<Row>(sql, values).catch((error) =>
+    return this.#db.execute<Row>(sql, values).catch((error) =>
       this.#recover<Row>(operation, sql, values, resendable, deadline, error)
     );
   }
@@ -727,7 +727,7 @@ export class KnexMySQLStore extends Store {
     try {
       return await retryAfter(
         error,
-        (msLeft) => this.#db.rows<Row>(sql, values, msLeft),
+        (msLeft) => this.#db.execute<Row>(sql, values, msLeft),
         deadline,
         this.#options,
         (attempt, cause) => {

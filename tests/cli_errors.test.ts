@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import process from "node:process";
-import { SessionStoreError } from "../src/errors.ts";
 import { URL_OPTION } from "../src/cli/args.ts";
 import { type Command, withConnection } from "../src/cli/command.ts";
 import { COMMANDS } from "../src/cli/run.ts";
@@ -167,45 +166,36 @@ describe("the program name is printed once", () => {
     }
   });
 
-  test("a store error outside a step, and a prefixed error inside one", async () => {
-    const throwing = (name: string, work: () => Promise<void>): Command => ({
-      spec: { name, summary: "test", positionals: [], options: [URL_OPTION], details: "" },
+  test("a prefixed error inside a step", async () => {
+    const command: Command = {
+      spec: {
+        name: "kms-test-inside",
+        summary: "test",
+        positionals: [],
+        options: [URL_OPTION],
+        details: "",
+      },
       run: async () => {
-        await work();
+        await withConnection(
+          db.url,
+          { stdout: process.stdout, stderr: process.stderr, env: {} },
+          (c) =>
+            c.step(undefined, () => {
+              throw new TypeError("knex-mysql-session: option x must be y");
+            }),
+        );
         return 0;
       },
-    });
-    const added = [
-      throwing("kms-test-outside", () => {
-        throw new SessionStoreError("ERR_CONFIG", "the connection's character set is latin1");
-      }),
-      throwing(
-        "kms-test-inside",
-        () =>
-          withConnection(
-            db.url,
-            { stdout: process.stdout, stderr: process.stderr, env: {} },
-            (c) =>
-              c.step(undefined, () => {
-                throw new TypeError("knex-mysql-session: option x must be y");
-              }),
-          ),
-      ),
-    ];
-    COMMANDS.push(...added);
+    };
+    COMMANDS.push(command);
     try {
-      assert.deepEqual(await cli(["kms-test-outside"]), {
-        code: 1,
-        stdout: "",
-        stderr: `${PREFIX}the connection's character set is latin1\n`,
-      });
       assert.deepEqual(await cli(["kms-test-inside"]), {
         code: 1,
         stdout: "",
         stderr: `${PREFIX}option x must be y\n`,
       });
     } finally {
-      COMMANDS.splice(COMMANDS.length - added.length, added.length);
+      COMMANDS.splice(COMMANDS.indexOf(command), 1);
     }
   });
 });
@@ -278,7 +268,7 @@ describe("no secret in any output", () => {
 });
 
 describe("every error names the fix", () => {
-  test("unreachable server, refused login, missing database; --url or MYSQL_URL named", async () => {
+  test("refused login, missing database; --url or MYSQL_URL named", async () => {
     const wrong = urlFor(db.url, db.name, { user: "root", password: "not-the-password" });
     const missingDb = urlFor(db.url, `${db.name}_none`);
     for (
@@ -287,13 +277,6 @@ describe("every error names the fix", () => {
         ["MYSQL_URL", (url: string) => cli(["status"], { env: { MYSQL_URL: url } })],
       ] as const
     ) {
-      assert.match(
-        (await run("mysql://root@127.0.0.1:1/x")).stderr,
-        new RegExp(
-          `ECONNREFUSED 127\\.0\\.0\\.1:1: check the host and port in ${source}, and that the ` +
-            "server is running and accepts connections from here\n$",
-        ),
-      );
       assert.match(
         (await run(wrong)).stderr,
         new RegExp(

@@ -15,7 +15,7 @@ async function alterProgress(
   connection: Connection,
   table: string,
 ): Promise<number | null | undefined> {
-  const [running] = await connection.db.rows<{ progress: number | string | null }>(
+  const [running] = await connection.db.execute<{ progress: number | string | null }>(
     connection.server.kind === "mariadb"
       ? "SELECT PROGRESS AS progress FROM information_schema.PROCESSLIST " +
         "WHERE COMMAND = 'Query' AND INFO LIKE ?"
@@ -26,7 +26,7 @@ async function alterProgress(
   );
   if (!running) return undefined;
   if (running.progress !== null) return Number(running.progress);
-  const [stage] = await connection.db.rows<{ done: number | string; total: number | string }>(
+  const [stage] = await connection.db.execute<{ done: number | string; total: number | string }>(
     "SELECT WORK_COMPLETED AS done, WORK_ESTIMATED AS total FROM " +
       "performance_schema.events_stages_current WHERE EVENT_NAME LIKE 'stage/innodb/alter%'",
     [],

@@ -57,7 +57,7 @@ export function redactSecretsIn(text: string): string {
 const URL_FORM = "mysql://user:password@host:3306/database";
 
 /** Where the server URL comes from, for messages: the option or the environment variable. */
-export type UrlSource = "--url" | "MYSQL_URL";
+type UrlSource = "--url" | "MYSQL_URL";
 
 /** The server URL to connect to, and where it came from. */
 export interface ServerUrl {
@@ -130,7 +130,7 @@ export function serverUrl(
 }
 
 /** What the CLI knows about the server it is connected to. */
-export interface ServerInfo {
+interface ServerInfo {
   kind: ServerKind;
   version: string;
   database: string;
@@ -189,7 +189,7 @@ export async function connect({ url, source }: ServerUrl): Promise<Connection> {
     const [row] = await step(
       undefined,
       () =>
-        db.rows<{ version: string; db: string; account: string }>(
+        db.execute<{ version: string; db: string; account: string }>(
           "SELECT VERSION() AS version, DATABASE() AS db, CURRENT_USER() AS account",
           [],
         ),

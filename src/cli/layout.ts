@@ -38,7 +38,7 @@ export interface TableLayout extends Shape {
 }
 
 /** express-mysql-session's default column names (its `schema.columnNames`). */
-export const EXPRESS_MYSQL_SESSION_COLUMNS = {
+const EXPRESS_MYSQL_SESSION_COLUMNS = {
   key: "session_id",
   expiry: "expires",
   data: "data",
@@ -54,7 +54,7 @@ interface ColumnRow {
 }
 
 async function columnsOf(connection: Connection, table: string): Promise<Column[]> {
-  const rows = await connection.db.rows<ColumnRow>(
+  const rows = await connection.db.execute<ColumnRow>(
     "SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, " +
       "CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, IS_NULLABLE AS nullable " +
       "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? " +
@@ -77,7 +77,7 @@ async function columnsOf(connection: Connection, table: string): Promise<Column[
 
 /** MariaDB's JSON is LONGTEXT plus a column CHECK (json_valid(`col`)) named after the column. */
 async function mariaDbJsonColumns(connection: Connection, table: string): Promise<Set<string>> {
-  const rows = await connection.db.rows<{ name: string; clause: string }>(
+  const rows = await connection.db.execute<{ name: string; clause: string }>(
     "SELECT CONSTRAINT_NAME AS name, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS " +
       "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
     [table],
@@ -89,7 +89,7 @@ async function mariaDbJsonColumns(connection: Connection, table: string): Promis
 }
 
 async function isIndexed(connection: Connection, table: string, column: string) {
-  const rows = await connection.db.rows<{ name: string }>(
+  const rows = await connection.db.execute<{ name: string }>(
     "SELECT INDEX_NAME AS name FROM information_schema.STATISTICS " +
       "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ? AND SEQ_IN_INDEX = 1",
     [table, column],

@@ -60,7 +60,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
 }
 
 /** The one line an error prints, without the program name. */
-export function errorLine(error: CliError): string {
+function errorLine(error: CliError): string {
   const message = withoutPrefix(error.message);
   if (!error.seeHelp) return message;
   return `${message} (see ${error.command ? `${error.command} ` : ""}--help)`;

@@ -24,7 +24,7 @@ export async function installedProcedures(
 
 export async function tableExists(connection: Connection, table: string): Promise<boolean> {
   const rows = await connection.step(undefined, () =>
-    connection.db.rows(
+    connection.db.execute(
       "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
       [table],
     ));
@@ -52,7 +52,7 @@ export interface InstallOutcome {
  */
 async function appAccounts(connection: Connection, table: string): Promise<string[]> {
   // SELECT on the table, or on the whole database; EXECUTE on the database covers any routine.
-  const rows = await connection.db.rows<{ grantee: string }>(
+  const rows = await connection.db.execute<{ grantee: string }>(
     "SELECT DISTINCT r.GRANTEE AS grantee FROM (SELECT GRANTEE FROM " +
       "information_schema.TABLE_PRIVILEGES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? " +
       "AND PRIVILEGE_TYPE = 'SELECT' UNION SELECT GRANTEE FROM " +

@@ -2,9 +2,9 @@
 // it: node ports, HAProxy's port, a database per test file, knex instances per node.
 import * as cluster from "../helpers/cluster.ts";
 
-export { type ClusterDatabase, parseSess, select } from "../helpers/cluster.ts";
+export { type ClusterDatabase, select } from "../helpers/cluster.ts";
 
-export const GALERA: cluster.Cluster = {
+const GALERA: cluster.Cluster = {
   engine: "Galera",
   script: "cluster.sh",
   nodePorts: [3311, 3312, 3313],

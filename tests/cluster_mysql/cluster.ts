@@ -5,9 +5,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import mysql from "mysql2/promise";
 import * as cluster from "../helpers/cluster.ts";
 
-export { type ClusterDatabase, parseSess, select } from "../helpers/cluster.ts";
+export { type ClusterDatabase, select } from "../helpers/cluster.ts";
 
-export const GROUP_REPLICATION: cluster.Cluster = {
+const GROUP_REPLICATION: cluster.Cluster = {
   engine: "Group Replication",
   script: "gr-cluster.sh",
   nodePorts: [3331, 3332, 3333],

@@ -28,7 +28,7 @@ export async function cli(
   return { code, stdout, stderr };
 }
 
-export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 /** The CLI as a child process (node with tsx, or deno), its output piped. */
 export function spawnCli(argv: string[]) {

@@ -43,7 +43,7 @@ export function urlFor(port: number, database: string): string {
  * A knex instance on one port. With `consistent` (the default) every pooled connection runs
  * the cluster's read-your-writes setting when it is created.
  */
-export function clusterKnex(
+function clusterKnex(
   cluster: Cluster,
   port: number,
   database: string,

@@ -13,7 +13,7 @@ import { type ClusterDatabase, parseSess, select } from "./cluster.ts";
 const REQUEST_LIMIT = 20_000;
 
 /** One browser: a session cookie and the counts the app acknowledged, in order. */
-export interface Client {
+interface Client {
   cookie: string;
   sid: string;
   acknowledged: number[];

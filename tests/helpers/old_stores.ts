@@ -163,7 +163,7 @@ export function oldSession(data: Record<string, unknown>, maxAge: number): Sessi
   return { cookie: new CookieClass({ maxAge, httpOnly: true, path: "/" }), ...data } as SessionData;
 }
 
-export const SECRET = "the old app's secret";
+const SECRET = "the old app's secret";
 
 /** express-session's cookie value: `s:` + sid + `.` + base64 HMAC-SHA256 of sid, unpadded. */
 export function signedCookie(sid: string, secret = SECRET): string {

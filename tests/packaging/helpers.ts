@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 /** The repository's root directory. */
 export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 /** The fixtures directory: consumer apps and their shared Express scenario. */
-export const FIXTURES: string = fileURLToPath(new URL("./fixtures/", import.meta.url));
+const FIXTURES: string = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
 /** The version of a package as installed in the repository (`alias`: its node_modules name). */
 export function installedVersion(alias: string): string {
@@ -26,7 +26,7 @@ export function installedVersion(alias: string): string {
  * the repository's own tsc, which includes tests/, does not check them against a package it
  * cannot resolve; they get their real names here.
  */
-export function copyFixtures(destination: string): void {
+function copyFixtures(destination: string): void {
   cpSync(FIXTURES, destination, { recursive: true });
   for (const entry of readdirSync(FIXTURES, { recursive: true, encoding: "utf8" })) {
     if (entry.endsWith(".fixture")) {

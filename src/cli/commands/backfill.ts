@@ -102,7 +102,7 @@ export const backfillCommand: Command = {
       const table = `\`${names.table}\``;
       const sid = `\`${names.sid}\``;
       const [todo] = await connection.step("SELECT", () =>
-        db.rows<{ n: number | string }>(
+        db.execute<{ n: number | string }>(
           `SELECT COUNT(*) AS n FROM ${table} WHERE user_id IS NULL AND expired > UTC_TIMESTAMP()`,
           [],
         )).catch((error) => {
@@ -121,13 +121,16 @@ export const backfillCommand: Command = {
       let tooLong = 0;
       let after: string | undefined;
       for (;;) {
-        const rows = await connection.step("SELECT", () =>
-          db.rows<{ sid: string; sess: unknown }>(
-            `SELECT ${sid} AS sid, sess FROM ${table} WHERE user_id IS NULL ` +
-              `AND expired > UTC_TIMESTAMP()${after === undefined ? "" : ` AND ${sid} > ?`} ` +
-              `ORDER BY ${sid} LIMIT ${batchSize}`,
-            after === undefined ? [] : [after],
-          ));
+        const rows = await connection.step(
+          "SELECT",
+          () =>
+            db.execute<{ sid: string; sess: unknown }>(
+              `SELECT ${sid} AS sid, sess FROM ${table} WHERE user_id IS NULL ` +
+                `AND expired > UTC_TIMESTAMP()${after === undefined ? "" : ` AND ${sid} > ?`} ` +
+                `ORDER BY ${sid} LIMIT ${batchSize}`,
+              after === undefined ? [] : [after],
+            ),
+        );
         if (rows.length === 0) break;
         const owners: [string, string][] = [];
         for (const row of rows) {

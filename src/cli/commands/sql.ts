@@ -5,7 +5,7 @@ import { type Command, withConnection } from "../command.ts";
 import { usageError } from "../errors.ts";
 
 /** Every install statement for `server` as one script the `mysql` client applies unchanged. */
-export function installScript(names: { table: string; sid: string }, server: ServerKind): string {
+function installScript(names: { table: string; sid: string }, server: ServerKind): string {
   const sidCollation = SID_COLLATION[server];
   const [table, ...procedures] = installStatements(names, sidCollation, server);
   const lines = [

@@ -27,7 +27,7 @@ async function countSessions(connection: Connection, layout: TableLayout): Promi
   const [row] = await connection.step(
     "SELECT",
     () =>
-      connection.db.rows<
+      connection.db.execute<
         { live: string | number | null; expired: string | number | null; oldest: unknown }
       >(
         `SELECT SUM(${expiry} > ?) AS live, SUM(${expiry} <= ?) AS expired, ` +

@@ -17,7 +17,7 @@ async function resumeKey(connection: Connection, copy: CopySpec): Promise<unknow
   const ordered = charset && collation
     ? `CONVERT(\`${copy.sid}\` USING ${charset}) COLLATE ${collation}`
     : `\`${copy.sid}\``;
-  const [row] = await connection.db.rows<{ last: unknown }>(
+  const [row] = await connection.db.execute<{ last: unknown }>(
     `SELECT MAX(${ordered}) AS last FROM \`${copy.to}\``,
     [],
   );
@@ -25,7 +25,7 @@ async function resumeKey(connection: Connection, copy: CopySpec): Promise<unknow
 }
 
 async function count(connection: Connection, sql: string, values: unknown[]): Promise<number> {
-  const [row] = await connection.db.rows<{ n: number | string }>(sql, values);
+  const [row] = await connection.db.execute<{ n: number | string }>(sql, values);
   return Number(row?.n ?? 0);
 }
 
@@ -49,7 +49,7 @@ async function runCopy(connection: Connection, copy: CopySpec, options: ExecuteO
   const progress = createProgress(options.io.stdout, "copying", total);
   progress.update(scanned);
   for (;;) {
-    const [boundary] = await connection.db.rows<{ k: unknown }>(
+    const [boundary] = await connection.db.execute<{ k: unknown }>(
       `SELECT ${key} AS k FROM \`${copy.from}\`${lower === undefined ? "" : ` WHERE ${key} > ?`} ` +
         `ORDER BY ${key} LIMIT 1 OFFSET ${options.batchSize - 1}`,
       lower === undefined ? [] : [lower],

@@ -30,7 +30,7 @@ async function targetState(connection: Connection, table: string, sid: string) {
 
 /** Tables of the database with connect-session-knex's or express-mysql-session's expiry. */
 async function sessionLikeTables(connection: Connection): Promise<string[]> {
-  const rows = await connection.db.rows<{ name: string }>(
+  const rows = await connection.db.execute<{ name: string }>(
     "SELECT DISTINCT TABLE_NAME AS name FROM information_schema.COLUMNS " +
       "WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IN ('expired', 'expires') " +
       "ORDER BY TABLE_NAME LIMIT 10",
@@ -40,7 +40,7 @@ async function sessionLikeTables(connection: Connection): Promise<string[]> {
 }
 
 async function countInvalidJson(connection: Connection, table: string): Promise<number> {
-  const [row] = await connection.db.rows<{ invalid: number | string }>(
+  const [row] = await connection.db.execute<{ invalid: number | string }>(
     `SELECT COUNT(*) AS invalid FROM \`${table}\` WHERE \`sess\` IS NULL OR NOT JSON_VALID(\`sess\`)`,
     [],
   );

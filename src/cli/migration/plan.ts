@@ -49,7 +49,7 @@ export interface CopySpec {
   resume: boolean;
 }
 
-export type Step =
+type Step =
   | { kind: "sql"; description: string; sql: string; privilege: string }
   | { kind: "copy"; description: string; copy: CopySpec }
   | { kind: "drop-procedures"; description: string; procedures: string[] }
@@ -64,7 +64,7 @@ export interface Plan {
 }
 
 /** The comment that marks a copy target while rows are being copied into it. */
-export function copyingComment(from: string): string {
+function copyingComment(from: string): string {
   return `knex-mysql-session: copying from ${from}`;
 }
 

@@ -3,10 +3,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { it } from "node:test";
-import { GENERATED_MODULE, renderEmbeddedModule } from "../scripts/embed-sql.ts";
-import { SERVER_KINDS, type ServerKind } from "../src/server.ts";
-import { createProcedureSql, procedureName, PROCEDURES, procedureSignature } from "../src/sql.ts";
-import { SQL_TEXT } from "../src/sql_text.generated.ts";
+import { GENERATED_MODULE, renderEmbeddedModule } from "../../scripts/embed-sql.ts";
+import { SERVER_KINDS, type ServerKind } from "../../src/server.ts";
+import {
+  createProcedureSql,
+  procedureName,
+  PROCEDURES,
+  procedureSignature,
+} from "../../src/sql.ts";
+import { SQL_TEXT } from "../../src/sql_text.generated.ts";
 
 it("the embedded SQL matches the files in sql/", () => {
   assert.equal(

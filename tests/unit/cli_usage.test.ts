@@ -1,15 +1,21 @@
 // The CLI's usage: its own messages for unknown options and bad values (never Node's parseArgs
 // text), --version, URLs that are not mysql:// URLs, and values from the command line that
-// reach SQL text or a lookup. None of these needs a server.
+// reach SQL text or a lookup; --help, usage errors, printed SQL and GRANTs, and the errors met
+// before a server answers. None of these needs a server.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { redactSecretsIn, redactUrl } from "../src/cli/connection.ts";
-import { COMMANDS } from "../src/cli/run.ts";
-import { VERSION } from "../src/cli/version.ts";
-import { cli, spawnCli } from "./helpers/cli.ts";
+import type { Command } from "../../src/cli/command.ts";
+import { redactSecretsIn, redactUrl } from "../../src/cli/connection.ts";
+import { SessionStoreError } from "../../src/errors.ts";
+import { procedureName, PROCEDURES } from "../../src/sql.ts";
+import { COMMANDS } from "../../src/cli/run.ts";
+import { VERSION } from "../../src/cli/version.ts";
+import { cli, spawnCli } from "../helpers/cli.ts";
 
 const PREFIX = "knex-mysql-session: ";
+/** A URL no server answers at (port 1 refuses at once). */
+const UNREACHABLE = "mysql://root@127.0.0.1:1/x";
 
 /** The whole output of the CLI as a child process. */
 function runChild(argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -97,12 +103,12 @@ describe("unknown options and bad option values get the CLI's own message", () =
 
 describe("--version", () => {
   const packageVersion = JSON.parse(
-    readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+    readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
   ).version;
 
   test("the version constant is package.json's and deno.json's", () => {
     const denoVersion = JSON.parse(
-      readFileSync(new URL("../deno.json", import.meta.url), "utf8"),
+      readFileSync(new URL("../../deno.json", import.meta.url), "utf8"),
     ).version;
     assert.equal(VERSION, packageVersion);
     assert.equal(VERSION, denoVersion);
@@ -244,5 +250,154 @@ describe("values from the command line that reach SQL text or a lookup", () => {
         }) (see sql --help)\n`,
       });
     }
+  });
+});
+
+describe("--help, usage errors, printed SQL and GRANTs", () => {
+  test("--help lists every command; each command's --help lists its options", async () => {
+    const overview = await cli(["--help"]);
+    assert.equal(overview.code, 0);
+    for (const { spec } of COMMANDS) {
+      const line = overview.stdout.split("\n").find((l) => l.startsWith(`  ${spec.name} `));
+      assert.equal(line?.trim().replace(/ +/, " "), `${spec.name} ${spec.summary}`);
+      const help = await cli([spec.name, "--help"]);
+      assert.equal(help.code, 0, spec.name);
+      assert.match(help.stdout, new RegExp(`^Usage: knex-mysql-session ${spec.name}`));
+      for (const option of spec.options) {
+        assert.match(help.stdout, new RegExp(`--${option.name}\\b`));
+      }
+      assert.equal((await cli([spec.name, "-h"])).stdout, help.stdout);
+    }
+  });
+
+  test("no command prints the overview and exits 2; unknown commands and options exit 2", async () => {
+    const none = await cli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stdout, /^Usage: knex-mysql-session <command>/);
+    const unknown = await cli(["instal"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "instal": one of sql, grant, install/);
+    const option = await cli(["install", "--tabel", "x"]);
+    assert.equal(option.code, 2);
+    assert.equal(
+      option.stderr,
+      "knex-mysql-session: install: unknown option --tabel (options: --table, --sid, --url; " +
+        "see install --help)\n",
+    );
+    const missing = await cli(["grant"]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /grant: missing <account>/);
+    const badTable = await cli(["sql", "--server", "mysql", "--table", "x;drop"]);
+    assert.equal(badTable.code, 2);
+    assert.match(badTable.stderr, /--table "x;drop" must match/);
+    const badBatch = await cli([
+      "migrate",
+      "--from",
+      "t",
+      "--batch-size",
+      "0",
+      "--url",
+      UNREACHABLE,
+    ]);
+    assert.match(badBatch.stderr, /--batch-size must be a positive integer \(got "0"\)/);
+    assert.match((await cli(["migrate"])).stderr, /--from <table> is required/);
+  });
+
+  test("the sid collation follows the server named; without one, --url is asked for", async () => {
+    assert.match(
+      (await cli(["sql", "--server", "mysql"])).stdout,
+      /COLLATE utf8mb4_0900_bin NOT NULL/,
+    );
+    assert.match(
+      (await cli(["sql", "--server", "mariadb"])).stdout,
+      /COLLATE utf8mb4_nopad_bin NOT NULL/,
+    );
+    const neither = await cli(["sql"]);
+    assert.equal(neither.code, 2);
+    assert.match(neither.stderr, /--server mysql, --server mariadb, or --url/);
+    assert.match(
+      (await cli(["sql", "--server", "oracle"])).stderr,
+      /--server must be mysql or mariadb/,
+    );
+  });
+
+  test("grant prints SELECT on the table and EXECUTE on each procedure", async () => {
+    const printed = await cli(["grant", "app@10.0.0.%", "--table", "web", "--database", "prod"]);
+    assert.equal(printed.code, 0);
+    assert.equal(
+      printed.stdout,
+      [
+        "GRANT SELECT ON `prod`.`web` TO 'app'@'10.0.0.%';",
+        ...PROCEDURES.map((name) =>
+          `GRANT EXECUTE ON PROCEDURE \`prod\`.\`${
+            procedureName("web", name)
+          }\` TO 'app'@'10.0.0.%';`
+        ),
+        "",
+      ].join("\n"),
+    );
+    // The database comes from the URL, which printing does not connect to.
+    const fromUrl = await cli(["grant", "app"], { env: { MYSQL_URL: `${UNREACHABLE}_db` } });
+    assert.match(fromUrl.stdout, /^GRANT SELECT ON `x_db`\.`sessions` TO 'app'@'%';/);
+  });
+});
+
+describe("errors before a server answers", () => {
+  test("an unreachable server is named, without the password, with --url or MYSQL_URL", async () => {
+    const url = "mysql://root:s3cret-pw@127.0.0.1:1/x";
+    for (
+      const [source, result] of [
+        ["--url", await cli(["status", "--url", url])],
+        ["MYSQL_URL", await cli(["status"], { env: { MYSQL_URL: url } })],
+      ] as const
+    ) {
+      assert.deepEqual(result, {
+        code: 1,
+        stdout: "",
+        stderr: "knex-mysql-session: cannot reach the MySQL server at mysql://root:***@" +
+          "127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1: check the host and port in " +
+          `${source}, and that the server is running and accepts connections from here\n`,
+      });
+    }
+  });
+
+  test("a store error outside a step is printed once, with the program name", async () => {
+    const command: Command = {
+      spec: {
+        name: "kms-test-outside",
+        summary: "test",
+        positionals: [],
+        options: [],
+        details: "",
+      },
+      run: () => {
+        throw new SessionStoreError("ERR_CONFIG", "the connection's character set is latin1");
+      },
+    };
+    COMMANDS.push(command);
+    try {
+      assert.deepEqual(await cli(["kms-test-outside"]), {
+        code: 1,
+        stdout: "",
+        stderr: `${PREFIX}the connection's character set is latin1\n`,
+      });
+    } finally {
+      COMMANDS.splice(COMMANDS.indexOf(command), 1);
+    }
+  });
+
+  test("no server given, a URL that is not a mysql:// URL", async () => {
+    assert.match(
+      (await cli(["install"])).stderr,
+      /no server given: pass --url .* or set MYSQL_URL/,
+    );
+    assert.match(
+      (await cli(["install", "--url", "postgres://x@h/db"])).stderr,
+      /must start with mysql:\/\//,
+    );
+    assert.match(
+      (await cli(["install", "--url", "mysql://root@127.0.0.1"])).stderr,
+      /names no database/,
+    );
   });
 });

@@ -6,8 +6,8 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CleanupScheduler, sweepInBatches } from "../src/cleanup.ts";
-import { withClock } from "./helpers/clock.ts";
+import { CleanupScheduler, sweepInBatches } from "../../src/cleanup.ts";
+import { withClock } from "../helpers/clock.ts";
 
 /**
  * A fake monotonic clock, batches that take `durations[i]` ms of it and report `results[i]`,
@@ -68,7 +68,7 @@ describe("sweepInBatches", () => {
   });
 
   it("a background sweep does not keep the process alive", () => {
-    const script = fileURLToPath(new URL("./fixtures/background_sweep.ts", import.meta.url));
+    const script = fileURLToPath(new URL("../fixtures/background_sweep.ts", import.meta.url));
     const runtime = "Deno" in globalThis ? ["run", "-A", script] : ["--import", "tsx", script];
     // The fixture's sweep never ends: had its rests kept the process alive, it would run until
     // this timeout, which is there only so that a failure ends (a pass exits at once).

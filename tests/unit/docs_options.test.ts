@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { OPTION_NAMES, type ResolvedOptions, resolveOptions } from "../src/options.ts";
+import { OPTION_NAMES, type ResolvedOptions, resolveOptions } from "../../src/options.ts";
 
 const page = readFileSync(
-  new URL("../docs/docs/options.md", import.meta.url),
+  new URL("../../docs/docs/options.md", import.meta.url),
   "utf8",
 );
 

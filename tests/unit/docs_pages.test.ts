@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { grantStatements } from "../src/grants.ts";
-import { SERVER_KINDS, SID_COLLATION } from "../src/server.ts";
+import { grantStatements } from "../../src/grants.ts";
+import { SERVER_KINDS, SID_COLLATION } from "../../src/server.ts";
 
-const docs = new URL("../docs/docs/", import.meta.url);
-const sqlDir = new URL("../sql/", import.meta.url);
+const docs = new URL("../../docs/docs/", import.meta.url);
+const sqlDir = new URL("../../sql/", import.meta.url);
 
 /**
  * The hand-written pages (the API reference is generated from the source) and the README, by
@@ -20,7 +20,10 @@ function allPages(): [string, string][] {
     .map((file) => file.split("\\").join("/"))
     .filter((file) => /\.mdx?$/.test(file) && !file.startsWith("api/"))
     .map((file): [string, string] => [file, readFileSync(new URL(file, docs), "utf8")]);
-  return [...pages, ["README.md", readFileSync(new URL("../README.md", import.meta.url), "utf8")]];
+  return [...pages, [
+    "README.md",
+    readFileSync(new URL("../../README.md", import.meta.url), "utf8"),
+  ]];
 }
 
 /** One claim to check: a table cell (with its column's header), a sentence, or a code line. */
@@ -169,7 +172,7 @@ describe("the docs pages", () => {
 
   it("install the packages under their published names", () => {
     const read = (file: string) =>
-      JSON.parse(readFileSync(new URL(`../${file}`, import.meta.url), "utf8"));
+      JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), "utf8"));
     const npmName = read("package.json").name as string;
     const jsrName = read("deno.json").name as string;
     const page = (name: string) => readFileSync(new URL(`getting-started/${name}`, docs), "utf8");

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { it } from "node:test";
 
 it("with neither MYSQL_URL nor Docker, the tests say how to provide a database", async () => {
-  const script = fileURLToPath(new URL("./fixtures/no_database.ts", import.meta.url));
+  const script = fileURLToPath(new URL("../fixtures/no_database.ts", import.meta.url));
   const args = "Deno" in globalThis ? ["run", "-A", script] : ["--import", "tsx", script];
   const env: Record<string, string | undefined> = {
     ...process.env,

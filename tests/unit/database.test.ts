@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
-import { Database, neverSent } from "../src/database.ts";
+import { Database, neverSent } from "../../src/database.ts";
 
 type Callback = (error: Error | null, result?: unknown) => void;
 
@@ -106,7 +106,7 @@ describe("Database on knex's pool", () => {
   it("runs a prepared statement and gives the first result set's rows", async () => {
     const client = new FakeClient(2);
     const db = database(client);
-    const rows = db.rows<{ n: number }>("SELECT ?", [1]);
+    const rows = db.execute<{ n: number }>("SELECT ?", [1]);
     await settle();
     const [connection] = client.connections;
     assert.deepEqual(connection!.sent.map((s) => [s.sql, s.values]), [["SELECT ?", [1]]]);
@@ -119,8 +119,8 @@ describe("Database on knex's pool", () => {
   it("hands a finished connection to the next waiting statement without a second borrow", async () => {
     const client = new FakeClient(1);
     const db = database(client);
-    const first = db.rows("SELECT 1", []);
-    const second = db.rows("SELECT 2", []);
+    const first = db.execute("SELECT 1", []);
+    const second = db.execute("SELECT 2", []);
     await settle();
     assert.equal(client.acquires, 1);
     const [connection] = client.connections;
@@ -136,10 +136,10 @@ describe("Database on knex's pool", () => {
   it("refuses statements beyond maxWaiting at once, as never sent", async () => {
     const client = new FakeClient(1);
     const db = database(client, { maxWaiting: 2 });
-    const running = db.rows("SELECT 0", []);
-    const waiting = [db.rows("SELECT 1", []), db.rows("SELECT 2", [])];
+    const running = db.execute("SELECT 0", []);
+    const waiting = [db.execute("SELECT 1", []), db.execute("SELECT 2", [])];
     await settle();
-    await assert.rejects(db.rows("SELECT 3", []), (error: { code: string }) => {
+    await assert.rejects(db.execute("SELECT 3", []), (error: { code: string }) => {
       assert.equal(error.code, "ERR_QUEUE_FULL");
       assert.ok(neverSent(error));
       return true;
@@ -155,7 +155,7 @@ describe("Database on knex's pool", () => {
   it("a statement past its deadline on the wire: ERR_TIMEOUT, its connection closed and returned", async () => {
     const client = new FakeClient(1);
     const db = database(client, { timeout: 120 });
-    const stuck = db.rows("SELECT SLEEP(9)", []);
+    const stuck = db.execute("SELECT SLEEP(9)", []);
     await assert.rejects(stuck, {
       code: "ERR_TIMEOUT",
       message: /no reply from the server within 1\d\d ms/,
@@ -175,9 +175,9 @@ describe("Database on knex's pool", () => {
   it("waiting past the deadline: ERR_POOL_TIMEOUT when the pool is busy, ERR_TIMEOUT when connecting hangs", async () => {
     const busy = new FakeClient(1);
     const db = database(busy, { timeout: 150 });
-    const holder = db.rows("SELECT 1", [], 10_000); // holds the only connection meanwhile
+    const holder = db.execute("SELECT 1", [], 10_000); // holds the only connection meanwhile
     await settle();
-    await assert.rejects(db.rows("SELECT 2", []), (error: { code: string; message: string }) => {
+    await assert.rejects(db.execute("SELECT 2", []), (error: { code: string; message: string }) => {
       assert.equal(error.code, "ERR_POOL_TIMEOUT");
       assert.match(error.message, /all 1 are in use/);
       assert.ok(neverSent(error));
@@ -188,7 +188,7 @@ describe("Database on knex's pool", () => {
     const connecting = new FakeClient(4);
     connecting.next = "hang";
     connecting.pendingCreates = 1;
-    await assert.rejects(database(connecting, { timeout: 150 }).rows("SELECT 1", []), {
+    await assert.rejects(database(connecting, { timeout: 150 }).execute("SELECT 1", []), {
       code: "ERR_TIMEOUT",
       message: /no connection to the server within/,
     });
@@ -198,12 +198,12 @@ describe("Database on knex's pool", () => {
     const client = new FakeClient(1);
     const db = database(client);
     const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
-    const holder = db.rows("SELECT 0", []);
+    const holder = db.execute("SELECT 0", []);
     await settle();
     client.next = refused;
     const [connection] = client.connections;
     connection!.valid = false; // dies: it must not serve the next statement
-    const waiting = db.rows("SELECT 1", []);
+    const waiting = db.execute("SELECT 1", []);
     connection!.answer();
     await holder;
     const error = await waiting.catch((e) => e);
@@ -215,8 +215,8 @@ describe("Database on knex's pool", () => {
   it("close(): waiting statements fail, those under way finish, idle connections go back", async () => {
     const client = new FakeClient(1);
     const db = database(client);
-    const underWay = db.rows("SELECT 1", []);
-    const waiting = db.rows("SELECT 2", []);
+    const underWay = db.execute("SELECT 1", []);
+    const waiting = db.execute("SELECT 2", []);
     await settle();
     const closing = db.close();
     await assert.rejects(waiting, { code: "ERR_STORE_CLOSED" });
@@ -224,15 +224,24 @@ describe("Database on knex's pool", () => {
     assert.deepEqual(await underWay, [{ n: 1 }]);
     await closing;
     assert.equal(client.released.length, 1);
-    await assert.rejects(db.rows("SELECT 3", []), { code: "ERR_STORE_CLOSED" });
+    await assert.rejects(db.execute("SELECT 3", []), { code: "ERR_STORE_CLOSED" });
   });
 
   it("reports a statement outstanding longer than slowAfter, once", async () => {
     const client = new FakeClient(1);
     let slow = 0;
-    const db = database(client, { slowAfter: 60, onSlow: () => slow++ });
-    const query = db.rows("SELECT 1", []);
-    await sleep(250);
+    let report = () => {};
+    const reported = new Promise<void>((resolve) => (report = resolve));
+    const db = database(client, {
+      slowAfter: 60,
+      onSlow: () => {
+        slow++;
+        report();
+      },
+    });
+    const query = db.execute("SELECT 1", []);
+    await reported;
+    await sleep(250); // more deadline checks: none reports it again
     assert.equal(slow, 1);
     client.connections[0]!.answer();
     await query;
