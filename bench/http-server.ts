@@ -91,12 +91,12 @@ async function main(settings: ServerSettings) {
     });
     await new Promise((resolve) => setTimeout(resolve, 250));
     await adapter.close();
-    process.disconnect();
+    process.disconnect?.();
   });
 }
 
 main(JSON.parse(process.argv[2] as string) as ServerSettings).catch((error) => {
   process.send?.({ failed: String(error?.stack ?? error) } satisfies ServerMessage);
   process.exitCode = 1;
-  process.disconnect();
+  process.disconnect?.();
 });
