@@ -221,14 +221,11 @@ async function createTable(db: Database, names: SchemaNames, connection: Connect
     await db.query(createTableSql(names, SID_COLLATION[connection.server]));
   } catch (error) {
     if (!isAccessDenied(error)) throw error;
+    const advice = await installAdvice(db, names, connection);
     throw new SessionStoreError(
       "ERR_ACCESS_DENIED",
       `table \`${names.table}\` does not exist and ${connection.account} may not create it ` +
-        `(server said: ${serverSaid(error)}): ${await installAdvice(
-          db,
-          names,
-          connection,
-        )}; or GRANT ` +
+        `(server said: ${serverSaid(error)}): ${advice}; or GRANT ` +
         `CREATE ON \`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );
@@ -271,16 +268,13 @@ async function installProcedures(
     }
   } catch (error) {
     if (!isAccessDenied(error)) throw error;
+    const advice = await installAdvice(db, names, connection);
     throw new SessionStoreError(
       "ERR_ACCESS_DENIED",
       `stored procedure(s) ${[...problems.foreign, ...problems.missing].join(", ")} of schema ` +
         `version ${SCHEMA_VERSION} must be ${problems.foreign.length > 0 ? "re" : ""}created ` +
         `and ${connection.account} may not (server said: ${serverSaid(error)}): ` +
-        `${await installAdvice(
-          db,
-          names,
-          connection,
-        )}; or GRANT CREATE ROUTINE, ALTER ROUTINE ON ` +
+        `${advice}; or GRANT CREATE ROUTINE, ALTER ROUTINE ON ` +
         `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );
@@ -372,11 +366,12 @@ async function addUserColumn(
     }
   } catch (error) {
     if (!isAccessDenied(error)) throw error;
+    const advice = await installAdvice(db, names, connection);
     throw new SessionStoreError(
       "ERR_ACCESS_DENIED",
       `table \`${names.table}\` needs the column \`user_id\` and its index (schema ` +
         `${SCHEMA_VERSION}) and ${connection.account} may not add them (server said: ` +
-        `${serverSaid(error)}): ${await installAdvice(db, names, connection)}; or GRANT ALTER ON ` +
+        `${serverSaid(error)}): ${advice}; or GRANT ALTER ON ` +
         `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );

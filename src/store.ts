@@ -598,10 +598,6 @@ export class KnexMySQLStore extends Store {
     return key as string;
   }
 
-  /**
-   * What the `user_id` column holds for the user `userId`: the id as text, or with encryption
-   * its keyed hash under each key (newest first: saves write the first, lookups try all).
-   */
   /** The owner keys of a lookup by user (sessionsOf, countOf, destroyUser). */
   #lookupKeys(userId: unknown): Promise<string[]> {
     if (!this.#options.userId && !this.#warnedNoOwners) {
@@ -616,6 +612,10 @@ export class KnexMySQLStore extends Store {
     return this.#ownerKeys(userId, "userId is");
   }
 
+  /**
+   * What the `user_id` column holds for the user `userId`: the id as text, or with encryption
+   * its keyed hash under each key (newest first: saves write the first, lookups try all).
+   */
   async #ownerKeys(userId: unknown, what: string): Promise<string[]> {
     const text = typeof userId === "number" && Number.isFinite(userId)
       ? String(userId)
