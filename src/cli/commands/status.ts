@@ -7,7 +7,7 @@ import type { Connection } from "../connection.ts";
 import { CliError } from "../errors.ts";
 import { println } from "../io.ts";
 import { describeLayout, detectLayout, type TableLayout } from "../layout.ts";
-import { installedProcedures } from "../schema_state.ts";
+import { type InstalledProcedure, installedProcedures } from "../schema_state.ts";
 
 interface Counts {
   live: number;
@@ -47,6 +47,7 @@ async function schemaWarnings(
   connection: Connection,
   names: SchemaNames,
   layout: TableLayout,
+  procedures: InstalledProcedure[],
 ): Promise<string[]> {
   if (layout.family === "express-mysql-session") {
     return [
@@ -74,7 +75,6 @@ async function schemaWarnings(
         }`,
     );
   }
-  const procedures = await installedProcedures(connection, names.table);
   const present = new Set(procedures.map((procedure) => procedure.name));
   const missing = PROCEDURES.map((procedure) => procedureName(names.table, procedure))
     .filter((name) => !present.has(name.toLowerCase()));
@@ -142,7 +142,7 @@ export const statusCommand: Command = {
       `backlog:    ${counts.oldestExpired ? `expired since ${counts.oldestExpired} UTC` : "none"}`,
     );
     println(io.stdout, `sid column: \`${key.name}\` ${key.columnType} ${key.collation ?? ""}`);
-    for (const warning of await schemaWarnings(connection, names, layout)) {
+    for (const warning of await schemaWarnings(connection, names, layout, procedures)) {
       println(io.stderr, `warning: ${warning}`);
     }
   }),
