@@ -2,19 +2,20 @@ import knex, { type Knex } from "knex";
 // knex loads its driver with require("mysql2"): importing it here puts mysql2 in the module
 // graph, so Deno (and JSR) install it for knex to find.
 import "mysql2";
-import type { MySQLConnectionConfig } from "./options.ts";
+import type { MySQLConnectionConfig } from "./connection_url.ts";
 
 /**
  * The knex instance a store creates for itself when it was given none. Its pool keeps no idle
  * connection (min 0), so an app that never closes the store can still exit once idle.
- * Connecting and waiting for a pooled connection give up at the store's `timeout`, so that a
- * partition never holds a connection attempt (and `close()`) longer than a statement. knex's
- * own log lines go to `warn`, first line only, instead of straight to the console, except the
- * one per failed borrow while the database is down (the failed operations and the `disconnect`
- * event already say so, once per change instead of once per attempt).
+ * Connecting and waiting for a pooled connection give up at the store's `timeout` (mysql2's
+ * `connectTimeout`, unless the config names its own), so that a partition never holds a
+ * connection attempt (and `close()`) longer than a statement. knex's own log lines go to
+ * `warn`, first line only, instead of straight to the console, except the one per failed
+ * borrow while the database is down (the failed operations and the `disconnect` event already
+ * say so, once per change instead of once per attempt).
  */
 export function createOwnKnex(
-  connection: string | MySQLConnectionConfig,
+  connection: MySQLConnectionConfig,
   timeout: number,
   warn: (message: string) => void,
 ): Knex {
@@ -25,28 +26,9 @@ export function createOwnKnex(
   };
   return knex({
     client: "mysql2",
-    connection: withConnectTimeout(connection, timeout) as Knex.MySql2ConnectionConfig | string,
+    connection: { connectTimeout: timeout, ...connection } as Knex.MySql2ConnectionConfig,
     pool: { min: 0, max: 10 },
     acquireConnectionTimeout: timeout,
     log: { warn: log, error: log, deprecate: log, debug: () => {} },
   });
-}
-
-/** The connection with mysql2's `connectTimeout` (default 10 s) set, unless it names its own. */
-function withConnectTimeout(
-  connection: string | MySQLConnectionConfig,
-  timeout: number,
-): string | MySQLConnectionConfig {
-  if (typeof connection !== "string") return { connectTimeout: timeout, ...connection };
-  let url: URL;
-  try {
-    url = new URL(connection);
-  } catch {
-    return connection; // mysql2 reports what is wrong with it
-  }
-  // mysql2 reads a mysql:// URL's query parameters as options.
-  if (!url.searchParams.has("connectTimeout")) {
-    url.searchParams.set("connectTimeout", String(timeout));
-  }
-  return url.toString();
 }

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
 import { closedError, isReadOnlyRefusal, SessionStoreError } from "./errors.ts";
+import { type LoginTarget, loginRefusalOf } from "./login_errors.ts";
 
 /** The part of a mysql2 (or mysql) connection the store uses. */
 interface DriverConnection {
@@ -360,10 +361,12 @@ export class Database {
       },
       (error: unknown) => {
         this.#asking--;
-        // knex gave up waiting (acquireConnectionTimeout): say why, as at our own deadline.
+        // knex gave up waiting (acquireConnectionTimeout): say why, as at our own deadline. A
+        // refused login is a configuration error, named with the account and server it was for.
         const reason = (error as { name?: unknown } | null)?.name === "KnexTimeoutError"
           ? this.#noConnection(Math.round(performance.now() - job.started))
-          : error;
+          : loginRefusalOf(error, this.#client.connectionSettings as LoginTarget | undefined) ??
+            error;
         this.#settle(job, markUnsent(reason), undefined);
         // A statement waiting for this connection must not wait for one that never comes.
         const next = this.#waiting.shift();

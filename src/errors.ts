@@ -128,11 +128,6 @@ const SETUP_ERRNOS: Record<number, (message: string) => [SessionStoreErrorCode, 
     `the account lacks a privilege on the database (${m}): GRANT the privilege the step needs ` +
     "(see the message), or install the schema with the owner's account",
   ],
-  1045: (m) => [ // ER_ACCESS_DENIED_ERROR
-    "ERR_CONFIG",
-    `the server refused the login (${m}): check the user and password of the connection ` +
-    "(percent-encode special characters in a mysql:// URL)",
-  ],
   1049: (m) => [ // ER_BAD_DB_ERROR
     "ERR_CONFIG",
     `the connection's database does not exist (${m}): create it, or name another in the ` +
@@ -152,12 +147,6 @@ const SETUP_ERRNOS: Record<number, (message: string) => [SessionStoreErrorCode, 
     "ERR_SCHEMA",
     `${m}: install the schema with createtable: true or \`npx knex-mysql-session install\``,
   ],
-  1251: (m) => [ // ER_NOT_SUPPORTED_AUTH_MODE (the `mysql` driver against caching_sha2_password)
-    "ERR_CONFIG",
-    `the driver cannot log in (${m}): the knex client "mysql" (mysqljs) speaks only ` +
-    "mysql_native_password, which MySQL 8.4 disables and MySQL 9 removed: use knex({ client: " +
-    '"mysql2", ... })',
-  ],
   1305: (m) => [ // ER_SP_DOES_NOT_EXIST
     "ERR_SCHEMA",
     `${m}: install the procedures with createtable: true, or \`npx knex-mysql-session ` +
@@ -170,10 +159,6 @@ const SETUP_ERRNOS: Record<number, (message: string) => [SessionStoreErrorCode, 
     }, or \`${GRANT_COMMAND}\` (the server drops these grants with the ` +
     "procedures: grant again after a reinstall)",
   ],
-  3159: (m) => [ // ER_SECURE_TRANSPORT_REQUIRED
-    "ERR_CONFIG",
-    `${m}: the server requires TLS: set \`ssl\` in the connection`,
-  ],
 };
 SETUP_ERRNOS[1143] = SETUP_ERRNOS[1142]!; // ER_COLUMNACCESS_DENIED_ERROR
 SETUP_ERRNOS[1227] = SETUP_ERRNOS[1044]!; // ER_SPECIFIC_ACCESS_DENIED_ERROR
@@ -184,11 +169,7 @@ SETUP_ERRNOS[1227] = SETUP_ERRNOS[1044]!; // ER_SPECIFIC_ACCESS_DENIED_ERROR
  */
 function setupErrorOf(cause: unknown, operation: string): SessionStoreError | undefined {
   if (cause instanceof SessionStoreError) return isSetupError(cause) ? cause : undefined;
-  const explain = SETUP_ERRNOS[errnoOf(cause)] ??
-    // The mysql driver reports this one without an errno.
-    ((cause as { code?: unknown } | null)?.code === "ER_NOT_SUPPORTED_AUTH_MODE"
-      ? SETUP_ERRNOS[1251]
-      : undefined);
+  const explain = SETUP_ERRNOS[errnoOf(cause)];
   if (!explain) return undefined;
   const [code, message] = explain(messageOf(cause));
   return new SessionStoreError(code, `${operation} failed: ${message}`, { cause });

@@ -8,9 +8,9 @@ import {
   type ValidEncryptionOptions,
 } from "./encryption.ts";
 import { describeValue, optionError } from "./option_errors.ts";
+import { connectionConfigOf, type MySQLConnectionConfig } from "./connection_url.ts";
 
-/** A mysql2 connection config: host, port, user, password, database, ssl, … */
-export type MySQLConnectionConfig = Record<string, unknown>;
+export type { MySQLConnectionConfig };
 
 /**
  * Options of {@link KnexMySQLStore}. Every option is optional. Names in lower case are the
@@ -27,7 +27,11 @@ export interface KnexMySQLStoreOptions {
   /**
    * How to reach MySQL when no `knex` is given: a URL such as
    * `mysql://user:password@host:3306/database` or a mysql2 connection config object.
-   * Default: the `MYSQL_URL` environment variable.
+   * Default: the `MYSQL_URL` environment variable. Over TLS: the URL's
+   * `?ssl-ca=/path/to/ca.pem` (verifies the server's certificate against that CA; `ssl-mode`
+   * VERIFY_IDENTITY also checks its host name), or mysql2's `ssl: { ca }` in a config. A
+   * MySQL 8.4/9 account on `caching_sha2_password` without TLS: `?server-public-key-path=`
+   * the server's `public_key.pem`, or `serverPublicKey` in a config.
    */
   connection?: string | MySQLConnectionConfig;
   /** The table name. Default `"sessions"`. Alias: `tableName`. */
@@ -106,7 +110,8 @@ export interface KnexMySQLStoreOptions {
 /** The options after validation, with defaults applied and aliases merged. */
 export interface ResolvedOptions {
   knex: Knex | undefined;
-  connection: string | MySQLConnectionConfig | undefined;
+  /** A URL given (or MYSQL_URL) is parsed into its config, its TLS files read. */
+  connection: MySQLConnectionConfig | undefined;
   tableName: string;
   sidFieldName: string;
   createTable: boolean;
@@ -221,9 +226,11 @@ function ttlFunction(value: unknown): (session: SessionData) => number {
   );
 }
 
-function connectionOption(value: unknown): string | MySQLConnectionConfig | undefined {
+function connectionOption(value: unknown): MySQLConnectionConfig | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === "string" && value.length > 0) return value;
+  if (typeof value === "string" && value.length > 0) {
+    return connectionUrl(value, 'option "connection"');
+  }
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     return value as MySQLConnectionConfig;
   }
@@ -233,6 +240,15 @@ function connectionOption(value: unknown): string | MySQLConnectionConfig | unde
     "must be a mysql:// URL or a mysql2 connection config object",
     typeof value === "string" ? "an empty string" : describeValue(value),
   );
+}
+
+/** The config of a connection URL; its problems as a TypeError with the package's prefix. */
+function connectionUrl(url: string, where: string): MySQLConnectionConfig {
+  try {
+    return connectionConfigOf(url, where);
+  } catch (error) {
+    throw new TypeError(`knex-mysql-session: ${(error as Error).message}`);
+  }
 }
 
 function knexOption(value: unknown): Knex | undefined {
@@ -287,8 +303,9 @@ export function resolveOptions(
     );
   }
   if (!knex && connection === undefined) {
-    connection = environment.MYSQL_URL || undefined;
-    if (connection === undefined) {
+    const url = environment.MYSQL_URL;
+    if (url) connection = connectionUrl(url, "the MYSQL_URL environment variable");
+    else {
       throw new TypeError(
         'knex-mysql-session: no database given: pass option "knex" (a knex instance), option ' +
           '"connection" (a mysql:// URL or a mysql2 config), or set the MYSQL_URL environment ' +

@@ -1,7 +1,8 @@
 import knex, { type Knex } from "knex";
 import { Database } from "../database.ts";
 import { type ServerKind, serverKindOf } from "../server.ts";
-import { CliError, type ErrorContext, explainDatabaseError } from "./errors.ts";
+import { connectionConfigOf, type MySQLConnectionConfig, URL_FORM } from "../connection_url.ts";
+import { CliError, type ErrorContext, explainDatabaseError, usageError } from "./errors.ts";
 import { databaseNameProblem } from "./names.ts";
 
 // Query parameters mysql2 reads that hold no secret, shown as given. Every other parameter's
@@ -21,6 +22,13 @@ const PLAIN_PARAMETERS = new Set([
   "flags",
   "debug",
   "trace",
+  // MySQL's client TLS settings: a mode, and paths to files (not the files' contents).
+  "ssl-mode",
+  "ssl-ca",
+  "ssl-cert",
+  "ssl-key",
+  "server-public-key-path",
+  "allowPublicKeyRetrieval",
 ]);
 
 /** `url` without its secrets, safe to print: the password, query values, the fragment. */
@@ -54,20 +62,19 @@ export function redactSecretsIn(text: string): string {
     .replace(/([?&][^\s=&#]*(?:pass|pwd|secret|token|key|ssl)[^\s=&#]*=)[^\s&#,;)'"]*/gi, "$1***");
 }
 
-const URL_FORM = "mysql://user:password@host:3306/database";
-
 /** Where the server URL comes from, for messages: the option or the environment variable. */
 type UrlSource = "--url" | "MYSQL_URL";
 
-/** The server URL to connect to, and where it came from. */
+/** The server URL to connect to, where it came from, and the mysql2 config it stands for. */
 export interface ServerUrl {
   url: string;
   source: UrlSource;
+  config: MySQLConnectionConfig;
 }
 
 /**
  * The server URL from --url, else MYSQL_URL; an error that names which one is wrong, and how,
- * without printing it (it may hold a password).
+ * without printing it (it may hold a password): a usage error (exit 2) for --url.
  */
 export function serverUrl(
   url: string | undefined,
@@ -82,51 +89,28 @@ export function serverUrl(
         : `no server given: pass --url ${URL_FORM} or set MYSQL_URL`,
     );
   }
-  let parsed: URL;
+  const refuse = (message: string) =>
+    source === "--url" ? usageError(message) : new CliError(message);
+  let config: MySQLConnectionConfig;
   try {
-    parsed = new URL(chosen);
-  } catch {
-    throw new CliError(
-      `${source} is not a mysql:// URL (expected ${URL_FORM}; percent-encode special ` +
-        "characters in the user and password, e.g. @ as %40)",
-    );
+    config = connectionConfigOf(chosen, source);
+  } catch (error) {
+    throw refuse((error as Error).message);
   }
-  if (parsed.protocol !== "mysql:" && parsed.protocol !== "mariadb:") {
-    throw new CliError(
-      `${source} must start with mysql:// (it starts with ${parsed.protocol}//; expected ` +
-        `${URL_FORM})`,
-    );
-  }
-  if (!parsed.hostname) {
-    throw new CliError(`${source} names no host: expected ${URL_FORM}`);
-  }
-  for (const [part, text] of [["user", parsed.username], ["password", parsed.password]]) {
-    try {
-      decodeURIComponent(text as string);
-    } catch {
-      throw new CliError(
-        `the ${part} in ${source} has a % that starts no %-escape: write % as %25`,
-      );
-    }
-  }
-  let database: string;
-  try {
-    database = decodeURIComponent(parsed.pathname.slice(1));
-  } catch {
-    throw new CliError(`the database in ${source} has a % that starts no %-escape: write % as %25`);
-  }
+  const database = config.database as string;
   if (database.length === 0) {
-    throw new CliError(`${source} names no database: add /<database> (${URL_FORM})`);
+    throw refuse(`${source} names no database: add /<database> (${URL_FORM})`);
   }
   const problem = databaseNameProblem(database);
   if (problem) {
-    throw new CliError(
+    throw refuse(
       `the database in ${source} ${problem}: name a database without backticks and control ` +
         "characters, of at most 64 characters",
     );
   }
+  const parsed = new URL(chosen);
   parsed.protocol = "mysql:";
-  return { url: parsed.toString(), source };
+  return { url: parsed.toString(), source, config };
 }
 
 /** What the CLI knows about the server it is connected to. */
@@ -159,11 +143,11 @@ export function quoteAccount(account: string): string {
 }
 
 /** Connects to `url` and checks the server answers; errors say what went wrong. */
-export async function connect({ url, source }: ServerUrl): Promise<Connection> {
+export async function connect({ url, source, config }: ServerUrl): Promise<Connection> {
   const server = redactUrl(url);
   const instance = knex({
     client: "mysql2",
-    connection: url,
+    connection: config as Knex.MySql2ConnectionConfig,
     // Two: a long ALTER on one, its progress read on the other (see alter_progress.ts).
     pool: { min: 0, max: 2 },
     acquireConnectionTimeout: 15_000,
@@ -177,7 +161,10 @@ export async function connect({ url, source }: ServerUrl): Promise<Connection> {
     slowAfter: Infinity,
     onSlow: () => {},
   });
-  let context: ErrorContext = { server, source };
+  const address = typeof config.socketPath === "string"
+    ? config.socketPath
+    : `${config.host}:${config.port ?? 3306}`;
+  let context: ErrorContext = { server, source, address };
   const step = async <T>(privilege: string | undefined, work: () => Promise<T>) => {
     try {
       return await work();
@@ -200,7 +187,7 @@ export async function connect({ url, source }: ServerUrl): Promise<Connection> {
       database: row?.db ?? "",
       account: quoteAccount(row?.account ?? ""),
     };
-    context = { server, source, account: info.account, database: info.database };
+    context = { server, source, address, account: info.account, database: info.database };
     return { knex: instance, db, server: info, step, close: () => instance.destroy() };
   } catch (error) {
     await instance.destroy();

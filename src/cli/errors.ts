@@ -39,6 +39,8 @@ export function withoutPrefix(text: string): string {
 export interface ErrorContext {
   /** The server, with every secret redacted. */
   server: string;
+  /** The server's host:port (or socket path), for a failure to reach it. */
+  address?: string;
   /** Where the URL came from: "--url" or "MYSQL_URL". */
   source?: string;
   /** The account the CLI is connected as, e.g. 'admin'@'%'. */
@@ -71,6 +73,24 @@ export function messageOf(error: unknown): string {
   return withoutPrefix(String(sqlMessage ?? message ?? error));
 }
 
+/** Why a server could not be reached, in words, from the driver's error code. */
+function unreachableCause(error: unknown, message: string): string {
+  switch ((error as { code?: unknown }).code) {
+    case "ECONNREFUSED":
+      return "connection refused (ECONNREFUSED): nothing listens on that port";
+    case "ETIMEDOUT":
+      return "no answer in time (ETIMEDOUT): a firewall drops the packets, or the host is wrong";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the host name does not resolve (DNS)";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "no route to the host (EHOSTUNREACH)";
+    default:
+      return message;
+  }
+}
+
 /** The database named in a URL's path, if it parses. */
 function databaseIn(url: string): string | undefined {
   try {
@@ -97,9 +117,11 @@ export function explainDatabaseError(error: unknown, context: ErrorContext): Cli
   const message = messageOf(error);
   const source = context.source ?? "--url";
   if (isConnectionError(error)) {
+    const address = context.address ?? context.server;
     return new CliError(
-      `cannot reach the MySQL server at ${context.server}: ${message}: check the host and ` +
-        `port in ${source}, and that the server is running and accepts connections from here`,
+      `cannot reach the MySQL server at ${address}: ${unreachableCause(error, message)}: ` +
+        `check the host and port in ${source} (${context.server}), and that the server is ` +
+        "running and accepts connections from here",
     );
   }
   if (errno === ER_ACCESS_DENIED) {

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import knex, { type Knex } from "knex";
+import { everyConnectionRuns } from "./database.ts";
 
 export interface Cluster {
   /** The engine's name, for test titles. */
@@ -52,18 +53,9 @@ function clusterKnex(
   return knex({
     client: "mysql2",
     connection: urlFor(port, database),
-    pool: {
-      min: 0,
-      max: 10,
-      ...(consistent && {
-        afterCreate(
-          connection: { query: (sql: string, done: (error: Error | null) => void) => void },
-          done: (error: Error | null, connection: unknown) => void,
-        ) {
-          connection.query(cluster.readYourWrites, (error) => done(error, connection));
-        },
-      }),
-    },
+    ...(consistent
+      ? everyConnectionRuns(cluster.readYourWrites, 10)
+      : { pool: { min: 0, max: 10 } }),
   });
 }
 
