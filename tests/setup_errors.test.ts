@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Knex } from "knex";
-import { KnexMySQLStore, type SessionStoreError } from "../mod.ts";
+import { KnexMySQLStore } from "../mod.ts";
 import { createTableSql, procedureName } from "../src/sql.ts";
 import { cli } from "./helpers/cli.ts";
 import { closing } from "./helpers/closing.ts";
