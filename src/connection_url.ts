@@ -49,7 +49,7 @@ export function connectionConfigOf(url: string, where: string): MySQLConnectionC
         `${URL_FORM})`,
     );
   }
-  if (!parsed.hostname) throw new TypeError(`${where} names no host (expected ${URL_FORM})`);
+  if (!parsed.hostname) throw new TypeError(`${where} names no host: expected ${URL_FORM}`);
   const decoded = (part: string, text: string) => {
     try {
       return decodeURIComponent(text);

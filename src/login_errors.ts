@@ -75,8 +75,13 @@ function tlsRefusal(message: string, where: string): string | undefined {
   return undefined;
 }
 
+// MariaDB refuses a login without TLS by a server that requires it with 1045, as a bad password.
+const TLS_REQUIRED_BY_MARIADB = "if the server requires TLS (require_secure_transport; " +
+  "MariaDB then refuses a plain login with this same error), connect over TLS: " +
+  "`?ssl-ca=/path/to/ca.pem`";
+
 /** Why the server or the driver refused the login, with its fix; undefined when it did not. */
-function refusalOf(error: unknown, where: string): string | undefined {
+function refusalOf(error: unknown, where: string, tls: boolean): string | undefined {
   const { errno, code, sqlMessage, message: text } = (error ?? {}) as {
     errno?: unknown;
     code?: unknown;
@@ -109,7 +114,7 @@ function refusalOf(error: unknown, where: string): string | undefined {
       return `the server refused the login of ${where} (${message}): check the user and ` +
         "password of the connection (percent-encode special characters in a mysql:// URL, " +
         "e.g. @ as %40), and that the account exists for the host the server sees you " +
-        "connect from";
+        "connect from" + (tls ? "" : `; ${TLS_REQUIRED_BY_MARIADB}`);
     case ER_ACCESS_DENIED_NO_PASSWORD:
       return `the server refused the login of ${where} without a password (${message}): ` +
         "give the account's password in the connection; if it has none, the account does " +
@@ -148,7 +153,7 @@ export function loginRefusalOf(
     (error as { sqlMessage?: unknown; message?: unknown } | null)?.sqlMessage ??
       (error as { message?: unknown } | null)?.message ?? error,
   );
-  const refusal = refusalOf(error, describe(target, message));
+  const refusal = refusalOf(error, describe(target, message), Boolean(target?.ssl));
   return refusal === undefined
     ? undefined
     : new SessionStoreError("ERR_CONFIG", refusal, { cause: error });

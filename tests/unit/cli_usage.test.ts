@@ -169,19 +169,25 @@ describe("a server URL that is not a mysql:// URL says so without echoing it", (
       ],
     ];
     for (const [url, problem] of cases) {
+      // A malformed --url is a usage error; a malformed MYSQL_URL is not the command line's.
       const flag = await cli(["status", "--url", url]);
-      assert.deepEqual(flag, { code: 1, stdout: "", stderr: `${PREFIX}--url ${problem}\n` });
+      assert.deepEqual(flag, {
+        code: 2,
+        stdout: "",
+        stderr: `${PREFIX}--url ${problem} (see status --help)\n`,
+      });
       const env = await cli(["status"], { env: { MYSQL_URL: url } });
       assert.deepEqual(env, { code: 1, stdout: "", stderr: `${PREFIX}MYSQL_URL ${problem}\n` });
     }
     assert.equal(
       (await cli(["status", "--url", `mysql://root:p%zz${secret}@h/db`])).stderr,
-      `${PREFIX}the password in --url has a % that starts no %-escape: write % as %25\n`,
+      `${PREFIX}the password in --url has a % that starts no %-escape: write % as %25 (and @ ` +
+        "as %40, : as %3A, / as %2F) (see status --help)\n",
     );
     assert.equal(
       (await cli(["status", "--url", "mysql://h/db%60x"])).stderr,
       `${PREFIX}the database in --url contains a backtick: name a database without ` +
-        "backticks and control characters, of at most 64 characters\n",
+        "backticks and control characters, of at most 64 characters (see status --help)\n",
     );
     assert.equal(
       (await cli(["status", "--url", ""])).stderr,
@@ -354,9 +360,10 @@ describe("errors before a server answers", () => {
       assert.deepEqual(result, {
         code: 1,
         stdout: "",
-        stderr: "knex-mysql-session: cannot reach the MySQL server at mysql://root:***@" +
-          "127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1: check the host and port in " +
-          `${source}, and that the server is running and accepts connections from here\n`,
+        stderr: "knex-mysql-session: cannot reach the MySQL server at 127.0.0.1:1: connection " +
+          "refused (ECONNREFUSED): nothing listens on that port: check the host and port in " +
+          `${source} (mysql://root:***@127.0.0.1:1/x), and that the server is running and ` +
+          "accepts connections from here\n",
       });
     }
   });
