@@ -1,31 +1,61 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
-import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
+import { type AppAccount, appAccount, appStore } from "./helpers/app_account.ts";
+import {
+  configFromUrl,
+  createTestDatabase,
+  tableName,
+  type TestDatabase,
+} from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 import { storeContract } from "./helpers/store_contract.ts";
 import { withClock } from "./helpers/clock.ts";
 import { procedureName, PROCEDURES } from "../src/sql.ts";
 
 let database: TestDatabase;
+let app: AppAccount;
 
 storeContract(
-  "schema owner",
+  "app account from our own grant",
   async () => {
     database = await createTestDatabase("store");
-    const table = "sessions";
-    const open = () => new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
-    return { open, admin: database.admin, table };
+    app = await appAccount(database);
+    const open = () => app.store({ disableDbCleanup: true });
+    return { open, admin: database.admin, table: app.table };
   },
   async () => {},
 );
+
+describe("the app account the tests run the store as", () => {
+  it("is the store's login, and may not write the table but through the procedures", async () => {
+    const store = app.store();
+    try {
+      await store.ready;
+      const [[row]] = await store.options.knex.raw("SELECT CURRENT_USER() AS user");
+      assert.equal(row.user, `${app.name}@%`);
+      // Over TLS when MYSQL_URL asks for it, as root's connections are.
+      const [[cipher]] = await store.options.knex.raw("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+      assert.equal(cipher.Value !== "", configFromUrl(database.url).ssl !== undefined);
+      await assert.rejects(
+        store.options.knex.raw(
+          `INSERT INTO \`${app.table}\` (sid, sess, expired) VALUES ('x', '{}', NOW())`,
+        ),
+        /INSERT command denied/,
+      );
+      await store.set("through-procedure", sessionFor());
+      assert.ok(await store.get("through-procedure"));
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe("options that shape expiry and writes", () => {
   const stores: KnexMySQLStore[] = [];
   let table: string;
   const open = async (options: KnexMySQLStoreOptions = {}) => {
-    const store = new KnexMySQLStore({
-      knex: database.admin,
+    const store = await appStore(database, {
       tablename: table,
       disableDbCleanup: true,
       ...options,
@@ -158,9 +188,8 @@ describe("options that shape expiry and writes", () => {
 
   it("custom table and sid column names are used throughout", async () => {
     const custom = tableName("custom");
-    // The connect-session-knex v5 spellings.
-    const store = new KnexMySQLStore({
-      knex: database.admin,
+    // The connect-session-knex v5 spellings (the CLI installed the schema under these names).
+    const store = await appStore(database, {
       tableName: custom,
       sidFieldName: "session_key",
       cleanupInterval: 0,

@@ -1,9 +1,16 @@
 // Where the tests find a database: MYSQL_URL when set (CI, a local server), else a MySQL 8.4
 // container through testcontainers (imported lazily: it needs Docker, and some of its versions
-// do not even load on older Node), else a fast, clear failure.
+// do not even load on older Node), else a fast, clear failure. MYSQL_URL may carry TLS settings
+// in its query string (`?ssl-ca=/path/ca.pem`): every connection made here, root's included,
+// goes through connectionConfigOf, as the store's and the CLI's do (knex would ignore them).
 import knex, { type Knex } from "knex";
-import { randomBytes } from "node:crypto";
+import mysql2 from "mysql2";
+import { createHash, randomBytes } from "node:crypto";
+import { renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
+import { connectionConfigOf, type MySQLConnectionConfig } from "../../src/connection_url.ts";
 
 let serverUrl: Promise<string> | undefined;
 
@@ -21,7 +28,9 @@ async function startContainer(): Promise<string> {
     const container = await new module.MySqlContainer("mysql:8.4").withRootPassword("root")
       .start();
     // The container lives as long as the test process; testcontainers' reaper removes it.
-    return `mysql://root:root@${container.getHost()}:${container.getPort()}/mysql`;
+    // Its root has a password: mysql2 3.26+ may fetch the key of this throwaway local server.
+    const keyRetrieval = readsServerPublicKey ? "?allowPublicKeyRetrieval=true" : "";
+    return `mysql://root:root@${container.getHost()}:${container.getPort()}/mysql${keyRetrieval}`;
   } catch (error) {
     throw new Error(
       "No database for the tests: MYSQL_URL is not set and testcontainers could not start " +
@@ -52,16 +61,66 @@ export function urlFor(
   return parsed.toString();
 }
 
-/** A mysql2 connection config from a mysql:// URL. */
-export function configFromUrl(url: string) {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || 3306),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.slice(1)),
-  };
+/** The mysql2 connection config of a test URL: its TLS settings included. */
+export function configFromUrl(url: string): MySQLConnectionConfig {
+  return connectionConfigOf(url, "the test URL (MYSQL_URL)");
+}
+
+/**
+ * mysql2 3.26+ reads the option serverPublicKey, and needs it (or TLS) for a password account's
+ * full caching_sha2_password login over plain TCP; older versions fetch the key themselves and
+ * warn about an option they do not know.
+ */
+const readsServerPublicKey = "serverPublicKey" in
+  new (mysql2 as unknown as { ConnectionConfig: new (options: object) => object })
+    .ConnectionConfig({});
+
+const passwordLogins = new Map<string, Promise<Record<string, string>>>();
+
+/**
+ * The query parameters a password account on `server` needs beyond root's: on MySQL without
+ * TLS, the server's RSA public key (read as root, written to a file the URL names), as a user
+ * of mysql2 3.26+ would pin it. MariaDB has no such key and needs nothing; over TLS, the
+ * password goes through the encrypted connection.
+ */
+function passwordLoginParameters(server: string): Promise<Record<string, string>> {
+  let parameters = passwordLogins.get(server);
+  if (!parameters) {
+    parameters = (async (): Promise<Record<string, string>> => {
+      if (!readsServerPublicKey || configFromUrl(server).ssl !== undefined) return {};
+      const root = knex({
+        client: "mysql2",
+        connection: configFromUrl(server),
+        pool: { min: 0, max: 1 },
+      });
+      try {
+        const [rows] = await root.raw("SHOW STATUS LIKE 'Caching_sha2_password_rsa_public_key'");
+        const key = (rows as { Value: string }[])[0]?.Value;
+        if (!key) return {};
+        const path = join(
+          tmpdir(),
+          `kms-server-key-${createHash("sha256").update(key).digest("hex").slice(0, 16)}.pem`,
+        );
+        // Written whole, then renamed, so another test process never reads half a key.
+        writeFileSync(`${path}.${process.pid}`, key);
+        renameSync(`${path}.${process.pid}`, path);
+        return { "server-public-key-path": path };
+      } finally {
+        await root.destroy();
+      }
+    })();
+    passwordLogins.set(server, parameters);
+  }
+  return parameters;
+}
+
+/** An account made by TestDatabase.account: how it logs in, as a URL and as a mysql2 config. */
+export interface Account {
+  name: string;
+  password: string;
+  /** With MYSQL_URL's TLS settings and, on MySQL without TLS, the server's public key. */
+  url: string;
+  config: MySQLConnectionConfig;
 }
 
 export interface TestDatabase {
@@ -71,13 +130,13 @@ export interface TestDatabase {
   url: string;
   /** A knex instance on the database with admin rights; destroyed by drop(). */
   admin: Knex;
-  /** A new knex instance on the database (the caller destroys it). */
+  /** A new knex instance on the database (as root, or as `url`'s account); drop() destroys it. */
   connect(config?: Partial<Knex.Config>, url?: string): Knex;
   /**
-   * A new account with each of `grants` (e.g. "SELECT, INSERT") on the whole database, and the
-   * URL it connects with; drop() drops it.
+   * A new password account with each of `grants` (e.g. "SELECT, INSERT") on the whole
+   * database; drop() drops it. For the store's app account, see tests/helpers/app_account.ts.
    */
-  account(grants: string[]): Promise<{ name: string; url: string }>;
+  account(grants: string[]): Promise<Account>;
   /** Drops the accounts and the database and destroys every knex instance made by connect(). */
   drop(): Promise<void>;
 }
@@ -86,7 +145,11 @@ export interface TestDatabase {
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const server = await testServerUrl();
   const name = `kms_${label}_${randomBytes(4).toString("hex")}`.slice(0, 64);
-  const root = knex({ client: "mysql2", connection: server, pool: { min: 0, max: 1 } });
+  const root = knex({
+    client: "mysql2",
+    connection: configFromUrl(server),
+    pool: { min: 0, max: 1 },
+  });
   try {
     await root.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
   } finally {
@@ -97,7 +160,7 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const connect = (config: Partial<Knex.Config> = {}, connectUrl = url) => {
     const instance = knex({
       client: "mysql2",
-      connection: connectUrl,
+      connection: configFromUrl(connectUrl),
       pool: { min: 0, max: 10 },
       ...config,
     });
@@ -119,7 +182,12 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
       for (const grant of grants) {
         await admin.raw(`GRANT ${grant} ON \`${name}\`.* TO ?@'%'`, [user]);
       }
-      return { name: user, url: urlFor(server, name, { user, password }) };
+      const login = new URL(urlFor(server, name, { user, password }));
+      for (const [key, value] of Object.entries(await passwordLoginParameters(server))) {
+        login.searchParams.set(key, value);
+      }
+      const url = login.toString();
+      return { name: user, password, url, config: configFromUrl(url) };
     },
     async drop() {
       try {

@@ -1,6 +1,7 @@
 // The behaviour every KnexMySQLStore must show, whatever account it runs as. Run by
-// tests/store.test.ts (an account that installed the schema) and tests/privileges.test.ts (an
-// account with only SELECT and EXECUTE).
+// tests/store.test.ts (the app account our own `grant` makes, see helpers/app_account.ts) and
+// tests/privileges.test.ts (an account granted by a schema owner, not root, with the default
+// createtable).
 import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Knex } from "knex";
@@ -15,7 +16,7 @@ export interface ContractContext {
    * tests/store.test.ts), so ids reused after clear() would not be re-created.
    */
   open(): KnexMySQLStore;
-  /** A knex instance with full rights on the same database, to look at the rows. */
+  /** A knex instance with full rights (root) on the same database, to look at the rows. */
   admin: Knex;
   table: string;
 }
