@@ -42,9 +42,10 @@ async function dockerServer(): Promise<string | undefined> {
   }
 }
 
-function noServer(where: string): never {
+function noServer(): never {
   console.error(
-    `knex-mysql-session example: no MySQL or MariaDB answers ${where}. Three ways out:\n` +
+    "knex-mysql-session example: nothing answers on 127.0.0.1:3306 (connection refused). " +
+      "Three ways out:\n" +
       "  1. MYSQL_URL=mysql://user:password@host:3306/database npm start\n" +
       "  2. a local MariaDB or MySQL on 127.0.0.1:3306 (root without a password, database test)\n" +
       "  3. Docker running: npm start then starts MySQL 8.4 in a container",
@@ -54,22 +55,33 @@ function noServer(where: string): never {
 
 const configured = process.env.MYSQL_URL;
 const connection = configured ??
-  (await localServerListens() ? LOCAL_URL : await dockerServer() ?? noServer("on 127.0.0.1:3306"));
+  (await localServerListens() ? LOCAL_URL : await dockerServer() ?? noServer());
 
 const store = new KnexMySQLStore({ connection });
 // One line per change of state, not one per failed attempt.
 store.on("disconnect", () => console.error("session store: database unreachable"));
 store.on("connect", () => console.log("session store: database ready"));
 store.on("error", (error) => console.error(`session store: ${error.message}`));
-// A server that does not answer at start: say how to get one, instead of serving 503s forever.
-await store.ready.catch(async (error: { code?: string }) => {
+// A server that does not answer at start: say which and why, instead of serving 503s forever.
+// A refused login or a missing schema is a set-up error: the `error` line above names the fix.
+await store.ready.catch(async (error: { code?: string; message?: string }) => {
+  await store.close();
   if (
     error.code === "ERR_CONFIG" || error.code === "ERR_SCHEMA" || error.code === "ERR_ACCESS_DENIED"
   ) {
-    process.exit(1); // the `error` line above names the fix
+    process.exit(1);
   }
-  await store.close();
-  noServer(configured ? "at MYSQL_URL" : "on 127.0.0.1:3306");
+  console.error(
+    `knex-mysql-session example: the server at ${
+      configured ? "MYSQL_URL" : "127.0.0.1:3306"
+    } does not answer (${error.message?.replace(/^knex-mysql-session: /, "")}): ${
+      configured
+        ? "check the host and port in MYSQL_URL, and that the server runs and accepts connections " +
+          "from here"
+        : "is the server on 127.0.0.1:3306 running and accepting connections?"
+    }`,
+  );
+  process.exit(1);
 });
 
 const app = express();

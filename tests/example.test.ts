@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { after, before, it } from "node:test";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+import { createTestDatabase, type TestDatabase, testServerUrl } from "./helpers/database.ts";
 
 let database: TestDatabase;
 before(async () => {
@@ -58,8 +58,31 @@ it("with no server to reach, the example says how to get one and exits, in secon
   app.stderr.on("data", (chunk) => (output += chunk));
   const code = await new Promise<number | null>((resolve) => app.on("exit", resolve));
   assert.equal(code, 1, output);
-  assert.match(output, /no MySQL or MariaDB answers at MYSQL_URL\. Three ways out:/);
-  assert.match(output, /MYSQL_URL=mysql:\/\/user:password@host:3306\/database npm start/);
+  // MYSQL_URL was set: the advice is about it, naming the address and the cause.
+  assert.match(
+    output,
+    /the server at MYSQL_URL does not answer \(.*ECONNREFUSED 127\.0\.0\.1:1\): check the host and port in MYSQL_URL/,
+  );
   assert.doesNotMatch(output, /listening/);
   assert.doesNotMatch(output, /Acquire connection error/);
+});
+
+it("a refused login is named as one, with its fix, not as an unreachable database", async () => {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const url = new URL(await testServerUrl());
+  url.username = "kms_example_nobody";
+  url.password = "wrong-password";
+  const app = spawn(process.execPath, ["--import", "tsx", "examples/express-app.ts"], {
+    cwd: root,
+    env: { ...process.env, MYSQL_URL: url.toString(), PORT: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 120_000,
+  });
+  let output = "";
+  app.stdout.on("data", (chunk) => (output += chunk));
+  app.stderr.on("data", (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => app.on("exit", resolve));
+  assert.equal(code, 1, output);
+  assert.match(output, /refused the login of 'kms_example_nobody' at /);
+  assert.doesNotMatch(output, /unreachable|does not answer|wrong-password/);
 });
