@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { KnexMySQLStore, type SessionStoreError } from "../mod.ts";
+import { appStore } from "./helpers/app_account.ts";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
 import { asStored, sessionFor, viaCallback } from "./helpers/sessions.ts";
 
@@ -15,7 +16,7 @@ const onRejection = (reason: unknown) => rejections.push(reason);
 
 before(async () => {
   database = await createTestDatabase("bad_input");
-  store = new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
+  store = await appStore(database, { disableDbCleanup: true });
   await store.ready;
   process.on("unhandledRejection", onRejection);
 });

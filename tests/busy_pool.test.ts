@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KnexMySQLStore } from "../mod.ts";
+import { appAccount } from "./helpers/app_account.ts";
 import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
@@ -22,10 +22,10 @@ describe("a busy pool", () => {
 
   it("times out with ERR_POOL_TIMEOUT, and no disconnect", async () => {
     await closing(async (defer) => {
-      const knex = db.connect({ pool: { min: 0, max: 2 } });
-      const store = new KnexMySQLStore({
+      const app = await appAccount(db, { table: tableName() });
+      const knex = app.knex({ pool: { min: 0, max: 2 } });
+      const store = app.store({
         knex,
-        tablename: tableName(),
         clearInterval: 0,
         queryTimeout: QUERY_TIMEOUT,
       });
@@ -57,10 +57,10 @@ describe("a busy pool", () => {
 
   it("refuses statements beyond the waiting bound at once (ERR_QUEUE_FULL)", async () => {
     await closing(async (defer) => {
-      const knex = db.connect({ pool: { min: 0, max: 1 } });
-      const store = new KnexMySQLStore({
+      const app = await appAccount(db, { table: tableName() });
+      const knex = app.knex({ pool: { min: 0, max: 1 } });
+      const store = app.store({
         knex,
-        tablename: tableName(),
         clearInterval: 0,
         queryTimeout: 5_000,
       });

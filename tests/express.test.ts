@@ -5,8 +5,9 @@ import type { Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import express from "express";
 import session from "express-session";
-import { KnexMySQLStore } from "../mod.ts";
+import type { KnexMySQLStore } from "../mod.ts";
 import { later } from "./helpers/clock.ts";
+import { appStore } from "./helpers/app_account.ts";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
 
 declare module "express-session" {
@@ -22,7 +23,7 @@ let base: string;
 
 before(async () => {
   database = await createTestDatabase("express");
-  store = new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
+  store = await appStore(database, { disableDbCleanup: true });
   const app = express();
   app.use(session({
     secret: "test secret",
