@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { KnexMySQLStore, type UnreadableEvent } from "../mod.ts";
 import { procedureName } from "../src/sql.ts";
+import { appAccount, appStore } from "./helpers/app_account.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import {
   base64,
@@ -26,8 +27,7 @@ describe("a store with encryption", () => {
 
   /** A store on the shared table, and the `unreadable` events it emits. */
   const open = async (encryption?: object) => {
-    const store = new KnexMySQLStore({
-      knex: database.admin,
+    const store = await appStore(database, {
       tablename: table,
       disableDbCleanup: true,
       ...(encryption ? { encryption } : {}),
@@ -135,8 +135,7 @@ describe("a store with encryption", () => {
   });
 
   it("without an unreadable listener, reports through warning", async () => {
-    const store = new KnexMySQLStore({
-      knex: database.admin,
+    const store = await appStore(database, {
       tablename: table,
       disableDbCleanup: true,
       encryption: { keys: [k2] },
@@ -188,8 +187,7 @@ describe("a store with encryption", () => {
       unreadable[0]?.message,
     );
     // Without an unreadable listener, the same text goes to warning.
-    const quiet = new KnexMySQLStore({
-      knex: database.admin,
+    const quiet = await appStore(database, {
       tablename: table,
       disableDbCleanup: true,
       encryption: { keys: [k1], acceptPlaintextUntil: ended.toISOString() },
@@ -213,8 +211,7 @@ describe("a store with encryption", () => {
 
   it("says at start-up until when plain rows read as sessions", async () => {
     const until = new Date(Date.now() + DAY);
-    const store = new KnexMySQLStore({
-      knex: database.admin,
+    const store = await appStore(database, {
       tablename: table,
       disableDbCleanup: true,
       encryption: { keys: [k1], acceptPlaintextUntil: until },
@@ -268,7 +265,7 @@ describe("a store with encryption", () => {
     // Put back by someone with INSERT on the table...
     await insertRow("x-replay", oldSess);
     assert.equal(await valueOf(store, "x-replay"), "admin, before the demotion");
-    // ... or by someone who may only CALL the procedures, as the app account can.
+    // ... or by someone who may only CALL the procedures: the app account.
     await store.destroy("x-replay");
     const [routines] = await database.admin.raw(
       "SELECT ROUTINE_NAME AS name FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = " +
@@ -278,7 +275,8 @@ describe("a store with encryption", () => {
       .find((name) => name === procedureName(table, "set"));
     assert.ok(setProcedure, `no set procedure for ${table}`);
     // sid, sess, expired, no owner, and the upsert (not a session the caller has seen).
-    await database.admin.raw(`CALL \`${setProcedure}\`(?, ?, ?, NULL, 0)`, [
+    const app = await appAccount(database, { table });
+    await app.knex().raw(`CALL \`${setProcedure}\`(?, ?, ?, NULL, 0)`, [
       "x-replay",
       oldSess,
       saved.expired,
@@ -295,6 +293,7 @@ describe("a store with encryption", () => {
     ]);
   });
 
+  // Options are checked before any connection: root's knex is never used here.
   it("rejects bad keys with a TypeError that shows no key material", () => {
     const secret = "not-a-key-but-secret-looking";
     assert.throws(
