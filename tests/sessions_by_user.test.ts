@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import express from "express";
 import session from "express-session";
 import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
+import { appStore } from "./helpers/app_account.ts";
 import { closing, type Defer } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 
@@ -39,8 +40,7 @@ interface Device {
  * session, waits for `release`, then changes it).
  */
 async function app(defer: Defer, options: KnexMySQLStoreOptions = {}) {
-  const store = new KnexMySQLStore({
-    knex: db.admin,
+  const store = await appStore(db, {
     tablename: tableName("by_user"),
     clearInterval: 0,
     userId: (data) => data.user,
@@ -234,11 +234,7 @@ for (const encrypted of [false, true]) {
 describe("lookups by user on a store without userId", () => {
   it("warn once that such a store saves no owners", async () => {
     await closing(async (defer) => {
-      const store = new KnexMySQLStore({
-        knex: db.admin,
-        tablename: tableName(),
-        clearInterval: 0,
-      });
+      const store = await appStore(db, { tablename: tableName(), clearInterval: 0 });
       defer(() => store.close());
       const warnings: string[] = [];
       store.on("warning", (message) => warnings.push(message));
@@ -252,8 +248,7 @@ describe("lookups by user on a store without userId", () => {
 describe("bad user ids", () => {
   it("are refused with a clear error, and a throwing userId fails the save", async () => {
     await closing(async (defer) => {
-      const store = new KnexMySQLStore({
-        knex: db.admin,
+      const store = await appStore(db, {
         tablename: tableName(),
         clearInterval: 0,
         userId: () => {
@@ -268,6 +263,7 @@ describe("bad user ids", () => {
       for (const bad of ["", Number.NaN, {}, "\ud800", "x".repeat(256)]) {
         await assert.rejects(store.sessionsOf(bad as never), { code: "ERR_INVALID_SESSION" });
       }
+      // Checked before any connection: root's knex is never used.
       assert.throws(() => new KnexMySQLStore({ knex: db.admin, userId: "user" as never }), {
         message: /"userId" must be a function of the session/,
       });
