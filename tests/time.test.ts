@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, it } from "node:test";
 import type { Knex } from "knex";
-import { KnexMySQLStore } from "../mod.ts";
+import type { KnexMySQLStore } from "../mod.ts";
+import { type AppAccount, appAccount } from "./helpers/app_account.ts";
 import { later } from "./helpers/clock.ts";
 import { createTestDatabase, everyConnectionRuns, type TestDatabase } from "./helpers/database.ts";
 
@@ -12,19 +13,21 @@ process.env.TZ = "America/Los_Angeles";
 const processTzApplied = new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset() !== 0;
 
 let database: TestDatabase;
+let app: AppAccount;
 let tokyo: Knex;
 let stores: KnexMySQLStore[];
 
 function zoned(timeZone: string): Knex {
-  return database.connect(everyConnectionRuns(`SET time_zone = '${timeZone}'`, 2));
+  return app.knex(everyConnectionRuns(`SET time_zone = '${timeZone}'`, 2));
 }
 
 before(async () => {
   database = await createTestDatabase("time");
+  app = await appAccount(database);
   tokyo = zoned("+09:00");
   stores = [
-    new KnexMySQLStore({ knex: tokyo, disableDbCleanup: true }),
-    new KnexMySQLStore({ knex: zoned("-05:00"), disableDbCleanup: true }),
+    app.store({ knex: tokyo, disableDbCleanup: true }),
+    app.store({ knex: zoned("-05:00"), disableDbCleanup: true }),
   ];
   await Promise.all(stores.map((store) => store.ready));
 });
