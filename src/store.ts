@@ -16,7 +16,7 @@ import { prepareSchema } from "./schema.ts";
 import { SessionReader } from "./session_reader.ts";
 import { type Statements, statements } from "./sql.ts";
 import { Startup } from "./startup.ts";
-import { expiryOf, toSqlDateTime } from "./time.ts";
+import { expiryOf, toSqlDateTime, withStoredExpiry } from "./time.ts";
 import { clock } from "./clock.ts";
 
 /** A session as `all()` returns it: the stored data plus its id. */
@@ -469,9 +469,12 @@ export class KnexMySQLStore extends Store {
     );
     const row = rows[0];
     const session = row ? await this.#reader.read(row.sess, sid) : null;
-    if (row && session) this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
-    else this.#memo.gone(sid);
-    return session;
+    if (!row || !session) {
+      this.#memo.gone(sid);
+      return null;
+    }
+    this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
+    return withStoredExpiry(session, row.expires_at);
   }
 
   async #set(sid: string, session: SessionData): Promise<void> {
@@ -528,7 +531,7 @@ export class KnexMySQLStore extends Store {
   }
 
   async #all(): Promise<SessionWithId[]> {
-    const rows = await this.#run<{ sid: string; sess: unknown }>(
+    const rows = await this.#run<{ sid: string; sess: unknown; expires_at: number | string }>(
       "all",
       this.#sql.all,
       [toSqlDateTime(clock.now())],
@@ -537,7 +540,7 @@ export class KnexMySQLStore extends Store {
     const sessions = await Promise.all(
       rows.map(async (row) => {
         const session = await this.#reader.read(row.sess, row.sid);
-        return session && Object.assign(session, { id: row.sid });
+        return session && Object.assign(withStoredExpiry(session, row.expires_at), { id: row.sid });
       }),
     );
     return sessions.filter((session) => session !== null);
@@ -653,7 +656,11 @@ export class KnexMySQLStore extends Store {
       for (const row of rows) {
         const session = await this.#reader.read(row.sess, row.sid);
         if (session) {
-          found.push({ id: row.sid, expires: new Date(Number(row.expires_at) * 1000), session });
+          found.push({
+            id: row.sid,
+            expires: new Date(Number(row.expires_at) * 1000),
+            session: withStoredExpiry(session, row.expires_at),
+          });
         }
       }
     }

@@ -41,6 +41,25 @@ function timeOf(value: unknown): number | undefined {
 }
 
 /**
+ * `session` with its cookie's `expires` as its row holds it (`expiresAt`, seconds since the
+ * epoch): a touch moves the row's expiry and not the stored cookie, so a read gives the session
+ * as it stands, as MemoryStore does. A cookie whose expiry is the row's, to the second, keeps
+ * its milliseconds; a cookie without one (a browser-session cookie) is left as it is.
+ */
+export function withStoredExpiry(session: SessionData, expiresAt: number | string): SessionData {
+  const cookie = session.cookie as { expires?: unknown } | undefined;
+  const expires = timeOf(cookie?.expires);
+  const stored = Number(expiresAt) * 1000;
+  if (
+    cookie && expires !== undefined && Number.isFinite(expires) && Number.isFinite(stored) &&
+    storedTime(expires) !== stored
+  ) {
+    cookie.expires = new Date(stored).toISOString();
+  }
+  return session;
+}
+
+/**
  * When a session expires, in ms since the epoch: its cookie's `expires`, else now plus the
  * cookie's `maxAge`, else now plus `ttl(session)`.
  */
