@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
-import { KnexMySQLStore } from "../mod.ts";
+import type { KnexMySQLStore } from "../mod.ts";
+import { appAccount } from "./helpers/app_account.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 import { proxyFor, type TcpProxy } from "./fixtures/tcp_proxy.ts";
@@ -17,16 +18,17 @@ describe("a reply lost after the commit", () => {
   let db: TestDatabase;
   let proxy: TcpProxy;
   let store: KnexMySQLStore;
+  let tls: boolean;
+  /** The proxy finds the statement whose reply it holds by its bytes, which TLS hides. */
+  const OVER_TLS = "the proxy cannot see which statement to hold over TLS";
 
   before(async () => {
     db = await createTestDatabase("lost_reply");
+    const app = await appAccount(db, { table: tableName() });
+    tls = app.config.ssl !== undefined;
     let url: string;
-    ({ proxy, url } = await proxyFor(db.url));
-    store = new KnexMySQLStore({
-      connection: url,
-      tablename: tableName(),
-      clearInterval: 0,
-    });
+    ({ proxy, url } = await proxyFor(app.url));
+    store = app.store({ connection: url, clearInterval: 0 });
     store.on("warning", () => {});
     await store.ready;
   });
@@ -49,7 +51,8 @@ describe("a reply lost after the commit", () => {
     return await first;
   }
 
-  it(`an acknowledged destroy is never undone (${TRIALS} trials)`, async () => {
+  it(`an acknowledged destroy is never undone (${TRIALS} trials)`, async (t) => {
+    if (tls) return t.skip(OVER_TLS);
     let failedFirstWrites = 0;
     for (let trial = 0; trial < TRIALS; trial++) {
       const sid = `logout-${trial}-${Math.random().toString(36).slice(2)}`;
@@ -61,7 +64,8 @@ describe("a reply lost after the commit", () => {
     assert.equal(failedFirstWrites, TRIALS);
   });
 
-  it(`an acknowledged set is never replaced by an older one (${TRIALS} trials)`, async () => {
+  it(`an acknowledged set is never replaced by an older one (${TRIALS} trials)`, async (t) => {
+    if (tls) return t.skip(OVER_TLS);
     for (let trial = 0; trial < TRIALS; trial++) {
       const sid = `newer-${trial}-${Math.random().toString(36).slice(2)}`;
       const first = await withLostReply(sid, () => store.set(sid, sessionFor({ n: 2 })));

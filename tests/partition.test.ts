@@ -7,7 +7,8 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KnexMySQLStore } from "../mod.ts";
+import type { KnexMySQLStore } from "../mod.ts";
+import { appAccount } from "./helpers/app_account.ts";
 import { createCounterApp } from "./fixtures/counter_app.ts";
 import { closing, type Defer } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
@@ -39,22 +40,21 @@ function beforeHealing<T>(promise: Promise<T>, what: string): Promise<T> {
 describe("a silent partition", () => {
   let db: TestDatabase;
   let proxy: TcpProxy;
-  let url: string;
 
   before(async () => {
     db = await createTestDatabase("partition");
-    ({ proxy, url } = await proxyFor(db.url));
+    ({ proxy } = await proxyFor(db.url));
   });
   after(async () => {
     await proxy.cut();
     await db.drop();
   });
 
-  /** A store through the proxy, warmed up, with the times its events fired at. */
+  /** A store (the app account) through the proxy, warmed up, with the times its events fired at. */
   async function storeThroughProxy(defer: Defer) {
-    const store = new KnexMySQLStore({
-      connection: url,
-      tablename: tableName(),
+    const app = await appAccount(db, { table: tableName() });
+    const store = app.store({
+      connection: { ...app.config, port: proxy.port },
       clearInterval: 0,
       queryTimeout: QUERY_TIMEOUT,
     });
