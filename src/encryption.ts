@@ -85,7 +85,12 @@ type Bytes = Uint8Array<ArrayBuffer>;
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const FORMAT_VERSION = 1;
+/**
+ * The sealed form this version writes: 2 binds the session to its id and its owner (the
+ * `user_id` column's value), 1 (read only, written before owners were sealed) to its id alone.
+ */
+const FORMAT_VERSION = 2;
+const SID_ONLY_VERSION = 1;
 const MARKER = "$kms";
 const KEY_ID_BYTES = 6;
 /** Key ids are hashes of this label and the key, so they say nothing usable about the key. */
@@ -479,15 +484,17 @@ export class SessionCipher {
   }
 
   /**
-   * The sealed form of the session JSON `json` of session `sid`, as JSON text to store in
-   * the `sess` column. Only `open` with the same `sid` opens it.
+   * The sealed form of the session JSON `json` of session `sid` owned by `owner` (what the
+   * `user_id` column holds: a keyed hash, or null for none), as JSON text to store in the
+   * `sess` column. Only `unseal` with the same `sid` and `owner` opens it: a row moved to
+   * another id or another owner, or whose owner was erased, does not open.
    */
-  async seal(json: string, sid: string): Promise<string> {
+  async seal(json: string, sid: string, owner: string | null = null): Promise<string> {
     const [current] = await this.#keys;
     const { id, key } = current as CipherKey;
     const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES));
     const ciphertext = await globalThis.crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: this.#encoder.encode(sid) },
+      { name: "AES-GCM", iv, additionalData: this.#boundTo(FORMAT_VERSION, sid, owner) },
       key,
       this.#encoder.encode(json),
     );
@@ -532,9 +539,13 @@ export class SessionCipher {
    * order does not matter: MySQL's JSON column reorders keys. Never throws: an envelope that
    * does not open is a result, whose detail names neither key material nor session contents.
    */
-  async unseal(envelope: Record<string, unknown>, sid: string): Promise<UnsealResult> {
+  async unseal(
+    envelope: Record<string, unknown>,
+    sid: string,
+    owner: string | null = null,
+  ): Promise<UnsealResult> {
     const { [MARKER]: version, k, iv, ct } = envelope;
-    if (version !== FORMAT_VERSION) {
+    if (version !== FORMAT_VERSION && version !== SID_ONLY_VERSION) {
       return refused("malformed", "its sealed form has an unknown version");
     }
     const ivBytes = typeof iv === "string" ? fromBase64Url(iv) : undefined;
@@ -554,7 +565,11 @@ export class SessionCipher {
     }
     try {
       const plaintext = await globalThis.crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: ivBytes, additionalData: this.#encoder.encode(sid) },
+        {
+          name: "AES-GCM",
+          iv: ivBytes,
+          additionalData: this.#boundTo(version as number, sid, owner),
+        },
         entry.key,
         ciphertext,
       );
@@ -562,10 +577,18 @@ export class SessionCipher {
     } catch {
       return refused(
         "tampered",
-        "it failed authentication: it was altered, copied from another session id, or " +
-          "sealed with another key",
+        "it failed authentication: it was altered, copied from another session id, moved " +
+          "to another owner (user_id changed or erased), or sealed with another key",
       );
     }
+  }
+
+  /** The additional authenticated data of a sealed form: what it is bound to. */
+  #boundTo(version: number, sid: string, owner: string | null): Bytes {
+    // An owner hash is base64url, without a NUL: the last NUL splits the two unambiguously.
+    return this.#encoder.encode(
+      version === SID_ONLY_VERSION ? sid : `${sid}\0${owner ?? ""}`,
+    ) as Bytes;
   }
 }
 

@@ -30,11 +30,16 @@ export class SessionReader {
   }
 
   /**
-   * The session stored for `sid`, or null (reported) when the row cannot be read: one bad row
+   * The session stored for `sid` (whose row names `owner` in `user_id`, which a sealed
+   * session must have been sealed with), or null (reported) when the row cannot be read: one bad row
    * must not fail the user's every request (get) or everyone's listing (all). Synchronous
    * unless the row is sealed, so that plain reads cost no extra promise.
    */
-  read(stored: unknown, sid: string): SessionData | null | Promise<SessionData | null> {
+  read(
+    stored: unknown,
+    sid: string,
+    owner: string | null = null,
+  ): SessionData | null | Promise<SessionData | null> {
     let value = stored;
     try {
       if (typeof value === "string") value = JSON.parse(value);
@@ -50,7 +55,7 @@ export class SessionReader {
           "it is encrypted and the store has no `encryption` option",
         );
       }
-      return this.#cipher.unseal(value, sid).then((opened) => {
+      return this.#cipher.unseal(value, sid, owner).then((opened) => {
         if (!opened.ok) return this.#unreadable(sid, opened.reason, opened.detail);
         try {
           return this.#session(JSON.parse(opened.json), sid);

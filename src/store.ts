@@ -19,6 +19,9 @@ import { Startup } from "./startup.ts";
 import { expiryOf, toSqlDateTime, withStoredExpiry } from "./time.ts";
 import { clock } from "./clock.ts";
 
+/** The `user_id` column as a read returns it: a sealed session must open with it. */
+type Owner = string | null;
+
 /** A session as `all()` returns it: the stored data plus its id. */
 export type SessionWithId = SessionData & { id: string };
 
@@ -461,14 +464,14 @@ export class KnexMySQLStore extends Store {
 
   async #get(sid: string): Promise<SessionData | null> {
     checkSid(sid);
-    const rows = await this.#run<{ sess: unknown; expires_at: number | string }>(
+    const rows = await this.#run<{ sess: unknown; expires_at: number | string; owner: Owner }>(
       "get",
       this.#sql.get,
       [sid, toSqlDateTime(clock.now())],
       READ,
     );
     const row = rows[0];
-    const session = row ? await this.#reader.read(row.sess, sid) : null;
+    const session = row ? await this.#reader.read(row.sess, sid, row.owner) : null;
     if (!row || !session) {
       this.#memo.gone(sid);
       return null;
@@ -482,10 +485,9 @@ export class KnexMySQLStore extends Store {
     const json = encodeSession(session);
     const expires = expiryOf(session, clock.now(), this.#options.ttl);
     const { maxAllowedPacket } = this.#startup.facts ?? await this.#startup.started();
-    const [stored, owner] = await Promise.all([
-      this.#cipher ? this.#cipher.seal(json, sid) : json,
-      this.#ownerOf(session),
-    ]);
+    const owner = await this.#ownerOf(session);
+    // Sealed with its owner: a row whose user_id is changed or erased no longer opens.
+    const stored = this.#cipher ? await this.#cipher.seal(json, sid, owner) : json;
     checkPacketSize(stored, sid, maxAllowedPacket);
     // A session this store has seen is saved only while it exists: a request that read it
     // before a logout deleted it must not bring it back.
@@ -531,7 +533,9 @@ export class KnexMySQLStore extends Store {
   }
 
   async #all(): Promise<SessionWithId[]> {
-    const rows = await this.#run<{ sid: string; sess: unknown; expires_at: number | string }>(
+    const rows = await this.#run<
+      { sid: string; sess: unknown; expires_at: number | string; owner: Owner }
+    >(
       "all",
       this.#sql.all,
       [toSqlDateTime(clock.now())],
@@ -539,7 +543,7 @@ export class KnexMySQLStore extends Store {
     );
     const sessions = await Promise.all(
       rows.map(async (row) => {
-        const session = await this.#reader.read(row.sess, row.sid);
+        const session = await this.#reader.read(row.sess, row.sid, row.owner);
         return session && Object.assign(withStoredExpiry(session, row.expires_at), { id: row.sid });
       }),
     );
@@ -647,14 +651,16 @@ export class KnexMySQLStore extends Store {
     const now = toSqlDateTime(clock.now());
     const found: UserSession[] = [];
     for (const key of await this.#lookupKeys(userId)) {
-      const rows = await this.#run<{ sid: string; sess: unknown; expires_at: number | string }>(
+      const rows = await this.#run<
+        { sid: string; sess: unknown; expires_at: number | string; owner: Owner }
+      >(
         "sessionsOf",
         this.#sql.sessionsOf,
         [key, now],
         READ,
       );
       for (const row of rows) {
-        const session = await this.#reader.read(row.sess, row.sid);
+        const session = await this.#reader.read(row.sess, row.sid, row.owner);
         if (session) {
           found.push({
             id: row.sid,

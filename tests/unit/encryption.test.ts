@@ -2,6 +2,7 @@
 // AAD, plaintext rows and their time box) and the encryption options (key validation, weak
 // keys). A store with `encryption` against the real database is in tests/encryption.test.ts.
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import { SessionCipher, validateEncryptionOptions } from "../../src/encryption.ts";
 import { SessionReader, type Unreadable } from "../../src/session_reader.ts";
@@ -36,11 +37,13 @@ async function readWith(
   cipher: SessionCipher | undefined,
   stored: unknown,
   sid = SID,
+  owner: string | null = null,
 ): Promise<ReadResult> {
   const reports: Unreadable[] = [];
   const session = await new SessionReader(cipher, (report) => reports.push(report)).read(
     stored,
     sid,
+    owner,
   );
   return { session, reports };
 }
@@ -67,7 +70,7 @@ describe("SessionCipher", () => {
     // MySQL's binary JSON returns keys shortest first, and its text form has spaces.
     const reordered = { k: envelope.k, ct: envelope.ct, iv: envelope.iv, $kms: envelope.$kms };
     const mysqlText = `{"k": "${envelope.k}", "ct": "${envelope.ct}", "iv": "${envelope.iv}", ` +
-      `"$kms": 1}`;
+      `"$kms": ${envelope.$kms}}`;
     for (
       const stored of [sealed, envelope, reordered, mysqlText, new TextEncoder().encode(sealed)]
     ) {
@@ -80,7 +83,7 @@ describe("SessionCipher", () => {
     const second = await cipher.seal(JSON_TEXT, SID);
     const envelope = JSON.parse(first) as Envelope;
     assert.deepEqual(Object.keys(envelope), ["$kms", "k", "iv", "ct"]);
-    assert.equal(envelope.$kms, 1);
+    assert.equal(envelope.$kms, 2);
     assert.ok(!first.includes("zoë") && !first.includes("originalMaxAge"), first);
     assert.notEqual(first, second);
     assert.notEqual(envelope.iv, (JSON.parse(second) as Envelope).iv);
@@ -142,7 +145,7 @@ describe("SessionCipher", () => {
     const rows: unknown[] = [
       '{"$kms":1,"k":',
       `{"$kms":1}`,
-      { ...envelope, $kms: 2 },
+      { ...envelope, $kms: 3 },
       { ...envelope, iv: "short" },
       { ...envelope, iv: `${envelope.iv}!` },
       { ...envelope, ct: "AAAA" }, // shorter than a tag
@@ -162,6 +165,50 @@ describe("SessionCipher", () => {
     for (const other of ["s:abc124", "S:ABC123", `${SID} `, ""]) {
       assert.equal(unreadableReason(await readWith(cipher, sealed, other)), "tampered", other);
     }
+  });
+
+  it("binds a sealed row to its owner (user_id): moved to another owner or erased, it does not open", async () => {
+    const alice = "hash-of-alice";
+    const sealed = await cipher.seal(JSON_TEXT, SID, alice);
+    assert.equal(opened(await readWith(cipher, sealed, SID, alice)), JSON_TEXT);
+    for (const other of ["hash-of-bob", null, ""]) {
+      assert.equal(
+        unreadableReason(await readWith(cipher, sealed, SID, other)),
+        "tampered",
+        String(other),
+      );
+    }
+    // Nor does a session without an owner open once one is set on its row.
+    const ownerless = await cipher.seal(JSON_TEXT, SID);
+    assert.equal(opened(await readWith(cipher, ownerless, SID, null)), JSON_TEXT);
+    assert.equal(unreadableReason(await readWith(cipher, ownerless, SID, alice)), "tampered");
+  });
+
+  it("still opens a row sealed before owners were (format 1: bound to its session id only)", async () => {
+    const raw = randomKey();
+    const legacy = new SessionCipher({ keys: [raw] });
+    const { k } = JSON.parse(await legacy.seal("{}", SID)) as Envelope;
+    const key = await globalThis.crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(raw),
+      "AES-GCM",
+      false,
+      [
+        "encrypt",
+      ],
+    );
+    const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+    const ct = new Uint8Array(
+      await globalThis.crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(SID) },
+        key,
+        new TextEncoder().encode(JSON_TEXT),
+      ),
+    );
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
+    const formatOne = { $kms: 1, k, iv: b64(iv), ct: b64(ct) };
+    assert.equal(opened(await readWith(legacy, formatOne, SID, "any-owner")), JSON_TEXT);
+    assert.equal(unreadableReason(await readWith(legacy, formatOne, "s:other")), "tampered");
   });
 
   it("does not open a row sealed with a different key that claims the same key id", async () => {
