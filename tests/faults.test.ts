@@ -16,6 +16,8 @@ import knex, { type Knex } from "knex";
 import { createCounterApp } from "./fixtures/counter_app.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { KnexMySQLStore, SessionStoreError } from "../mod.ts";
+import { appAccount } from "./helpers/app_account.ts";
+import { cli } from "./helpers/cli.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
@@ -113,13 +115,6 @@ async function assertNothingLost(store: KnexMySQLStore, logs: WorkerLog[]): Prom
   }
 }
 
-function connectionUrl(base: string, port: number, database: string): string {
-  const url = new URL(base);
-  url.port = String(port);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
 /** Ids of the connections to `database` other than the caller's own, optionally by statement. */
 async function storeConnections(admin: Knex, database: string, info = "%"): Promise<number[]> {
   const [rows] = await admin.raw(
@@ -176,6 +171,7 @@ class ScratchServer {
       await server.start();
       const admin = server.#connect();
       await admin.raw("CREATE DATABASE test CHARACTER SET utf8mb4");
+      await admin.raw("CREATE USER app@'%' IDENTIFIED BY 'app-password'");
       await admin.destroy();
       return server;
     } catch (error) {
@@ -186,6 +182,16 @@ class ScratchServer {
 
   url(database: string): string {
     return `mysql://root@127.0.0.1:${this.#port}/${database}`;
+  }
+
+  /** The schema installed and an app account granted, by our own CLI; the account's URL. */
+  async appAccountUrl(database: string): Promise<string> {
+    const root = this.url(database);
+    for (const argv of [["install"], ["grant", "app@%", "--apply"]]) {
+      const run = await cli([...argv, "--url", root]);
+      assert.equal(run.code, 0, run.stderr);
+    }
+    return `mysql://app:app-password@127.0.0.1:${this.#port}/${database}`;
   }
 
   /** Starts the server on its data directory and waits until it answers. */
@@ -278,14 +284,11 @@ describe("faults", () => {
   });
 
   test("database unreachable at start-up: the app serves 503s, then recovers by itself", async () => {
+    const app = await appAccount(db, { table: tableName() });
     const server = new URL(db.url);
     const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port) });
     await proxy.cut();
-    const store = new KnexMySQLStore({
-      connection: connectionUrl(db.url, proxy.port, db.name),
-      tablename: tableName(),
-      clearInterval: 0,
-    });
+    const store = app.store({ connection: { ...app.config, port: proxy.port }, clearInterval: 0 });
     const disconnected = waitFor(store, "disconnect");
     const http = createCounterApp(store).listen(0, "127.0.0.1");
     try {
@@ -313,12 +316,8 @@ describe("faults", () => {
   });
 
   test("KILL CONNECTION of a write waiting on a lock: an unknown outcome, said so, not sent again", async (t) => {
-    const store = new KnexMySQLStore({
-      connection: db.url,
-      tablename: tableName(),
-      clearInterval: 0,
-    });
-    const admin = db.connect({ pool: { min: 1, max: 2 } });
+    const store = (await appAccount(db, { table: tableName() })).store({ clearInterval: 0 });
+    const admin = db.connect({ pool: { min: 1, max: 2 } }); // root: the lock, and KILL
     let trx: Knex.Transaction | undefined;
     try {
       await store.set("locked", sessionFor({ n: 0 }));
@@ -354,12 +353,8 @@ describe("faults", () => {
   });
 
   test("KILL CONNECTION of the store's connections under load: no hang, nothing lost", async (t) => {
-    const store = new KnexMySQLStore({
-      connection: db.url,
-      tablename: tableName(),
-      clearInterval: 0,
-    });
-    const killer = db.connect({ pool: { min: 1, max: 1 } });
+    const store = (await appAccount(db, { table: tableName() })).store({ clearInterval: 0 });
+    const killer = db.connect({ pool: { min: 1, max: 1 } }); // root, for KILL
     try {
       await store.ready;
       let stopped = false;
@@ -399,9 +394,10 @@ describe("faults", () => {
     { skip: scratchUnavailable },
     async (t) => {
       const server = await ScratchServer.create();
+      // An app account, as on the shared server: after the restart it logs in afresh.
       const store = new KnexMySQLStore({
-        connection: server.url("test"),
-        tablename: "sessions",
+        connection: await server.appAccountUrl("test"),
+        createtable: false,
         clearInterval: 0,
       });
       try {
