@@ -8,7 +8,8 @@ import { inspect } from "node:util";
 import { after, before, describe, it } from "node:test";
 import type { Knex } from "knex";
 import type { SessionData } from "express-session";
-import { KnexMySQLStore, SessionStoreError, type UnreadableEvent } from "../mod.ts";
+import { type KnexMySQLStore, SessionStoreError, type UnreadableEvent } from "../mod.ts";
+import { type AppAccount, appAccount, appStore } from "./helpers/app_account.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
@@ -328,6 +329,8 @@ describe(`fuzzing ids and sessions (FUZZ_SEED=${SEED})`, () => {
   let bystander: KnexMySQLStore;
   let table: string;
   let bystanderTable: string;
+  let app: AppAccount;
+  /** The app account's knex that the stores on `table` share. */
   let knex: Knex;
   const processFaults: unknown[] = [];
   const onFault = (error: unknown) => processFaults.push(error);
@@ -338,15 +341,15 @@ describe(`fuzzing ids and sessions (FUZZ_SEED=${SEED})`, () => {
     database = await createTestDatabase("fuzz");
     table = tableName();
     bystanderTable = tableName("bystander");
-    knex = database.connect();
-    store = new KnexMySQLStore({ knex, tablename: table, disableDbCleanup: true });
-    sealedStore = new KnexMySQLStore({
-      knex,
+    app = await appAccount(database, { table });
+    knex = app.knex();
+    store = app.store({ knex, disableDbCleanup: true });
+    sealedStore = await appStore(database, {
       tablename: tableName("sealed"),
       disableDbCleanup: true,
       encryption: { keys: [globalThis.crypto.getRandomValues(new Uint8Array(32))] },
     });
-    bystander = new KnexMySQLStore({ knex, tablename: bystanderTable, disableDbCleanup: true });
+    bystander = await appStore(database, { tablename: bystanderTable, disableDbCleanup: true });
     await Promise.all([store.ready, sealedStore.ready, bystander.ready]);
     for (const sid of ["victim", "admin", "a", "A", "a "]) {
       await bystander.set(sid, { cookie: { maxAge: 3_600_000 }, secret: sid } as never);
@@ -531,9 +534,8 @@ describe(`fuzzing ids and sessions (FUZZ_SEED=${SEED})`, () => {
     const [[{ packet }]] = await database.admin.raw("SELECT @@max_allowed_packet AS packet");
     // MySQL's limit is 64 MiB: on a loaded machine one such write can outlast the default
     // 10 s queryTimeout, and this test is about size, not time.
-    const bigStore = new KnexMySQLStore({
+    const bigStore = app.store({
       knex,
-      tablename: table,
       disableDbCleanup: true,
       queryTimeout: 300_000,
     });
@@ -582,13 +584,7 @@ describe(`fuzzing ids and sessions (FUZZ_SEED=${SEED})`, () => {
       for (let i = 0; i < 150; i++) {
         const cookie = { expires: random.pick(expiresValues), maxAge: random.pick(maxAgeValues) };
         const ttl = random.pick([60_000, -1e300, 1e300, Number.MAX_VALUE]);
-        const cookieStore = new KnexMySQLStore({
-          knex: database.admin,
-          tablename: table,
-          ttl: () => ttl,
-          createtable: false,
-          disableDbCleanup: true,
-        });
+        const cookieStore = app.store({ knex, ttl: () => ttl, disableDbCleanup: true });
         const sid = `cookie-${i}`;
         const session = { cookie, i };
         const shown = `${inspect(cookie)} ttl ${ttl}`;
