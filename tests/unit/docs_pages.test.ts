@@ -1,15 +1,19 @@
 // Facts on the docs pages that come from the code: the least-privilege GRANTs are the ones the
 // privileges test grants, the schema page includes every file of sql/, the install commands
-// name the packages as package.json and deno.json do, and every page names the sid collation
-// the code gives each server (SID_COLLATION).
+// name the packages as package.json and deno.json do, every page names the sid collation the
+// code gives each server (SID_COLLATION), counts the procedures the install creates
+// (PROCEDURES), gives the knex version package.json accepts, and shows `status` printing the
+// lines it prints.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { grantStatements } from "../../src/grants.ts";
 import { SERVER_KINDS, SID_COLLATION } from "../../src/server.ts";
+import { PROCEDURES } from "../../src/sql.ts";
 
 const docs = new URL("../../docs/docs/", import.meta.url);
 const sqlDir = new URL("../../sql/", import.meta.url);
+const site = new URL("../../docs/", import.meta.url);
 
 /**
  * The hand-written pages (the API reference is generated from the source) and the README, by
@@ -24,6 +28,62 @@ function allPages(): [string, string][] {
     "README.md",
     readFileSync(new URL("../../README.md", import.meta.url), "utf8"),
   ]];
+}
+
+/** The site's own pages and its configuration (the home page's feature texts are there). */
+function sitePages(): [string, string][] {
+  const pages = readdirSync(new URL("src/pages/", site), { encoding: "utf8" })
+    .filter((file) => /\.(tsx|mdx?)$/.test(file))
+    .map((file) => `src/pages/${file}`);
+  return ["docusaurus.config.ts", ...pages]
+    .map((file): [string, string] => [`docs/${file}`, readFileSync(new URL(file, site), "utf8")]);
+}
+
+const NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"];
+
+/**
+ * Each count of procedures in `text` ("six procedures", "the 6 procedures", "six short `CREATE
+ * PROCEDURE` statements") as a number, with the line it is on; "the version 1 procedures" names
+ * a schema version, not a count.
+ */
+function procedureCounts(text: string): { count: number; said: string; line: number }[] {
+  const pattern = new RegExp(
+    `(?<!(?:version|schema|v)\\s*)\\b(${NUMBER_WORDS.join("|")}|\\d+)\\s+` +
+      "(?:(?:short|stored|version \\d+)\\s+)?(?:procedures|`CREATE PROCEDURE` statements)\\b",
+    "gi",
+  );
+  // Counts broken over two lines of Markdown or of a string concatenation are found too.
+  const flat = text.replace(/["'`]\s*\+\s*["'`]/g, "").replace(/\s+/g, " ");
+  const lineOf = (offset: number) => {
+    const words = flat.slice(0, offset).split(" ").length;
+    let seen = 0;
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      seen += (lines[i] as string).split(/\s+/).filter(Boolean).length;
+      if (seen >= words) return i + 1;
+    }
+    return lines.length;
+  };
+  return [...flat.matchAll(pattern)].map((match) => {
+    const word = (match[1] as string).toLowerCase();
+    const count = /^\d+$/.test(word) ? Number(word) : NUMBER_WORDS.indexOf(word);
+    return { count, said: match[0], line: lineOf(match.index as number) };
+  });
+}
+
+/** The fenced blocks of a page: their info string (language and attributes) and body. */
+function fencedBlocks(markdown: string): { info: string; body: string[]; line: number }[] {
+  const blocks: { info: string; body: string[]; line: number }[] = [];
+  let open: { info: string; body: string[]; line: number } | undefined;
+  markdown.split("\n").forEach((line, i) => {
+    const fence = /^\s*```(.*)$/.exec(line);
+    if (fence && !open) open = { info: fence[1] as string, body: [], line: i + 1 };
+    else if (fence && open) {
+      blocks.push(open);
+      open = undefined;
+    } else open?.body.push(line);
+  });
+  return blocks;
 }
 
 /** One claim to check: a table cell (with its column's header), a sentence, or a code line. */
@@ -225,5 +285,86 @@ describe("the docs pages", () => {
     ) {
       assert.deepEqual(claimsOf(right), [], right);
     }
+  });
+  it("count as many procedures as the install creates", () => {
+    const wrong: string[] = [];
+    let counts = 0;
+    for (const [name, text] of [...allPages(), ...sitePages()]) {
+      for (const { count, said, line } of procedureCounts(text)) {
+        counts++;
+        if (count !== PROCEDURES.length) wrong.push(`${name}:${line}: ${said}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(counts >= 10, `only ${counts} counts of procedures found`);
+  });
+
+  it("would catch a page counting five procedures", () => {
+    for (
+      const [text, counts] of [
+        ["EXECUTE on five procedures: no INSERT", [5]],
+        ['"The table and the five " +\n  "procedures are plain"', [5]],
+        ["one `CREATE TABLE` and six short\n`CREATE PROCEDURE` statements", [6]],
+        ["`EXECUTE` on 6 procedures", [6]],
+        ["installs the six version 2 procedures beside the version 1 ones", [6]],
+        ["Prune the version 1 procedures; schema 1 procedures; v1 procedures", []],
+      ] as const
+    ) {
+      assert.deepEqual(procedureCounts(text).map(({ count }) => count), counts, text);
+    }
+  });
+
+  it("give the knex versions the peer dependency accepts", () => {
+    const { peerDependencies } = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { peerDependencies: { knex: string } };
+    const lowest = /^\^(\d+\.\d+\.\d+)$/.exec(peerDependencies.knex)?.[1];
+    assert.ok(lowest, `knex's peer range is ${peerDependencies.knex}, not ^x.y.z`);
+    const wrong: string[] = [];
+    let claims = 0;
+    for (const [name, markdown] of allPages()) {
+      const flat = markdown.replace(/\s+/g, " ");
+      for (
+        const [said, version] of [
+          ...flat.matchAll(/\bknex (\d+\.\d+(?:\.\d+)?)\+/g),
+          ...flat.matchAll(/\bknex is a peer dependency \((\d+\.\d+(?:\.\d+)?) or later/g),
+        ]
+      ) {
+        claims++;
+        if (version !== lowest) wrong.push(`${name}: ${said} (package.json: ${lowest})`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(claims >= 2, `only ${claims} statements of the knex version found`);
+  });
+
+  it("show status printing the lines it prints, in its order", () => {
+    const source = readFileSync(
+      new URL("../../src/cli/commands/status.ts", import.meta.url),
+      "utf8",
+    );
+    const printed = [...source.matchAll(/println\(\s*io\.stdout,\s*`([a-z][a-z ]*):/g)]
+      .map((match) => match[1] as string);
+    assert.deepEqual(printed.slice(0, 3), ["table", "server", "layout"]);
+    const wrong: string[] = [];
+    let samples = 0;
+    for (const [name, markdown] of allPages()) {
+      for (const block of fencedBlocks(markdown)) {
+        // The guides' samples of `status`, and any other that shows its output from its start.
+        const first = block.body.find((line) => line.trim() !== "") ?? "";
+        if (!/checklist=status-output/.test(block.info) && !/^(table|layout):\s/.test(first)) {
+          continue;
+        }
+        samples++;
+        const labels = block.body.filter((line) => /^[a-z][a-z ]*:\s/.test(line))
+          .map((line) => line.slice(0, line.indexOf(":")))
+          .filter((label) => label !== "warning");
+        if (labels.join(", ") !== printed.join(", ")) {
+          wrong.push(`${name}:${block.line}: ${labels.join(", ")}`);
+        }
+      }
+    }
+    assert.deepEqual(wrong, [], `status prints ${printed.join(", ")}`);
+    assert.ok(samples >= 4, `only ${samples} samples of status found`);
   });
 });
