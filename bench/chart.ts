@@ -1,10 +1,16 @@
-// The docs' chart: grouped bar panels written as plain SVG (no chart library).
+// The docs' chart: grouped bar panels written as plain SVG (no chart library), in two forms.
 //
-// The chart is drawn at the width the docs page shows it (its article column is about 700 px
-// wide on a desktop), so that a font size here is the size a reader sees: no text is smaller
+// The wide form is drawn at the width the docs page shows it on a desktop (its article column is
+// about 700 px wide), so that a font size here is the size a reader sees: no text is smaller
 // than 12 px. Value labels are turned upright so that each fits the width of its bar, and are
 // placed where they cross neither the dashed reference line nor each other; the reference
 // line's label sits in the legend.
+//
+// The narrow form is the same panels for a phone (the page shows it where its column is too
+// narrow for the wide form's text to stay 11 px or more): 340 px wide, bars lying down, one row
+// per bar under its group's name, the value label after the bar's end (or after the reference
+// line, when the line would cross it), text of 13 px so that it stays 11 px down to a 288 px
+// column.
 
 export interface Series {
   name: string;
@@ -85,15 +91,20 @@ interface LegendItem {
   swatch: { color: string } | "reference";
 }
 
-/** Legend items laid out in rows that fit the chart's width. */
-function legendRows(items: LegendItem[]): { item: LegendItem; x: number }[][] {
+/** Legend items laid out in rows that fit between `left` and `right`. */
+function legendRows(
+  items: LegendItem[],
+  left = MARGIN.left,
+  right = WIDTH - MARGIN.right,
+  fontSize = FONT.text,
+): { item: LegendItem; x: number }[][] {
   const rows: { item: LegendItem; x: number }[][] = [[]];
-  let x = MARGIN.left;
+  let x = left;
   for (const item of items) {
-    const width = 22 + textWidth(item.name, FONT.text) + 14;
-    if (x + width > WIDTH - MARGIN.right && x > MARGIN.left) {
+    const width = 22 + textWidth(item.name, fontSize) + 14;
+    if (x + width > right && x > left) {
       rows.push([]);
-      x = MARGIN.left;
+      x = left;
     }
     (rows[rows.length - 1] as { item: LegendItem; x: number }[]).push({ item, x });
     x += width;
@@ -216,32 +227,145 @@ function panelSvg(panel: Panel, top: number): { svg: string; height: number } {
   return { svg: parts.join("\n"), height };
 }
 
-/** The whole chart: panels stacked, with caption lines at the bottom. */
-export function chartSvg(panels: Panel[], captions: string[]): string {
+/** The narrow form's measures: the width a phone's article column gives it, and its text. */
+const NARROW = {
+  width: 340,
+  margin: 8,
+  font: { title: 14, text: 13 },
+  /** Baseline-to-baseline distance of lines of 13 px text. */
+  line: 18,
+  titleLine: 19,
+  /** A bar's thickness, and the distance from one bar's top to the next one's. */
+  bar: 14,
+  barPitch: 18,
+  groupGap: 10,
+};
+
+/** One panel of the narrow form, drawn from `top` down; returns its SVG and its height. */
+function narrowPanelSvg(panel: Panel, top: number): { svg: string; height: number } {
+  const { margin, font, line } = NARROW;
+  const plotWidth = NARROW.width - 2 * margin;
+  const parts: string[] = [];
+
+  const titleLines = wrap(panel.title, plotWidth, font.title);
+  titleLines.forEach((text, i) => {
+    const y = top + 16 + i * NARROW.titleLine;
+    parts.push(`<text x="${margin}" y="${y}" class="title">${escape(text)}</text>`);
+  });
+  let cursor = top + 16 + (titleLines.length - 1) * NARROW.titleLine + 10;
+
+  // The legend under the title, where a reader on a phone sees it before the bars.
+  const items: LegendItem[] = panel.series.map((s) => ({
+    name: s.name,
+    swatch: { color: s.color },
+  }));
+  if (panel.reference) items.push({ name: panel.reference.label, swatch: "reference" });
+  const rows = legendRows(items, margin, NARROW.width - margin, font.text);
+  rows.forEach((row, r) => {
+    const baseline = cursor + 13 + r * line;
+    for (const { item, x } of row) {
+      parts.push(
+        item.swatch === "reference"
+          ? `<line x1="${x}" x2="${x + 16}" y1="${baseline - 5}" y2="${baseline - 5}" ` +
+            `class="ref"/>`
+          : `<rect x="${x}" y="${baseline - 11}" width="12" height="12" ` +
+            `fill="${item.swatch.color}"/>`,
+        `<text x="${x + 22}" y="${baseline}" class="legend">${escape(item.name)}</text>`,
+      );
+    }
+  });
+  cursor += 13 + (rows.length - 1) * line + 16;
+
+  // The scale leaves room after the longest bar (or the reference line) for its label.
+  const labels = panel.series.map((s) => s.values.map((v) => panel.format(v)));
+  const longestLabel = Math.max(...labels.flat().map((label) => textWidth(label, font.text)), 0);
+  const room = plotWidth - longestLabel - 10;
+  const finite = panel.series.flatMap((s) => s.values).filter(Number.isFinite);
+  const max = Math.max(...finite, panel.reference?.value ?? 0, 0) || 1;
+  const x = (value: number) => margin + room * (Math.max(value, 0) / max);
+  const refX = panel.reference ? x(panel.reference.value) : undefined;
+
+  panel.groups.forEach((group, g) => {
+    const y = cursor + 13;
+    parts.push(`<text x="${margin}" y="${y}" class="group-name">${escape(group)}</text>`);
+    cursor += line;
+    const barsTop = cursor;
+    panel.series.forEach((series, s) => {
+      const value = series.values[g] as number;
+      if (!Number.isFinite(value)) return; // no empty row on a phone: the colours tell
+      const rowTop = cursor;
+      cursor += NARROW.barPitch;
+      const label = labels[s]?.[g] as string;
+      const end = x(value);
+      parts.push(
+        `<rect x="${margin}" y="${rowTop}" width="${(end - margin).toFixed(1)}" ` +
+          `height="${NARROW.bar}" fill="${series.color}">` +
+          `<title>${escape(`${series.name}, ${group}: ${label}`)}</title></rect>`,
+      );
+      // After the bar's end; after the reference line instead when the label would cross it.
+      let labelX = end + 4;
+      const length = textWidth(label, font.text);
+      if (refX !== undefined && refX >= end - 1 && refX <= labelX + length + 2) {
+        labelX = refX + 4;
+      }
+      const middle = rowTop + NARROW.bar / 2;
+      parts.push(
+        `<text x="${labelX.toFixed(1)}" y="${middle}" class="value-h">${escape(label)}</text>`,
+      );
+    });
+    // The axis and the reference line run along the group's bars, not through its name.
+    if (cursor === barsTop) cursor += NARROW.barPitch; // a group without a single bar
+    const [y1, y2] = [barsTop - 2, cursor - (NARROW.barPitch - NARROW.bar) + 2];
+    parts.push(`<line x1="${margin}" x2="${margin}" y1="${y1}" y2="${y2}" class="axis"/>`);
+    if (refX !== undefined) {
+      const at = refX.toFixed(1);
+      parts.push(`<line x1="${at}" x2="${at}" y1="${y1}" y2="${y2}" class="ref"/>`);
+    }
+    cursor += NARROW.groupGap;
+  });
+  return { svg: parts.join("\n"), height: cursor - top + 6 };
+}
+
+/** The chart's two forms: for the docs page's desktop column, and for a phone's. */
+export type ChartForm = "wide" | "narrow";
+
+/** The whole chart in `form`: panels stacked, with caption lines at the bottom. */
+export function chartSvg(panels: Panel[], captions: string[], form: ChartForm = "wide"): string {
+  const narrow = form === "narrow";
+  const width = narrow ? NARROW.width : WIDTH;
+  const left = narrow ? NARROW.margin : MARGIN.left;
+  const text = narrow ? NARROW.font.text : FONT.text;
+  const title = narrow ? NARROW.font.title : FONT.title;
+  const line = narrow ? NARROW.line : LINE;
   let top = 0;
   const body: string[] = [];
   for (const panel of panels) {
-    const drawn = panelSvg(panel, top);
+    const drawn = narrow ? narrowPanelSvg(panel, top) : panelSvg(panel, top);
     body.push(drawn.svg);
     top += drawn.height + 12;
   }
-  const captionLines = captions.flatMap((caption) =>
-    wrap(caption, WIDTH - MARGIN.left - MARGIN.right, FONT.text)
+  const captionLines = captions.flatMap((caption) => wrap(caption, width - 2 * left, text));
+  const captionSvg = captionLines.map((caption, i) =>
+    `<text x="${left}" y="${top + 12 + i * line}" class="caption">${escape(caption)}</text>`
   );
-  const captionSvg = captionLines.map((text, i) =>
-    `<text x="${MARGIN.left}" y="${top + 12 + i * LINE}" class="caption">${escape(text)}</text>`
-  );
-  const height = Math.ceil(top + 12 + (captionLines.length - 1) * LINE + 10);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
-    `viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif">
+  const height = Math.ceil(top + 12 + (captionLines.length - 1) * line + 10);
+  // Each form styles the classes it draws.
+  const bars = narrow
+    ? `.value-h { font-size: ${text}px; fill: #222; dominant-baseline: central; }
+.group-name { font-size: ${text}px; font-weight: 600; fill: #333; }`
+    : `.value { font-size: ${text}px; dominant-baseline: central; }
+.group { font-size: ${text}px; fill: #333; text-anchor: middle; }`;
+  // Generated: deno fmt leaves it as drawn.
+  return `<!-- deno-fmt-ignore-file -->
+<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">
 <style>
-.title { font-size: ${FONT.title}px; font-weight: 600; fill: #222; }
-.value { font-size: ${FONT.text}px; dominant-baseline: central; }
-.group { font-size: ${FONT.text}px; fill: #333; text-anchor: middle; }
-.legend { font-size: ${FONT.text}px; fill: #333; }
+.title { font-size: ${title}px; font-weight: 600; fill: #222; }
+${bars}
+.legend { font-size: ${text}px; fill: #333; }
 .axis { stroke: #888; }
 .ref { stroke: ${REF_COLOR}; stroke-width: 1.5; stroke-dasharray: 5 4; }
-.caption { font-size: ${FONT.text}px; fill: #555; }
+.caption { font-size: ${text}px; fill: #555; }
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
 ${body.join("\n")}

@@ -192,9 +192,16 @@ function pairPanels(runs: { name: string; summary: ResultsSummary }[]): Panel[] 
   ];
 }
 
+/** The narrow form of the chart at `path` (a phone's): `x.svg` → `x-narrow.svg`. */
+function narrowChartPath(path: string): string {
+  return path.replace(/(\.svg)?$/, "-narrow.svg");
+}
+
+/** The chart at `path`, and its narrow form beside it. */
 async function writeChart(path: string, panels: Panel[], captions: string[]): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, chartSvg(panels, captions));
+  await writeFile(narrowChartPath(path), chartSvg(panels, captions, "narrow"));
 }
 
 /** Writes a run's Markdown next to its results file `out`, and its chart. */
@@ -211,7 +218,7 @@ export async function writeReport(results: Results, out: string, chartPath?: str
     ...runPanels(results, ""),
     ...pairPanels([{ name: server, summary }]),
   ], [caption(results)]);
-  console.log(`\nresults: ${out}, ${markdown}\nchart: ${chart}`);
+  console.log(`\nresults: ${out}, ${markdown}\nchart: ${chart}, ${narrowChartPath(chart)}`);
 }
 
 /**
@@ -287,5 +294,5 @@ export async function render(options: BenchOptions): Promise<void> {
     ...interleaved.flat(),
     ...pairPanels(compared.map((run) => ({ name: run.label, summary: run.summary }))),
   ], runs.map((run, i) => `${names[i]}: ${caption(run)}`));
-  console.log(`comparison: ${out}\nchart: ${chart}`);
+  console.log(`comparison: ${out}\nchart: ${chart}, ${narrowChartPath(chart)}`);
 }

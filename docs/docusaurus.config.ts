@@ -5,6 +5,7 @@ import type { PluginOptions as TypedocOptions } from "docusaurus-plugin-typedoc"
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { themes as prismThemes } from "prism-react-renderer";
+import rehypeTableLabels from "./src/rehype/table-labels.ts";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const { version } = JSON.parse(readFileSync(`${repoRoot}package.json`, "utf8")) as {
@@ -64,6 +65,8 @@ const config: Config = {
             // The API pages are generated from the source: edit the TSDoc comments instead.
             docPath.startsWith("api/") ? undefined : `${repository}/edit/main/docs/docs/${docPath}`,
           showLastUpdateTime: false,
+          // Table cells carry their column's name, for the phone layout of custom.css.
+          rehypePlugins: [rehypeTableLabels],
         },
         blog: false,
         theme: { customCss: "./src/css/custom.css" },
