@@ -1,6 +1,36 @@
 # Shared by scripts/cluster.sh (Galera) and scripts/gr-cluster.sh (Group Replication), which
-# source it after setting DIR (where HAProxy's files go) and HAPROXY_PORT: process waits, and
-# HAProxy in front of the three nodes.
+# source it after setting DIR (where HAProxy's files go) and HAPROXY_PORT: the programs they need,
+# process waits, and HAProxy in front of the three nodes.
+
+# require_packages NEED...: each NEED is PACKAGE=COMMAND (a program on the PATH) or
+# PACKAGE=/path (a file), checked as .ci/run checks them. What is missing is installed with
+# apt-get when running as root, as .ci/run installs it; otherwise the script stops at once,
+# saying what to install.
+require_packages() {
+  local need package what missing=()
+  # haproxy and mariadbd live in /usr/sbin, which an ordinary user's PATH may lack.
+  [[ ":$PATH:" == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin"
+  for need in "$@"; do
+    package="${need%%=*}"
+    what="${need#*=}"
+    if [[ "$what" == /* ]]; then
+      [[ -e "$what" ]] && continue
+    else
+      command -v "$what" >/dev/null 2>&1 && continue
+    fi
+    [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
+    echo "$0: installing what it needs: ${missing[*]}"
+    apt-get update -qq || exit 1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" || exit 1
+    return 0
+  fi
+  echo "$0: not installed: ${missing[*]}. Install as root with:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+}
 
 alive() { # a process that exists and is not a zombie waiting to be reaped
   local state

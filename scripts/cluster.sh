@@ -194,6 +194,9 @@ EOF
 
 cmd_start() {
   local n any_running=false
+  # What .ci/run installs for this cluster, and the MariaDB server and client it runs.
+  require_packages galera-4=/usr/lib/galera/libgalera_smm.so haproxy=haproxy rsync=rsync \
+    mariadb-server=mariadbd mariadb-server=mariadb-install-db mariadb-client=mariadb
   mkdir -p "$DIR"
   for n in "${NODES[@]}"; do
     write_config "$n"

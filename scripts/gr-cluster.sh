@@ -231,6 +231,8 @@ EOF
 
 cmd_start() {
   local n
+  # What .ci/run installs for this cluster, and the client the checks and HAProxy's probe run.
+  require_packages haproxy=haproxy mariadb-client=mariadb
   if [[ ! -x "$ROOT/usr/sbin/mysqld" ]]; then
     echo "no MySQL chroot at $ROOT: run scripts/ensure-mysql.sh first" >&2
     return 1
