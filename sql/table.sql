@@ -14,6 +14,12 @@
 -- without one, or when the option is not set); with encryption, a keyed hash of it. Indexed with
 -- `expired`, so a user's live sessions are found, counted and deleted by an index seek.
 --
+-- `destroyed` marks a session that destroy, destroyUser or clear ended: its row stays, without
+-- the session's data or owner, until the session would have expired anyway (the sweep then
+-- deletes it with the expired rows), so that no later save or touch of that id, from any
+-- process, brings the session back. A marker costs its id, a tiny `sess` and the two index
+-- entries: about 60 bytes plus the id's length.
+--
 -- `sess` is JSON. MySQL stores it as binary JSON and mysql2 hands it back already parsed;
 -- MariaDB's JSON is an alias of LONGTEXT with a JSON_VALID check and comes back as a string.
 -- The store accepts both.
@@ -26,6 +32,7 @@ CREATE TABLE IF NOT EXISTS `{{table}}` (
   `sess` JSON NOT NULL,
   `expired` DATETIME NOT NULL,
   `user_id` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE {{sid_collation}} NULL,
+  `destroyed` BOOLEAN NOT NULL DEFAULT FALSE,
   PRIMARY KEY (`{{sid}}`),
   KEY `{{table}}_expired_index` (`expired`),
   KEY `{{table}}_user_index` (`user_id`, `expired`)

@@ -130,7 +130,9 @@ function withTls(
   if (mode === undefined && !anyCertificate) return config; // mysql2's own `ssl`, if any
   const given = typeof config.ssl === "object" && config.ssl !== null ? config.ssl : {};
   const ssl: Record<string, unknown> = { ...given };
-  for (const [name, value] of Object.entries(certificates)) if (value !== undefined) ssl[name] = value;
+  for (const [name, value] of Object.entries(certificates)) {
+    if (value !== undefined) ssl[name] = value;
+  }
   // As MySQL's clients do: REQUIRED encrypts without checking whom it talks to, unless a CA is
   // given; VERIFY_CA checks the certificate's chain; VERIFY_IDENTITY also its host name.
   const verify = mode !== "REQUIRED" || certificates.ca !== undefined;

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
 import { closedError, isReadOnlyRefusal, SessionStoreError } from "./errors.ts";
-import { type LoginTarget, loginRefusalOf } from "./login_errors.ts";
+import { loginRefusalOf, type LoginTarget } from "./login_errors.ts";
 
 /** The part of a mysql2 (or mysql) connection the store uses. */
 interface DriverConnection {
@@ -152,6 +152,17 @@ export class Database {
         (result) => resolve(firstResultSet<Row>(result)),
         reject,
       )
+    );
+  }
+
+  /**
+   * Runs a CALL of a procedure that selects nothing, as a prepared statement where the driver
+   * has them, and resolves to how many rows its last statement changed: the CALL's OK packet
+   * carries that count on MySQL and MariaDB, so no result set need be sent for it.
+   */
+  write(sql: string, values: unknown[], timeout = this.#options.timeout): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.#enqueue(sql, values, true, timeout, (result) => resolve(affectedRows(result)), reject)
     );
   }
 
@@ -430,6 +441,12 @@ export class Database {
     this.#borrowed--;
     this.#client.releaseConnection(connection);
   }
+}
+
+/** The changed rows an OK packet reports (mysql2's ResultSetHeader, mysql's OkPacket). */
+function affectedRows(result: unknown): number {
+  const packet = Array.isArray(result) ? result[result.length - 1] : result;
+  return Number((packet as { affectedRows?: unknown } | undefined)?.affectedRows ?? 0);
 }
 
 /**

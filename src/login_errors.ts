@@ -37,7 +37,7 @@ function describe(target: LoginTarget | undefined, message: string): string {
 
 /** The three ways through caching_sha2_password without TLS, best first. */
 const RSA_KEY_FIXES = "Fix it one of three ways, best first: (1) connect over TLS, verified " +
-  'against the server\'s CA: `?ssl-ca=/path/to/ca.pem` in a mysql:// URL, or `ssl: { ca: ' +
+  "against the server's CA: `?ssl-ca=/path/to/ca.pem` in a mysql:// URL, or `ssl: { ca: " +
   'readFileSync("/path/to/ca.pem") }` in a config (MySQL makes ca.pem in its data directory); ' +
   "(2) give the server's RSA public key (its public_key.pem, or the value of SHOW STATUS LIKE " +
   "'Caching_sha2_password_rsa_public_key'): `?server-public-key-path=/path/to/public_key.pem`, " +
@@ -45,7 +45,8 @@ const RSA_KEY_FIXES = "Fix it one of three ways, best first: (1) connect over TL
   "trust, let the driver fetch the key unverified: `?allowPublicKeyRetrieval=true`, or " +
   `\`allowPublicKeyRetrieval: true\`. See ${GUIDE}`;
 
-const TRUST_CA_FIX = "give the CA that signed the server's certificate: `?ssl-ca=/path/to/ca.pem` " +
+const TRUST_CA_FIX =
+  "give the CA that signed the server's certificate: `?ssl-ca=/path/to/ca.pem` " +
   'in a mysql:// URL, or `ssl: { ca: readFileSync("/path/to/ca.pem") }` in a config (MySQL ' +
   "makes its own ca.pem in its data directory; a managed service publishes its CA bundle). Do " +
   "not turn verification off: anyone on the network path could then read the password";
@@ -67,7 +68,9 @@ function tlsRefusal(message: string, where: string): string | undefined {
     return `the server's certificate is not signed by a CA the connection trusts (${where}: ` +
       `${message}): ${TRUST_CA_FIX}. See ${GUIDE}`;
   }
-  if (/protocol version|wrong version number|no protocols available|handshake failure/i.test(message)) {
+  if (
+    /protocol version|wrong version number|no protocols available|handshake failure/i.test(message)
+  ) {
     return `TLS could not be agreed with the server (${where}: ${message}): the server and ` +
       "Node share no TLS version or cipher; enable TLS 1.2 or 1.3 on the server " +
       `(tls_version). See ${GUIDE}`;

@@ -5,6 +5,7 @@ import {
   type ColumnType,
   createProcedureSql,
   createTableSql,
+  markerColumnSql,
   type ParameterTypes,
   procedureName,
   PROCEDURES,
@@ -108,6 +109,8 @@ export interface TableFacts {
   types: { sid: ColumnType; user: ColumnType | undefined };
   /** Whether an index starts with user_id. */
   userIndexed: boolean;
+  /** Whether the table has schema 3's `destroyed` column, which marks destroyed sessions. */
+  marked: boolean;
   warnings: string[];
 }
 
@@ -155,6 +158,7 @@ export async function inspectTable(
   return {
     types: { sid: columnType(sid), user: user && columnType(user) },
     userIndexed: Number(indexed?.n ?? 0) > 0,
+    marked: byName.has("destroyed"),
     warnings,
   };
 }
@@ -326,12 +330,19 @@ const ALTER_TIMEOUT = 30 * 60_000;
 const ER_DUP_FIELDNAME = 1060;
 const ER_DUP_KEYNAME = 1061;
 
+/** Whether a table lacks a column or index the current schema needs. */
+function lacksColumns(table: TableFacts): boolean {
+  return !table.types.user || !table.userIndexed || !table.marked;
+}
+
 /**
- * Schema 2 on a table made before it (knex-mysql-session 0.1, connect-session-knex): the owner
- * column and its index. With `install`, added in place (the column instantly, the index online);
- * without, a missing column is an error naming the fix and a missing index a warning.
+ * The current schema on a table made before it (knex-mysql-session 0.1, connect-session-knex,
+ * or an earlier schema): the owner column and its index (schema 2), the marker column of
+ * destroyed sessions (schema 3). With `install`, added in place (the columns instantly, the
+ * index online); without, a missing column is an error naming the fix and a missing index a
+ * warning.
  */
-async function addUserColumn(
+async function addMissingColumns(
   db: Database,
   names: SchemaNames,
   connection: Connection,
@@ -340,10 +351,15 @@ async function addUserColumn(
 ): Promise<TableFacts> {
   const upgrade = `\`npx knex-mysql-session upgrade --table ${names.table} --sid ${names.sid}\``;
   if (!install) {
-    if (!table.types.user) {
+    const missing = [
+      ...(table.types.user ? [] : ["`user_id` (schema 2 keeps each session's owner there)"]),
+      ...(table.marked ? [] : ["`destroyed` (schema 3 marks destroyed sessions there)"]),
+    ];
+    if (missing.length > 0) {
       throw schemaError(
-        `table \`${names.table}\` has no column \`user_id\` (schema ${SCHEMA_VERSION} keeps each ` +
-          `session's owner there): add it with ${upgrade}, or start once with createtable: true`,
+        `table \`${names.table}\` has no column ${missing.join(", nor ")}: add ` +
+          `${missing.length > 1 ? "them" : "it"} with ${upgrade} (online), or start once with ` +
+          "createtable: true",
       );
     }
     table.warnings.push(
@@ -356,6 +372,7 @@ async function addUserColumn(
   const steps: [string, number][] = [
     ...(table.types.user ? [] : [[column, ER_DUP_FIELDNAME] as [string, number]]),
     ...(table.userIndexed ? [] : [[index, ER_DUP_KEYNAME] as [string, number]]),
+    ...(table.marked ? [] : [[markerColumnSql(names.table), ER_DUP_FIELDNAME] as [string, number]]),
   ];
   try {
     for (const [sql, duplicate] of steps) {
@@ -369,9 +386,9 @@ async function addUserColumn(
     const advice = await installAdvice(db, names, connection);
     throw new SessionStoreError(
       "ERR_ACCESS_DENIED",
-      `table \`${names.table}\` needs the column \`user_id\` and its index (schema ` +
-        `${SCHEMA_VERSION}) and ${connection.account} may not add them (server said: ` +
-        `${serverSaid(error)}): ${advice}; or GRANT ALTER ON ` +
+      `table \`${names.table}\` needs the columns \`user_id\` and \`destroyed\` and the index ` +
+        `on \`user_id\` (schema ${SCHEMA_VERSION}) and ${connection.account} may not add them ` +
+        `(server said: ${serverSaid(error)}): ${advice}; or GRANT ALTER ON ` +
         `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );
@@ -403,9 +420,7 @@ export async function prepareSchema(
         "create it with the option createtable: true, or `npx knex-mysql-session install`",
     );
   }
-  if (!table.types.user || !table.userIndexed) {
-    table = await addUserColumn(db, names, connection, table, install);
-  }
+  if (lacksColumns(table)) table = await addMissingColumns(db, names, connection, table, install);
   const { types, warnings } = table;
   const user = types.user as ColumnType;
   const problems = procedureProblems(await existingProcedures(db, names.table), names, types.sid);

@@ -7,15 +7,11 @@ interface CookieSettings {
   others: string;
 }
 
-/**
- * What the store last read or wrote for a session: its expiry and its cookie's settings, or
- * neither once it is gone (the store deleted it, or a read found it missing) — the entry itself
- * says the store has seen the session, so that a save of it only updates it while it exists.
- */
+/** What the store last read or wrote for a session: its expiry and its cookie's settings. */
 interface Remembered {
   /** The expiry as the column holds it (whole seconds, in ms). */
-  expires?: number;
-  cookie?: CookieSettings;
+  expires: number;
+  cookie: CookieSettings | undefined;
 }
 
 /**
@@ -56,11 +52,11 @@ function sameSettings(a: CookieSettings | undefined, b: CookieSettings | undefin
 }
 
 /**
- * What this store last read or wrote for recent sessions: so that a save of a session it has
- * seen only updates it while it exists (a save from a request that read it before a logout
- * must not bring it back), a touch that would change nothing is not sent, and a touch that
- * carries a cookie change is sent as a save instead. Bounded: the oldest entry goes first (a
- * Map keeps insertion order, and each remember moves its entry to the end).
+ * What this store last read or wrote for recent sessions, so that a touch that would change
+ * nothing is not sent and a touch that carries a cookie change is sent as a save instead. Only
+ * an economy: what keeps a destroyed session destroyed is its marker in the database, never
+ * this memory. Bounded: the oldest entry goes first (a Map keeps insertion order, and each
+ * remember moves its entry to the end).
  */
 export class SessionMemo {
   readonly #capacity: number;
@@ -78,24 +74,17 @@ export class SessionMemo {
   /** A touch stored this expiry; the cookie's settings stay what they were. */
   touched(sid: string, expires: number): void {
     const remembered = this.#sessions.get(sid);
-    if (remembered?.expires !== undefined) {
-      this.#put(sid, { expires: storedTime(expires), cookie: remembered.cookie });
-    }
+    if (remembered) this.#put(sid, { expires: storedTime(expires), cookie: remembered.cookie });
   }
 
-  /** The session is gone (deleted, or read as missing); the store has still seen it. */
-  gone(sid: string): void {
-    if (this.#sessions.has(sid)) this.#put(sid, {});
+  /** The session is gone (destroyed, or read as missing). */
+  forget(sid: string): void {
+    this.#sessions.delete(sid);
   }
 
   /** Every session is gone (clear()). */
   clear(): void {
-    for (const sid of this.#sessions.keys()) this.#sessions.set(sid, {});
-  }
-
-  /** Whether the store has read or written `sid` (and remembers it). */
-  seen(sid: string): boolean {
-    return this.#sessions.has(sid);
+    this.#sessions.clear();
   }
 
   /**
@@ -106,7 +95,7 @@ export class SessionMemo {
    */
   cookieChanged(sid: string, cookie: unknown, now: number): boolean {
     const remembered = this.#sessions.get(sid);
-    return remembered?.cookie !== undefined && (remembered.expires ?? 0) > now &&
+    return remembered?.cookie !== undefined && remembered.expires > now &&
       !sameSettings(remembered.cookie, cookieSettings(cookie));
   }
 

@@ -4,11 +4,12 @@ import { SQL_TEXT, type SqlFileName } from "./sql_text.generated.ts";
 /**
  * The schema version stamped in the table comment, in every procedure name and in every
  * procedure's comment. 2: the owner column `user_id` and its index with the procedure
- * destroy_user; a save of a session the store has seen updates it only while it exists;
- * procedures carry the layout they were made for in their comment; MySQL's set procedure uses
- * the row alias instead of the deprecated VALUES().
+ * destroy_user; procedures carry the layout they were made for in their comment; MySQL's set
+ * procedure uses the row alias instead of the deprecated VALUES(). 3: destroy and destroy_user
+ * leave a marker (the column `destroyed`) that no later save or touch overwrites, instead of a
+ * guard in each process's memory; writes report their count in the CALL's OK packet.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The names a schema is built from. */
 export interface SchemaNames {
@@ -87,7 +88,7 @@ export function statements(names: SchemaNames): Statements {
     all: query("queries/all"),
     sessionsOf: query("queries/sessions_of"),
     countOf: query("queries/count_of"),
-    set: call("set", 5),
+    set: call("set", 4),
     touch: call("touch", 3),
     destroy: call("destroy", 1),
     destroyUser: call("destroy_user", 2),
@@ -146,6 +147,11 @@ export function procedureSignature(names: SchemaNames, sidType: ColumnType): str
 export function userColumnSql(table: string, collation: string): [string, string] {
   const values = { table, sid_collation: collation };
   return [renderSql("upgrade/user_column", values), renderSql("upgrade/user_index", values)];
+}
+
+/** The ALTER statement that gives a table made before schema 3 its `destroyed` column. */
+export function markerColumnSql(table: string): string {
+  return renderSql("upgrade/marker_column", { table });
 }
 
 /** Every statement of a fresh install on `server`, in order: the table, then each procedure. */

@@ -473,7 +473,7 @@ export class KnexMySQLStore extends Store {
     const row = rows[0];
     const session = row ? await this.#reader.read(row.sess, sid, row.owner) : null;
     if (!row || !session) {
-      this.#memo.gone(sid);
+      this.#memo.forget(sid);
       return null;
     }
     this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
@@ -489,15 +489,8 @@ export class KnexMySQLStore extends Store {
     // Sealed with its owner: a row whose user_id is changed or erased no longer opens.
     const stored = this.#cipher ? await this.#cipher.seal(json, sid, owner) : json;
     checkPacketSize(stored, sid, maxAllowedPacket);
-    // A session this store has seen is saved only while it exists: a request that read it
-    // before a logout deleted it must not bring it back.
-    const seen = this.#memo.seen(sid) ? 1 : 0;
-    await this.#run(
-      "set",
-      this.#sql.set,
-      [sid, stored, toSqlDateTime(expires), owner, seen],
-      WRITE,
-    );
+    // A destroyed session's marker stays: the procedure does not save over it.
+    await this.#write("set", this.#sql.set, [sid, stored, toSqlDateTime(expires), owner], WRITE);
     this.#memo.remember(sid, expires, session.cookie);
   }
 
@@ -511,7 +504,7 @@ export class KnexMySQLStore extends Store {
     if (this.#options.disableTouch) return;
     const expires = expiryOf(session, now, this.#options.ttl);
     if (this.#memo.touchWouldKeep(sid, expires, this.#options.touchAfter)) return;
-    await this.#run(
+    await this.#write(
       "touch",
       this.#sql.touch,
       [sid, toSqlDateTime(expires), toSqlDateTime(now)],
@@ -522,14 +515,9 @@ export class KnexMySQLStore extends Store {
 
   async #destroy(sid: string): Promise<boolean> {
     checkSid(sid);
-    const [row] = await this.#run<{ deleted: number | string }>(
-      "destroy",
-      this.#sql.destroy,
-      [sid],
-      WRITE,
-    );
-    this.#memo.gone(sid);
-    return Number(row?.deleted ?? 0) > 0;
+    const destroyed = await this.#write("destroy", this.#sql.destroy, [sid], WRITE);
+    this.#memo.forget(sid);
+    return destroyed > 0;
   }
 
   async #all(): Promise<SessionWithId[]> {
@@ -561,26 +549,20 @@ export class KnexMySQLStore extends Store {
   }
 
   async #clear(): Promise<number> {
-    const [row] = await this.#run<{ deleted: number | string }>(
-      "clear",
-      this.#sql.clear,
-      [],
-      WRITE,
-    );
+    const deleted = await this.#write("clear", this.#sql.clear, [], WRITE);
     this.#memo.clear();
-    return Number(row?.deleted ?? 0);
+    return deleted;
   }
 
   /** One batch of a sweep; 0 ends the sweep. */
   async #clearExpiredBatch(limit: number): Promise<number> {
     try {
-      const [row] = await this.#run<{ deleted: number | string }>(
+      const deleted = await this.#write(
         "cleanup",
         this.#sql.clearExpired,
         [toSqlDateTime(clock.now()), limit],
         SWEEP,
       );
-      const deleted = Number(row?.deleted ?? 0);
       this.#stats.sessionsSwept += deleted;
       return deleted;
     } catch (error) {
@@ -692,13 +674,12 @@ export class KnexMySQLStore extends Store {
     if (except !== undefined) checkSid(except);
     let deleted = 0;
     for (const key of await this.#lookupKeys(userId)) {
-      const [row] = await this.#run<{ deleted: number | string }>(
+      deleted += await this.#write(
         "destroyUser",
         this.#sql.destroyUser,
         [key, except ?? null],
         WRITE,
       );
-      deleted += Number(row?.deleted ?? 0);
     }
     return deleted;
   }
@@ -708,39 +689,62 @@ export class KnexMySQLStore extends Store {
     else this.#warn(`session ${JSON.stringify(event.sid)}: ${event.message}`);
   }
 
-  /**
-   * The one path of every statement: once the schema is known usable, straight to the
-   * database (the hot path: no extra promise, no retry machinery on the first attempt); a
-   * failure goes to #recover.
-   */
+  /** A SELECT (or a CALL that selects), resolving to its rows; see #send. */
   #run<Row>(
     operation: string,
     sql: string,
     values: unknown[],
     resendable: Resendable,
   ): Promise<Row[]> {
-    if (!this.#startup.facts) {
-      return this.#startup.started().then(() => this.#run<Row>(operation, sql, values, resendable));
-    }
-    const deadline = clock.monotonic() + this.#options.queryTimeout;
-    return this.#db.execute<Row>(sql, values).catch((error) =>
-      this.#recover<Row>(operation, sql, values, resendable, deadline, error)
+    return this.#send(
+      operation,
+      (msLeft) => this.#db.execute<Row>(sql, values, msLeft),
+      resendable,
     );
   }
 
-  /** Sends the statement again while that is safe and its deadline allows, or reports why not. */
-  async #recover<Row>(
+  /** A CALL that selects nothing, resolving to the rows it changed; see #send. */
+  #write(
     operation: string,
     sql: string,
     values: unknown[],
     resendable: Resendable,
+  ): Promise<number> {
+    return this.#send(operation, (msLeft) => this.#db.write(sql, values, msLeft), resendable);
+  }
+
+  /**
+   * The one path of every statement: once the schema is known usable, straight to the
+   * database (the hot path: no retry machinery on the first attempt); a failure goes to
+   * #recover. `attempt` sends the statement once, within `msLeft` ms (the default deadline
+   * when undefined).
+   */
+  #send<T>(
+    operation: string,
+    attempt: (msLeft?: number) => Promise<T>,
+    resendable: Resendable,
+  ): Promise<T> {
+    if (!this.#startup.facts) {
+      return this.#startup.started().then(() => this.#send(operation, attempt, resendable));
+    }
+    const deadline = clock.monotonic() + this.#options.queryTimeout;
+    return attempt().catch((error) =>
+      this.#recover(operation, attempt, resendable, deadline, error)
+    );
+  }
+
+  /** Sends the statement again while that is safe and its deadline allows, or reports why not. */
+  async #recover<T>(
+    operation: string,
+    attempt: (msLeft: number) => Promise<T>,
+    resendable: Resendable,
     deadline: number,
     error: unknown,
-  ): Promise<Row[]> {
+  ): Promise<T> {
     try {
       return await retryAfter(
         error,
-        (msLeft) => this.#db.execute<Row>(sql, values, msLeft),
+        attempt,
         deadline,
         this.#options,
         (attempt, cause) => {

@@ -60,7 +60,7 @@ describe("createtable", () => {
     assert.equal(row.comment, `knex-mysql-session schema ${SCHEMA_VERSION}`);
   });
 
-  it("creates the seed's layout with a byte-wise, NO PAD sid and an index on expired, plus an indexed owner column", async () => {
+  it("creates the seed's layout with a byte-wise, NO PAD sid and an index on expired, plus an indexed owner column and the marker column", async () => {
     const table = tableName();
     await open({ tablename: table }).ready;
     const [columns] = await database.admin.raw(
@@ -74,8 +74,9 @@ describe("createtable", () => {
       "sess",
       "expired",
       "user_id",
+      "destroyed",
     ]);
-    const [sid, sess, expired, user] = columns;
+    const [sid, sess, expired, user, destroyed] = columns;
     assert.equal(sid.type, "varchar(255)");
     assert.equal(sid.key, "PRI");
     assert.match(sid.collation, /^utf8mb4_(nopad_bin|0900_bin)$/);
@@ -86,6 +87,8 @@ describe("createtable", () => {
     assert.equal(user.type, "varchar(255)");
     assert.equal(user.collation, sid.collation);
     assert.equal(user.nullable, "YES");
+    assert.equal(destroyed.type, "tinyint(1)");
+    assert.equal(destroyed.nullable, "NO");
     const [indexes] = await database.admin.raw(
       "SELECT INDEX_NAME AS name, COLUMN_NAME AS col, SEQ_IN_INDEX AS seq " +
         "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? " +

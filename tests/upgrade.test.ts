@@ -1,8 +1,9 @@
-// A table of knex-mysql-session 0.1.0 (schema 1) upgraded to schema 2 in place, under live
-// traffic from the old app: `upgrade` adds the owner column and its index online and installs
-// the v2 procedures beside the v1 ones; no session is lost, no acknowledged write of the old app
-// is undone; old and new app then run side by side; the app account that had the old grants is
-// named with the command that gives it the new ones; `upgrade --prune` ends with schema 2 only.
+// Tables of schema 1 (knex-mysql-session 0.1.0) and schema 2 upgraded to the current schema in
+// place, under live traffic from the old app: `upgrade` adds the owner column and its index
+// online and the marker column instantly, and installs the new procedures beside the old ones;
+// no session is lost, no acknowledged write of the old app is undone; old and new app then run
+// side by side; the app account that had the old grants is named with the command that gives it
+// the new ones; `upgrade --prune` ends with the current schema only.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -14,7 +15,7 @@ import { procedureName, PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
 import { cli } from "./helpers/cli.ts";
 import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
-import { installV1 } from "./helpers/schema_v1.ts";
+import { installV1, installV2 } from "./helpers/old_schemas.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
 const SESSIONS = 50_000;
@@ -89,6 +90,7 @@ describe("upgrading a schema 1 table", () => {
     );
     assert.match(upgrade.stdout, new RegExp(`added column \`${table}\`\\.\`user_id\``));
     assert.match(upgrade.stdout, new RegExp(`added index \`${table}_user_index\``));
+    assert.match(upgrade.stdout, new RegExp(`added column \`${table}\`\.\`destroyed\``));
     for (const procedure of PROCEDURES) {
       assert.match(
         upgrade.stdout,
@@ -153,3 +155,82 @@ describe("upgrading a schema 1 table", () => {
     assert.equal(status.stderr, "");
   });
 });
+
+describe("upgrading a schema 2 table", () => {
+  it("under live traffic from the v2 app: the marker column in place, markers the v2 app cannot undo for v3 readers", async () => {
+    const table = tableName("v2");
+    await installV2(db.admin, table);
+    await fill(db.admin, table);
+    const v2 = (sid: string, n: number, user: string | null, existing: 0 | 1) =>
+      db.admin.raw(`CALL \`${table}_set_v2\`(?, ?, ?, ?, ?)`, [
+        sid,
+        JSON.stringify({ cookie: { originalMaxAge: 3_600_000 }, n, user }),
+        new Date(Date.now() + 3_600_000).toISOString().slice(0, 19).replace("T", " "),
+        user,
+        existing,
+      ]);
+    // The v2 app keeps saving 20 sessions while the upgrade runs.
+    const acknowledged = new Map<string, number>();
+    let stop = false;
+    const oldApp = (async () => {
+      for (let n = 1; !stop; n++) {
+        await v2(`old-${n % 20}`, n, null, 0);
+        acknowledged.set(`old-${n % 20}`, n);
+      }
+    })();
+    await sleep(200);
+    try {
+      await upgradeBesideV2(table, v2, acknowledged);
+    } finally {
+      stop = true;
+      await oldApp;
+    }
+    const pruned = await cli(["upgrade", "--prune", "--table", table, "--url", db.url]);
+    assert.match(pruned.stdout, new RegExp(`dropped procedure \`${table}_set_v2\``));
+    const status = await cli(["status", "--table", table, "--url", db.url]);
+    assert.match(status.stdout, new RegExp(`layout: +knex-mysql-session schema ${SCHEMA_VERSION}`));
+    assert.equal(status.stderr, "");
+  });
+});
+
+/** The upgrade while the v2 app writes, then the v3 store beside it. */
+async function upgradeBesideV2(
+  table: string,
+  v2: (sid: string, n: number, user: string | null, existing: 0 | 1) => Promise<unknown>,
+  acknowledged: Map<string, number>,
+) {
+  const upgrade = await cli(["upgrade", "--table", table, "--url", db.url]);
+  assert.equal(upgrade.code, 0, upgrade.stderr);
+  assert.match(upgrade.stdout, new RegExp(`added column \`${table}\`\.\`destroyed\``));
+  assert.doesNotMatch(upgrade.stdout, /user_id|user_index/); // schema 2 had them
+  assert.match(upgrade.stdout, new RegExp(`created procedure \`${table}_set_v3\``));
+  assert.match(upgrade.stdout, /older procedures kept for apps still running them/);
+  // Run again (an interrupted upgrade is resumed by running it again): nothing left to do.
+  const again = await cli(["upgrade", "--table", table, "--url", db.url]);
+  assert.match(again.stdout, /nothing to do: everything is installed/);
+
+  await closing(async (defer) => {
+    const store = new KnexMySQLStore({
+      knex: db.admin,
+      tablename: table,
+      createtable: false,
+      clearInterval: 0,
+      userId: (session) => (session as unknown as { user?: string }).user,
+    });
+    defer(() => store.close());
+    await store.ready;
+    assert.equal(((await store.get("bulk-4321")) as unknown as { n: number }).n, 4321);
+    await store.set("ann-1", sessionFor({ user: "ann" }));
+    await store.set("ann-2", sessionFor({ user: "ann" }));
+    assert.equal(await store.destroyUser("ann"), 2);
+    // The v2 app, whose memory flushed, saves over a marker: v3 readers still see it gone.
+    await v2("ann-1", 1, "ann", 0);
+    assert.equal(await store.get("ann-1"), null);
+    assert.equal(await store.countOf("ann"), 0);
+    assert.deepEqual(await store.sessionsOf("ann"), []);
+    for (const [sid, n] of acknowledged) {
+      const stored = await store.get(sid) as unknown as { n: number } | null;
+      assert.ok(stored && stored.n >= n, `${sid}: acknowledged ${n}, stored ${stored?.n}`);
+    }
+  });
+}

@@ -1,5 +1,5 @@
--- Push back the expiry of a live session. An expired session stays expired: a touch racing
--- with expiry must not bring it back.
+-- Push back the expiry of a live session. An expired session stays expired (a touch racing
+-- with expiry must not bring it back), and so does a destroyed one's marker.
 CREATE PROCEDURE `{{table}}_touch_v{{schema_version}}`(
   IN p_sid VARCHAR(255) CHARACTER SET {{sid_charset}} COLLATE {{sid_collation}},
   IN p_expired DATETIME,
@@ -10,5 +10,5 @@ CREATE PROCEDURE `{{table}}_touch_v{{schema_version}}`(
   COMMENT 'knex-mysql-session schema {{schema_version}}: extend the expiry of a live session, for `{{table}}`.`{{sid}}` {{sid_collation}}'
 BEGIN
   UPDATE `{{table}}` SET `expired` = p_expired
-  WHERE `{{sid}}` = p_sid AND `expired` > p_now;
+  WHERE `{{sid}}` = p_sid AND `expired` > p_now AND NOT `destroyed`;
 END

@@ -2,4 +2,4 @@
 SELECT `{{sid}}` AS sid, `sess`, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', `expired`) AS expires_at,
   `user_id` AS owner
 FROM `{{table}}`
-WHERE `expired` > ?
+WHERE `expired` > ? AND NOT `destroyed`

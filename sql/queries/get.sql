@@ -5,4 +5,4 @@
 SELECT `sess`, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', `expired`) AS expires_at,
   `user_id` AS owner
 FROM `{{table}}`
-WHERE `{{sid}}` = ? AND `expired` > ?
+WHERE `{{sid}}` = ? AND `expired` > ? AND NOT `destroyed`

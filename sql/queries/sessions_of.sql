@@ -4,5 +4,5 @@
 SELECT `{{sid}}` AS sid, `sess`, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', `expired`) AS expires_at,
   `user_id` AS owner
 FROM `{{table}}`
-WHERE `user_id` = ? AND `expired` > ?
+WHERE `user_id` = ? AND `expired` > ? AND NOT `destroyed`
 ORDER BY `expired` DESC

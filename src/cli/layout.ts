@@ -35,6 +35,8 @@ export interface TableLayout extends Shape {
   /** Schema 2's owner column, when the table has it, and whether an index starts with it. */
   user: Column | undefined;
   userIndexed: boolean;
+  /** Whether the table has schema 3's `destroyed` column, which marks destroyed sessions. */
+  marked: boolean;
 }
 
 /** express-mysql-session's default column names (its `schema.columnNames`). */
@@ -124,6 +126,7 @@ export async function detectLayout(
     expiryIndexed: await isIndexed(connection, table, columns.expiry.name),
     user,
     userIndexed: user !== undefined && await isIndexed(connection, table, user.name),
+    marked: byName.has("destroyed"),
   });
   const knexShape = pick(sid, "sess", "expired");
   if (knexShape) return await shape("connect-session-knex", knexShape);
@@ -146,6 +149,7 @@ export interface LayoutDifferences {
   index?: string;
   user?: string;
   userIndex?: string;
+  marker?: string;
 }
 
 export function layoutDifferences(layout: TableLayout, sidCollation: string): LayoutDifferences {
@@ -172,6 +176,9 @@ export function layoutDifferences(layout: TableLayout, sidCollation: string): La
   if (!layout.user) differences.user = "no owner column `user_id` (schema 2)";
   else if (!layout.userIndexed) {
     differences.userIndex = "no index on `user_id` (sessionsOf and destroyUser scan the table)";
+  }
+  if (!layout.marked) {
+    differences.marker = "no column `destroyed` marking destroyed sessions (schema 3)";
   }
   return differences;
 }

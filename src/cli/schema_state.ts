@@ -36,6 +36,8 @@ export interface InstallOutcome {
   /** Schema 2's owner column and its index, added to a table made before it. */
   ownerColumnAdded: boolean;
   ownerIndexAdded: boolean;
+  /** Schema 3's column marking destroyed sessions, added to a table made before it. */
+  markerColumnAdded: boolean;
   proceduresCreated: string[];
   /**
    * Accounts that may SELECT the table but not EXECUTE the procedures just created (app
@@ -74,9 +76,9 @@ export async function installSchema(
   names: SchemaNames,
   io: Io,
 ): Promise<InstallOutcome> {
-  const owner = () => connection.step("SELECT", () => inspectTable(connection.db, names));
+  const inspect = () => connection.step("SELECT", () => inspectTable(connection.db, names));
   const hadTable = await tableExists(connection, names.table);
-  const ownerBefore = hadTable ? await owner() : undefined;
+  const tableBefore = hadTable ? await inspect() : undefined;
   const before = new Set((await installedProcedures(connection, names.table)).map((p) => p.name));
   // A CREATE PROCEDURE refused for want of CREATE ROUTINE fails with a database-level error
   // that does not name the privilege; CREATE TABLE and ALTER name theirs.
@@ -90,8 +92,9 @@ export async function installSchema(
   const proceduresCreated = after.map((p) => p.name).filter((name) => !before.has(name));
   return {
     tableCreated: !hadTable,
-    ownerColumnAdded: hadTable && !ownerBefore?.types.user,
-    ownerIndexAdded: hadTable && !ownerBefore?.userIndexed,
+    ownerColumnAdded: hadTable && !tableBefore?.types.user,
+    ownerIndexAdded: hadTable && !tableBefore?.userIndexed,
+    markerColumnAdded: hadTable && !tableBefore?.marked,
     proceduresCreated,
     ungranted: proceduresCreated.length > 0 && hadTable
       ? await connection.step("SELECT", () => appAccounts(connection, names.table))

@@ -8,7 +8,7 @@ import { PROCEDURES, SCHEMA_VERSION } from "../../src/sql.ts";
 import { cli } from "../helpers/cli.ts";
 import { assertEightStartAtOnce, schemaOn } from "../helpers/cluster_checks.ts";
 import { urlFor } from "../helpers/cluster.ts";
-import { installV1 } from "../helpers/schema_v1.ts";
+import { installV1 } from "../helpers/old_schemas.ts";
 import { sessionFor } from "../helpers/sessions.ts";
 import {
   type ClusterDatabase,

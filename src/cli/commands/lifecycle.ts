@@ -18,6 +18,7 @@ function reportInstall(io: Io, names: SchemaNames, outcome: InstallOutcome): voi
     ...(outcome.tableCreated ? [`created table \`${table}\``] : []),
     ...(outcome.ownerColumnAdded ? [`added column \`${table}\`.\`user_id\``] : []),
     ...(outcome.ownerIndexAdded ? [`added index \`${table}_user_index\``] : []),
+    ...(outcome.markerColumnAdded ? [`added column \`${table}\`.\`destroyed\``] : []),
     ...outcome.proceduresCreated.map((name) => `created procedure \`${name}\``),
   ];
   for (const change of changes) println(io.stdout, change);

@@ -75,6 +75,12 @@ async function schemaWarnings(
         }`,
     );
   }
+  if (!layout.marked) {
+    warnings.push(
+      `no column \`destroyed\` of schema version ${SCHEMA_VERSION} (it marks destroyed ` +
+        `sessions): ${unstamped ? migrate : "run upgrade (it adds it in place, instantly)"}`,
+    );
+  }
   const present = new Set(procedures.map((procedure) => procedure.name));
   const missing = PROCEDURES.map((procedure) => procedureName(names.table, procedure))
     .filter((name) => !present.has(name.toLowerCase()));

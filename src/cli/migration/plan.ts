@@ -116,8 +116,12 @@ export function copyBatchSql(
 
 function alterInPlace(facts: MigrationFacts): Step[] {
   const { source } = facts;
-  // The owner column and its index are the install step's, as for any table before schema 2.
-  const { user: _, userIndex: __, ...differences } = layoutDifferences(source, facts.sidCollation);
+  // The owner and marker columns and the owner index are the install step's, as for any table
+  // before schema 3.
+  const { user: _, userIndex: __, marker: ___, ...differences } = layoutDifferences(
+    source,
+    facts.sidCollation,
+  );
   const changes: string[] = [];
   if (differences.sid) {
     changes.push(
@@ -208,13 +212,17 @@ function copySteps(facts: MigrationFacts, request: MigrationRequest, to: string)
   return steps;
 }
 
-/** The install step; `owner` when the table still needs schema 2's owner column or index. */
-function installStep(names: SchemaNames, owner = false): Step {
+/**
+ * The install step; `columns` when the table still needs schema 2's owner column or index, or
+ * schema 3's marker column.
+ */
+function installStep(names: SchemaNames, columns = false): Step {
   return {
     kind: "install",
     description:
-      (owner
-        ? `add the owner column \`user_id\` and its index to \`${names.table}\` (online), `
+      (columns
+        ? `add what \`${names.table}\` lacks of the columns \`user_id\` and \`destroyed\` and ` +
+          "the index on `user_id` (online), "
         : "") +
       `install the procedures of \`${names.table}\` and stamp its schema version ` +
       `(${PROCEDURES.map((p) => procedureName(names.table, p)).join(", ")})`,
@@ -245,7 +253,10 @@ export function planMigration(facts: MigrationFacts, request: MigrationRequest):
       result: source.table,
       steps: [
         ...alter,
-        installStep({ table: source.table, sid: request.sid }, !source.user || !source.userIndexed),
+        installStep(
+          { table: source.table, sid: request.sid },
+          !source.user || !source.userIndexed || !source.marked,
+        ),
       ],
       notes: [
         alter.length > 0
