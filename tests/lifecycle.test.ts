@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { KnexMySQLStore } from "../mod.ts";
+import { appAccount, appStore } from "./helpers/app_account.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { expiredSession, sessionFor } from "./helpers/sessions.ts";
 import { procedureName } from "../src/sql.ts";
@@ -14,15 +14,16 @@ before(async () => {
 });
 after(() => database.drop());
 
-/** Runs tests/fixtures/exits_when_done.ts; resolves with its exit code and output. */
-function runChild(mode: string, table: string): Promise<{ code: number | null; output: string }> {
+/** Runs tests/fixtures/exits_when_done.ts as the app account; its exit code and output. */
+async function runChild(mode: string, table: string) {
+  const app = await appAccount(database, { table });
   const script = fileURLToPath(new URL("./fixtures/exits_when_done.ts", import.meta.url));
   const args = "Deno" in globalThis
     ? ["run", "-A", script, mode, table]
     : ["--import", "tsx", script, mode, table];
-  return new Promise((resolve, reject) => {
+  return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, MYSQL_URL: database.url },
+      env: { ...process.env, MYSQL_URL: app.url },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -41,7 +42,7 @@ function runChild(mode: string, table: string): Promise<{ code: number | null; o
 
 describe("lifecycle", () => {
   it("ready resolves and connect is emitted once", async () => {
-    const store = new KnexMySQLStore({ knex: database.admin, disableDbCleanup: true });
+    const store = await appStore(database, { disableDbCleanup: true });
     let connects = 0;
     store.on("connect", () => connects++);
     await store.ready;
@@ -52,11 +53,13 @@ describe("lifecycle", () => {
   });
 
   it("close is idempotent, leaves a knex it was given open, and later calls fail clearly", async () => {
-    const store = new KnexMySQLStore({ knex: database.admin });
+    const app = await appAccount(database);
+    const knex = app.knex();
+    const store = app.store({ knex });
     await store.ready;
     await Promise.all([store.close(), store.close()]);
     await store.close();
-    const [[row]] = await database.admin.raw("SELECT 1 AS one");
+    const [[row]] = await knex.raw("SELECT 1 AS one");
     assert.equal(row.one, 1);
     await assert.rejects(store.get("x"), { code: "ERR_STORE_CLOSED" });
     await assert.rejects(store.set("x", sessionFor()), { code: "ERR_STORE_CLOSED" });
@@ -79,8 +82,7 @@ describe("lifecycle", () => {
 describe("cleanup", () => {
   it("sweeps expired sessions every clearInterval ms, in batches", async () => {
     const table = tableName();
-    const store = new KnexMySQLStore({
-      knex: database.admin,
+    const store = await appStore(database, {
       tablename: table,
       clearInterval: 100,
       cleanupBatchSize: 2,
@@ -96,14 +98,9 @@ describe("cleanup", () => {
 
   it("reports sweep errors to onDbCleanupError and keeps sweeping", async () => {
     const table = tableName();
-    const installer = new KnexMySQLStore({ knex: database.admin, tablename: table });
-    await installer.ready;
-    await installer.close();
     const errors: unknown[] = [];
-    const store = new KnexMySQLStore({
-      knex: database.admin,
+    const store = await appStore(database, {
       tablename: table,
-      createtable: false, // nothing reinstalls the dropped procedure
       cleanupInterval: 50,
       maxRetries: 0,
       onDbCleanupError: (error) => errors.push(error),
@@ -112,7 +109,8 @@ describe("cleanup", () => {
     await store.ready;
     await database.admin.raw(`DROP PROCEDURE \`${procedureName(table, "clear_expired")}\``);
     await waitFor(() => errors.length >= 2);
-    assert.match(String((errors[0] as Error).message), /cleanup failed: .*does not exist/);
+    // The app account's EXECUTE went with the procedure: the server says "denied".
+    assert.match(String((errors[0] as Error).message), /cleanup failed: execute command denied/);
     await store.close();
     const reported = errors.length;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -122,7 +120,7 @@ describe("cleanup", () => {
   it("disableDbCleanup and cleanupInterval: 0 turn the sweep off", async () => {
     for (const options of [{ disableDbCleanup: true, clearInterval: 50 }, { cleanupInterval: 0 }]) {
       const table = tableName();
-      const store = new KnexMySQLStore({ knex: database.admin, tablename: table, ...options });
+      const store = await appStore(database, { tablename: table, ...options });
       await store.ready;
       await store.set("old", expiredSession());
       assert.equal(store.nextDbCleanup, undefined, "no sweep is scheduled");
