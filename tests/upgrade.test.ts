@@ -161,6 +161,10 @@ describe("upgrading a schema 2 table", () => {
     const table = tableName("v2");
     await installV2(db.admin, table);
     await fill(db.admin, table);
+    // The v2 app's account, with schema 2's grants.
+    for (const statement of grantStatements({ table, sid: "sid" }, `'${app}'@'%'`, db.name)) {
+      await db.admin.raw(statement.replace(/_v3`/, "_v2`"));
+    }
     const v2 = (sid: string, n: number, user: string | null, existing: 0 | 1) =>
       db.admin.raw(`CALL \`${table}_set_v2\`(?, ?, ?, ?, ?)`, [
         sid,
@@ -208,6 +212,20 @@ async function upgradeBesideV2(
   // Run again (an interrupted upgrade is resumed by running it again): nothing left to do.
   const again = await cli(["upgrade", "--table", table, "--url", db.url]);
   assert.match(again.stdout, /nothing to do: everything is installed/);
+  // The v2 app's account is named, and `grant` says what it changed for it.
+  assert.match(upgrade.stderr, new RegExp(`'${app}'@'%' may SELECT .* not EXECUTE`));
+  const grant = await cli(["grant", `${app}@%`, "--table", table, "--apply", "--url", db.url]);
+  assert.equal(grant.code, 0, grant.stderr);
+  assert.match(
+    grant.stdout,
+    new RegExp(`changed: 6 grant\\(s\\) new for '${app}'@'%' \\(schema version 3\\)`),
+  );
+  assert.match(
+    grant.stdout,
+    new RegExp(`still granted from an older schema version: EXECUTE on .*${table}_set_v2`),
+  );
+  const regrant = await cli(["grant", `${app}@%`, "--table", table, "--apply", "--url", db.url]);
+  assert.match(regrant.stdout, /unchanged: .* had every one of these grants already/);
 
   await closing(async (defer) => {
     const store = new KnexMySQLStore({

@@ -1,10 +1,10 @@
 import { grantStatements } from "../../grants.ts";
-import type { SchemaNames } from "../../sql.ts";
+import { parseProcedureName, SCHEMA_VERSION, type SchemaNames } from "../../sql.ts";
 import { type ParsedValues, schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { quoteAccount, serverUrl } from "../connection.ts";
+import { type Connection, quoteAccount, serverUrl } from "../connection.ts";
 import { CliError, messageOf, usageError } from "../errors.ts";
-import { println } from "../io.ts";
+import { type Io, println } from "../io.ts";
 import { databaseNameProblem, quoteIdentifier } from "../names.ts";
 
 // The server's answer to a GRANT for an account that does not exist (GRANT creates no
@@ -33,6 +33,58 @@ function printedDatabase(values: ParsedValues, env: Record<string, string | unde
   return decodeURIComponent(
     new URL(serverUrl(values.url as string | undefined, env).url).pathname.slice(1),
   );
+}
+
+/**
+ * The account's grants as SHOW GRANTS lists them, or undefined when this account may not see
+ * them (SHOW GRANTS FOR another account needs SELECT on the mysql schema): then the change is
+ * not reported, which is all that is lost.
+ */
+async function grantsOf(connection: Connection, account: string): Promise<string[] | undefined> {
+  try {
+    const rows = await connection.db.query(`SHOW GRANTS FOR ${account}`) as Record<
+      string,
+      string
+    >[];
+    return rows.map((row) => Object.values(row)[0] as string);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The procedure grants among `grants` on `table`'s procedures of a schema version before this one. */
+function olderProcedureGrants(grants: string[], table: string): string[] {
+  return grants.flatMap((grant) => {
+    const name = /ON PROCEDURE `[^`]*`\.`([^`]+)`/i.exec(grant)?.[1];
+    const parsed = name === undefined ? undefined : parseProcedureName(table, name);
+    return parsed && parsed.version < SCHEMA_VERSION ? [name as string] : [];
+  });
+}
+
+/** What `grant --apply` changed for the account: the grants it did not have before, and old ones left. */
+function reportChange(
+  io: Io,
+  account: string,
+  table: string,
+  before: string[] | undefined,
+  after: string[] | undefined,
+): void {
+  if (!before || !after) return;
+  const added = after.filter((grant) => !before.includes(grant));
+  println(
+    io.stdout,
+    added.length === 0
+      ? `unchanged: ${account} had every one of these grants already`
+      : `changed: ${added.length} grant(s) new for ${account} (schema version ${SCHEMA_VERSION})`,
+  );
+  const older = olderProcedureGrants(after, table);
+  if (older.length > 0) {
+    println(
+      io.stdout,
+      `still granted from an older schema version: EXECUTE on ${older.join(", ")} (the ` +
+        "server drops these grants with the procedures, at `upgrade --prune`)",
+    );
+  }
 }
 
 /** `user@host` as 'user'@'host'; refuses an empty user name (the anonymous account). */
@@ -129,6 +181,7 @@ export const grantCommand: Command = {
     }
     await withConnection(values.url, io, async (connection) => {
       const { database } = connection.server;
+      const before = await grantsOf(connection, account);
       // DATABASE() of a URL serverUrl checked: no backtick can end the quoted name.
       for (const statement of grantStatements(names, account, database)) {
         await connection.step("GRANT OPTION", async () => {
@@ -141,6 +194,7 @@ export const grantCommand: Command = {
         println(io.stdout, `${statement};`);
       }
       println(io.stdout, `granted: ${account} may now use \`${names.table}\``);
+      reportChange(io, account, names.table, before, await grantsOf(connection, account));
     });
     return 0;
   },
