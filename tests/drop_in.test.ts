@@ -12,7 +12,8 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import express from "express";
 import session, { MemoryStore, type Store } from "express-session";
-import { KnexMySQLStore } from "../mod.ts";
+import type { KnexMySQLStore, KnexMySQLStoreOptions } from "../mod.ts";
+import { appAccount, appStore } from "./helpers/app_account.ts";
 import { withClock } from "./helpers/clock.ts";
 import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
@@ -25,19 +26,15 @@ before(async () => {
 });
 after(() => db.drop());
 
-function open(options: ConstructorParameters<typeof KnexMySQLStore>[0] = {}) {
-  return new KnexMySQLStore({
-    knex: db.admin,
-    tablename: tableName(),
-    clearInterval: 0,
-    ...options,
-  });
+/** A store as the app account, on a table of its own. */
+function open(options: KnexMySQLStoreOptions = {}) {
+  return appStore(db, { tablename: tableName(), clearInterval: 0, ...options });
 }
 
 describe("return values and members", () => {
   it("clear() resolves how many sessions went; destroy() whether one did", async () => {
     await closing(async (defer) => {
-      const store = open();
+      const store = await open();
       defer(() => store.close());
       assert.equal(await store.clear(), 0);
       for (const sid of ["a", "b", "c"]) await store.set(sid, sessionFor({}));
@@ -53,7 +50,7 @@ describe("return values and members", () => {
   });
 
   it("close(cb) and clearExpired(cb) call back like every other method", async () => {
-    const store = open();
+    const store = await open();
     await store.set("gone", sessionFor({}, -60_000));
     const swept = await new Promise((resolve, reject) =>
       store.clearExpired((error, deleted) => (error ? reject(error) : resolve(deleted)))
@@ -68,14 +65,21 @@ describe("return values and members", () => {
   it("store.options shows the options in effect, with knex and without key material", async () => {
     const key = randomBytes(32).toString("base64");
     await closing(async (defer) => {
-      const store = open({ encryption: { keys: [key] }, touchAfter: 5_000 });
+      const app = await appAccount(db, { table: tableName() });
+      const knex = app.knex();
+      const store = app.store({
+        knex,
+        clearInterval: 0,
+        encryption: { keys: [key] },
+        touchAfter: 5_000,
+      });
       await store.ready;
       defer(() => store.close());
       const { options } = store;
-      assert.equal(options.knex, db.admin);
-      assert.equal(options.tableName, store.tableName);
+      assert.equal(options.knex, knex);
+      assert.equal(options.tableName, app.table);
       assert.equal(options.sidFieldName, "sid");
-      assert.equal(options.createTable, true);
+      assert.equal(options.createTable, false);
       assert.equal(options.cleanupInterval, 0);
       assert.equal(options.touchAfter, 5_000);
       assert.equal(options.queryTimeout, 10_000);
@@ -85,11 +89,7 @@ describe("return values and members", () => {
     });
     // A store that made its own knex shows it, and code that destroys it (as
     // connect-session-knex v5's own tests do) ends the store's connections.
-    const own = new KnexMySQLStore({
-      connection: db.url,
-      tablename: tableName(),
-      clearInterval: 0,
-    });
+    const own = await open();
     await own.ready;
     await own.options.knex.destroy();
     await own.close();
@@ -100,13 +100,13 @@ describe("return values and members", () => {
       // Pinned: the clock the schedule reads, and its jitter (0.25: 5% early).
       const now = Date.UTC(2030, 0, 1);
       const sweeping = await withClock({ now: () => now, random: () => 0.25 }, async () => {
-        const store = open({ clearInterval: 60_000 });
+        const store = await open({ clearInterval: 60_000 });
         defer(() => store.close());
         await store.ready;
         return store;
       });
       assert.deepEqual(sweeping.nextDbCleanup, new Date(now + 57_000));
-      const idle = open({ disableDbCleanup: true });
+      const idle = await open({ disableDbCleanup: true });
       defer(() => idle.close());
       await idle.ready;
       assert.equal(idle.nextDbCleanup, undefined);
@@ -157,7 +157,7 @@ describe("a cookie change without a data change", () => {
 
   it("reaches the stored session, as with MemoryStore", async () => {
     await closing(async (defer) => {
-      const store = open();
+      const store = await open();
       defer(() => store.close());
       const ours = await maxAgesSeen(store);
       const memory = await maxAgesSeen(new MemoryStore());
@@ -170,7 +170,7 @@ describe("a cookie change without a data change", () => {
 
   it("a plain touch still writes only the expiry", async () => {
     await closing(async (defer) => {
-      const store = open();
+      const store = await open();
       defer(() => store.close());
       const session = sessionFor({ v: 1 }, 60_000);
       await store.set("t", session);
