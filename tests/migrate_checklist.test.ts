@@ -3,12 +3,13 @@
 // (the real connect-session-knex 5 or 4, or express-mysql-session 3, on Express 4) whose users
 // are logged in. At the end every user is still logged in on the new app (Express 5) with the
 // cookie the old app set. Only names are mapped: the guide's database `app` and accounts to this
-// test's, its host to the test server; `npm install`/`npm uninstall` are checked, not run (this
-// checkout is the package). Then the differences the guides list are run against those old
-// stores, side by side with this store.
+// test's, its host to the test server, the CA file its URLs name (`?ssl-ca=`) to the test server's
+// (left out on a server without TLS, as the guide says); `npm install`/`npm uninstall` are
+// checked, not run (this checkout is the package). Then the differences the guides list are run
+// against those old stores, side by side with this store.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import process from "node:process";
 import { after, describe, test } from "node:test";
@@ -17,7 +18,12 @@ import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
 import { cli, type CliResult } from "./helpers/cli.ts";
 import { closing, type Defer } from "./helpers/closing.ts";
-import { createTestDatabase, type TestDatabase, testServerUrl } from "./helpers/database.ts";
+import {
+  configFromUrl,
+  createTestDatabase,
+  type TestDatabase,
+  testServerUrl,
+} from "./helpers/database.ts";
 import {
   assertOutputShows,
   Guide,
@@ -50,6 +56,9 @@ const followed = new Map<string, Set<string>>();
 /** The guide's names for the accounts; each run maps them to accounts of its own. */
 type GuideAccount = "app" | "sessions_owner" | "sessions_app";
 
+/** MySQL 9.7's own CA, made at its first start (scripts/ensure-mysql.sh), as logins.test.ts has it. */
+const MYSQL_CA = process.env.KMS_MYSQL_CA ?? "/var/cache/mysql-sid/var/lib/mysql-test/ca.pem";
+
 /** The grants connect-session-knex's and express-mysql-session's apps usually run with. */
 const OLD_APP_GRANTS = "SELECT, INSERT, UPDATE, DELETE, CREATE";
 
@@ -68,12 +77,19 @@ class ChecklistRun {
   readonly npm: string[] = [];
   readonly #server: string;
   readonly #mysqlCollations: boolean;
+  /**
+   * The CA of the test server's certificate, for the guide's `?ssl-ca=`: MYSQL_URL's, else on
+   * MySQL the one it made in its data directory; none on a server without TLS.
+   */
+  readonly #ca: string | undefined;
 
   private constructor(guide: Guide, db: TestDatabase, server: string, mysql: boolean) {
     this.guide = guide;
     this.db = db;
     this.#server = server;
     this.#mysqlCollations = mysql;
+    this.#ca = new URL(server).searchParams.get("ssl-ca") ??
+      (mysql && existsSync(MYSQL_CA) ? MYSQL_CA : undefined);
     const tag = randomBytes(3).toString("hex");
     for (const account of ["app", "sessions_owner", "sessions_app"] as const) {
       this.accounts.set(account, { name: `kms_cl_${account.slice(-5)}_${tag}` });
@@ -127,6 +143,17 @@ class ChecklistRun {
     url.pathname = `/${this.db.name}`;
     url.username = encodeURIComponent(name);
     url.password = encodeURIComponent(password);
+    return url.toString();
+  }
+
+  /**
+   * The old app's URL: its account on this run's server, over TLS verified against the server's
+   * CA when there is one (on MySQL, mysql2 3.26 logs a new password account in over plain TCP
+   * only with the server's key). The old app is the test's, not the guide's.
+   */
+  oldAppUrl(): string {
+    const url = new URL(this.url("app"));
+    if (this.#ca && !url.searchParams.has("ssl-ca")) url.searchParams.set("ssl-ca", this.#ca);
     return url.toString();
   }
 
@@ -206,7 +233,9 @@ class ChecklistRun {
   /**
    * A URL the guide exports, for this run: the guide's user and database (`app` on any host) as
    * this run's; the password as the guide encoded it, which must decode to the account's (or
-   * `…`, standing for the account's own).
+   * `…`, standing for the account's own); its query parameters as written, but for `ssl-ca`,
+   * whose file becomes the test server's CA, or goes on a server without TLS (as the guide says:
+   * leave it out there).
    */
   #exportedUrl(value: string): string {
     const documented = new URL(value);
@@ -221,6 +250,10 @@ class ChecklistRun {
       assert.equal(decodeURIComponent(written ?? ""), account.password, value);
       assert.equal(written, encodeURIComponent(account.password!), value);
       url.password = written; // exactly as the guide wrote it
+    }
+    for (const [name, parameter] of documented.searchParams) {
+      if (name !== "ssl-ca") url.searchParams.set(name, parameter);
+      else if (this.#ca) url.searchParams.set(name, this.#ca);
     }
     return url.toString();
   }
@@ -298,7 +331,7 @@ async function oldDeployment(
   name: OldStoreName,
   defer: Defer,
 ): Promise<{ app: SessionApp; old: OldStore; knex: Knex; cookies: Map<string, string> }> {
-  const url = run.url("app");
+  const url = run.oldAppUrl();
   if (name.startsWith("connect-session-knex")) {
     // It adds its table's index with an ALTER TABLE, which the usual account may not: the
     // table was created once by a more privileged account (a first deploy, a DBA).
@@ -436,13 +469,16 @@ describe("the connect-session-knex checklist, from connect-session-knex 5", () =
       await run.shell("migrate");
       // Step 4 is skipped: the old account stays.
       await run.shell("grant-old-account");
-      const databaseUrl = run.url("app");
+      const databaseUrl = run.oldAppUrl();
+      // The app's own knex, as the old app's account: a mysql2 config (knex would hand a URL to
+      // mysql2, which knows no `ssl-ca`).
       const dbModule = 'import knex from "knex";\nimport process from "node:process";\n\n' +
-        'export const db = knex({ client: "mysql2", connection: process.env.DATABASE_URL });\n';
+        "const connection = JSON.parse(process.env.DATABASE_CONFIG);\n" +
+        'export const db = knex({ client: "mysql2", connection });\n';
       // Each load is a fresh module, so a fresh connection; it closes with the test.
       const loadOldAccountStore = async () => {
         const { store } = await loadSnippet(run, "code-old-account", {
-          env: { DATABASE_URL: databaseUrl },
+          env: { DATABASE_CONFIG: JSON.stringify(configFromUrl(databaseUrl)) },
           files: { "db.mjs": dbModule },
         });
         defer(() => store.options.knex.destroy());

@@ -2,12 +2,14 @@
 // privileges test grants, the schema page includes every file of sql/, the install commands
 // name the packages as package.json and deno.json do, every page names the sid collation the
 // code gives each server (SID_COLLATION), counts the procedures the install creates
-// (PROCEDURES), gives the knex version package.json accepts, and shows `status` printing the
-// lines it prints.
+// (PROCEDURES), gives the knex version package.json accepts, shows `status` printing the lines
+// it prints, quotes each refused login's message as the store words it (Troubleshooting), and
+// lists every TLS setting a mysql:// URL takes (Connecting securely).
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { grantStatements } from "../../src/grants.ts";
+import { loginRefusalOf } from "../../src/login_errors.ts";
 import { SERVER_KINDS, SID_COLLATION } from "../../src/server.ts";
 import { PROCEDURES } from "../../src/sql.ts";
 
@@ -366,5 +368,107 @@ describe("the docs pages", () => {
     }
     assert.deepEqual(wrong, [], `status prints ${printed.join(", ")}`);
     assert.ok(samples >= 4, `only ${samples} samples of status found`);
+  });
+
+  it("quote each refused login's message as the store words it, each on Troubleshooting", () => {
+    const page = readFileSync(new URL("troubleshooting.md", docs), "utf8");
+    // The quoted messages of the login entries: from "Logins and TLS" to the next group.
+    const start = page.indexOf("### Logins and TLS");
+    const section = page.slice(start, page.indexOf('### ERR_CONFIG: "MySQL … is older', start));
+    const quoted = fencedBlocks(section).filter((block) => block.info === "text")
+      .map((block) => block.body.join("\n").trim());
+    // A quote stands for the message it starts: `…` for any text, and for the rest at its end.
+    const matches = (quote: string, message: string) =>
+      new RegExp(
+        `^${
+          quote.split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")
+        }`,
+        "s",
+      ).test(message);
+    const app = { user: "app", host: "db.internal", port: 3306 };
+    const refusals: [string, object, object?][] = [
+      ["key retrieval", { code: "PUBLIC_KEY_RETRIEVAL_NOT_ALLOWED", message: "Server requested…" }],
+      ["1045", {
+        errno: 1045,
+        sqlMessage: "Access denied for user 'app'@'10.0.0.7' (using password: YES)",
+      }],
+      ["1698", { errno: 1698, sqlMessage: "Access denied for user 'app'@'10.0.0.7'" }],
+      ["3159", {
+        errno: 3159,
+        sqlMessage:
+          "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+      }],
+      ["1251", {
+        code: "ER_NOT_SUPPORTED_AUTH_MODE",
+        message:
+          "ER_NOT_SUPPORTED_AUTH_MODE: Client does not support authentication protocol requested by server; consider upgrading MySQL client",
+        sqlMessage:
+          "Client does not support authentication protocol requested by server; consider upgrading MySQL client",
+      }],
+      ["plugin", {
+        code: "AUTH_SWITCH_PLUGIN_ERROR",
+        message:
+          "Server requests authentication using unknown plugin client_ed25519. See TODO: add plugins doco here on how to configure or author authentication plugins.",
+      }],
+      ["1862", { errno: 1862, sqlMessage: "Your password has expired." }],
+      ["unknown CA", {
+        code: "HANDSHAKE_SSL_ERROR",
+        message: "self-signed certificate in certificate chain",
+      }],
+      ["host name", {
+        code: "HANDSHAKE_SSL_ERROR",
+        message:
+          "Hostname/IP does not match certificate's altnames: Host: localhost. is not cert's CN: MySQL_Server_9.7.4_Auto_Generated_Server_Certificate",
+      }, { ...app, host: "127.0.0.1" }],
+      ["expired", { code: "HANDSHAKE_SSL_ERROR", message: "certificate has expired" }],
+      ["no TLS", {
+        code: "HANDSHAKE_NO_SSL_SUPPORT",
+        message: "Server does not support secure connection",
+      }],
+      ["TLS version", {
+        code: "HANDSHAKE_SSL_ERROR",
+        message: "…:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:…",
+      }],
+    ];
+    const unquoted: string[] = [];
+    for (const [name, error, target] of refusals) {
+      const refusal = loginRefusalOf(error, target ?? app);
+      assert.ok(refusal, `${name}: no refusal`);
+      assert.equal(refusal.code, "ERR_CONFIG", name);
+      const message = refusal.message.replace(/^knex-mysql-session: /, "");
+      if (!quoted.some((quote) => matches(quote, message))) unquoted.push(`${name}: ${message}`);
+    }
+    assert.deepEqual(unquoted, [], "Troubleshooting quotes no message that starts these");
+    // And every quote there is one of these messages.
+    const stray = quoted.filter((quote) =>
+      !refusals.some(([, error, target]) =>
+        matches(
+          quote,
+          loginRefusalOf(error, target ?? app)!.message.replace(/^knex-mysql-session: /, ""),
+        )
+      )
+    );
+    assert.deepEqual(stray, [], "quotes of no message the store words");
+  });
+
+  it("list every TLS setting a mysql:// URL takes on Connecting securely", () => {
+    const source = readFileSync(new URL("../../src/connection_url.ts", import.meta.url), "utf8");
+    const modes = /const SSL_MODES = \[([^\]]*)\]/.exec(source)?.[1]?.match(/\w+/g) ?? [];
+    const files = [
+      .../const FILE_PARAMETERS = \{([^}]*)\}/.exec(source)?.[1]?.matchAll(/"([\w-]+)":/g) ?? [],
+    ]
+      .map((match) => match[1] as string);
+    assert.deepEqual(modes, ["DISABLED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"]);
+    assert.deepEqual(files, ["ssl-ca", "ssl-cert", "ssl-key", "server-public-key-path"]);
+    const page = readFileSync(new URL("connecting-securely.md", docs), "utf8");
+    const rows = page.split("\n").filter((line) => line.startsWith("| `"))
+      .map((line) => line.split("|")[1] as string);
+    for (const mode of modes) {
+      assert.ok(rows.some((cell) => cell.includes(`\`ssl-mode=${mode}\``)), `ssl-mode=${mode}`);
+    }
+    for (const file of files) {
+      assert.ok(rows.some((cell) => cell.includes(`\`${file}=<file>\``)), file);
+    }
+    assert.ok(rows.some((cell) => cell.includes("`allowPublicKeyRetrieval=true`")));
   });
 });
