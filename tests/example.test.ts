@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { after, before, it } from "node:test";
+import { appAccount } from "./helpers/app_account.ts";
 import { createTestDatabase, type TestDatabase, testServerUrl } from "./helpers/database.ts";
 
 let database: TestDatabase;
@@ -16,9 +17,11 @@ after(() => database.drop());
 it("the example app keeps a session across requests and exits on SIGTERM", async () => {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
+  // As deployed: the schema installed and granted beforehand, the app on its own account.
+  const { url } = await appAccount(database);
   const app = spawn(process.execPath, ["--import", "tsx", "examples/express-app.ts"], {
     cwd: root,
-    env: { ...process.env, MYSQL_URL: database.url, PORT: String(port) },
+    env: { ...process.env, MYSQL_URL: url, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

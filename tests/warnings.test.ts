@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
 import { withoutComments } from "../src/sql.ts";
+import { appAccount } from "./helpers/app_account.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
@@ -40,27 +41,35 @@ function instrument(connection: Instrumented, seen: Seen[]): void {
 
 describe("no statement the store sends raises a warning", () => {
   let database: TestDatabase;
-  let knex: Knex;
+  /** Root's knex, instrumented: installing needs its DDL rights. */
+  let root: Knex;
   const seen: Seen[] = [];
+  const instrumented: Partial<Knex.Config> = {
+    pool: {
+      min: 0,
+      max: 4,
+      afterCreate: (connection: Instrumented, done: (e: Error | null, c: unknown) => void) => {
+        instrument(connection, seen);
+        done(null, connection);
+      },
+    },
+  };
 
   before(async () => {
     database = await createTestDatabase("warnings");
-    knex = database.connect({
-      pool: {
-        min: 0,
-        max: 4,
-        afterCreate: (connection: Instrumented, done: (e: Error | null, c: unknown) => void) => {
-          instrument(connection, seen);
-          done(null, connection);
-        },
-      },
-    });
+    root = database.connect(instrumented);
   });
   after(() => database.drop());
 
   it("installs, writes, reads and sweeps without a warning", async () => {
     const table = tableName();
-    const store = new KnexMySQLStore({ knex, tablename: table, clearInterval: 0 });
+    const installer = new KnexMySQLStore({ knex: root, tablename: table, clearInterval: 0 });
+    await installer.ready;
+    await installer.close();
+    // The rest as the app account, instrumented the same way.
+    const app = await appAccount(database, { table });
+    const knex = app.knex(instrumented);
+    const store = app.store({ knex, clearInterval: 0 });
     try {
       await store.ready;
       await store.set("a", sessionFor({ n: 1 }));
@@ -79,9 +88,10 @@ describe("no statement the store sends raises a warning", () => {
     } finally {
       await store.close();
     }
-    // A second store on the installed schema sends only its checks; a third adopts a table
-    // another store made (connect-session-knex's layout): procedures, then the version stamp.
-    const second = new KnexMySQLStore({ knex, tablename: table, clearInterval: 0 });
+    // A second store on the installed schema sends only its checks; a third (root again)
+    // adopts a table another store made (connect-session-knex's layout): procedures, then the
+    // version stamp.
+    const second = app.store({ knex, clearInterval: 0 });
     await second.ready;
     await second.close();
     const adopted = tableName("adopted");
@@ -89,7 +99,7 @@ describe("no statement the store sends raises a warning", () => {
       `CREATE TABLE \`${adopted}\` (sid VARCHAR(255) NOT NULL PRIMARY KEY, ` +
         "sess JSON NOT NULL, expired DATETIME NOT NULL, INDEX (expired))",
     );
-    const third = new KnexMySQLStore({ knex, tablename: adopted, clearInterval: 0 });
+    const third = new KnexMySQLStore({ knex: root, tablename: adopted, clearInterval: 0 });
     third.on("warning", () => {}); // its sid column is case-insensitive: a store warning
     await third.ready;
     await third.set("b", sessionFor({}));
