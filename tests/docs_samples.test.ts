@@ -133,6 +133,7 @@ async function run(
 
 /** Starts the app, checks that two requests share a stored session, stops it with SIGTERM. */
 async function serveOneSession(command: string, args: string[], cwd: string): Promise<void> {
+  // As root: the pages' apps install the schema on their first start (createtable).
   await serveApp(command, args, cwd, async ({ url, database, output }) => {
     const first = await fetch(url);
     assert.equal(first.status, 200, output());
@@ -147,7 +148,7 @@ async function serveOneSession(command: string, args: string[], cwd: string): Pr
     const stored = rows[0]?.sess;
     const session = typeof stored === "string" ? JSON.parse(stored) : stored;
     assert.equal(session.views, 2, "the session in the table holds the count");
-  });
+  }, { as: "root" });
 }
 
 describe("the Getting-started samples", () => {

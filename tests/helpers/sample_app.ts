@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { appAccount } from "./app_account.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -48,21 +49,24 @@ export interface ServedApp {
 /**
  * Starts `command args` in `cwd` with MYSQL_URL (a fresh database), PORT and SESSION_SECRET,
  * waits for its "Listening on" line, runs `drive`, stops it with SIGTERM and checks that it
- * exited cleanly by itself. Resolves with everything it printed.
+ * exited cleanly by itself. Resolves with everything it printed. The app logs in as the app
+ * account of table `sessions` (installed and granted beforehand), unless `as` is "root".
  */
 export async function serveApp(
   command: string,
   args: string[],
   cwd: string,
   drive: (app: ServedApp) => Promise<void>,
+  { as = "app" }: { as?: "app" | "root" } = {},
 ): Promise<string> {
   const database = await createTestDatabase("docs_sample");
+  const url = as === "app" ? (await appAccount(database)).url : database.url;
   const port = await freePort();
   const child = spawn(command, args, {
     cwd,
     env: {
       ...process.env,
-      MYSQL_URL: database.url,
+      MYSQL_URL: url,
       PORT: String(port),
       SESSION_SECRET: "docs sample test",
       NO_COLOR: "1",
