@@ -7,7 +7,8 @@ import { inspect } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
 import { cli } from "./helpers/cli.ts";
-import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
+import { appAccount } from "./helpers/app_account.ts";
+import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
 import { procedureName } from "../src/sql.ts";
 
 /** Distinctive, with a character that URLs percent-encode, so both spellings can be sought. */
@@ -15,6 +16,13 @@ const PASSWORD = `S3cret@Pw!${randomBytes(4).toString("hex")}`;
 const SECRET_FORMS = [PASSWORD, encodeURIComponent(PASSWORD), PASSWORD.slice(0, 8)];
 /** No server listens on port 1: connecting is refused at once. */
 const UNREACHABLE_URL = `mysql://kms_user:${encodeURIComponent(PASSWORD)}@127.0.0.1:1/db`;
+
+/** `url` with another password. */
+function withPassword(url: string, password: string): string {
+  const changed = new URL(url);
+  changed.password = encodeURIComponent(password);
+  return changed.toString();
+}
 
 /** Everything a logger could print of `value`: messages, stacks, own properties, causes. */
 function printable(value: unknown, seen = new Set<unknown>()): string[] {
@@ -99,20 +107,17 @@ async function everyOutcome(store: KnexMySQLStore): Promise<unknown[]> {
 
 describe("the connection password stays out of errors and logs", () => {
   let database: TestDatabase;
-  let user: string;
   let capture: ReturnType<typeof captureOutput>;
+  /** An app account whose password is PASSWORD, on a table of its own. */
+  const appWithPassword = () => appAccount(database, { table: tableName(), password: PASSWORD });
 
   before(async () => {
     database = await createTestDatabase("secrets");
-    user = `kms_sec_${randomBytes(3).toString("hex")}`;
-    await database.admin.raw(`CREATE USER ?@'%' IDENTIFIED BY ?`, [user, PASSWORD]);
-    await database.admin.raw(`GRANT ALL ON \`${database.name}\`.* TO ?@'%'`, [user]);
     capture = captureOutput();
   });
 
   after(async () => {
     capture.restore();
-    await database.admin.raw(`DROP USER IF EXISTS ?@'%'`, [user]);
     await database.drop();
   });
 
@@ -145,25 +150,17 @@ describe("the connection password stays out of errors and logs", () => {
   it("a wrong password against the real server", async () => {
     const wrong = `${PASSWORD}-wrong`;
     const errors = await checkFailingStore({
-      connection: urlFor(database.url, database.name, { user, password: wrong }),
+      connection: withPassword((await appWithPassword()).url, wrong),
     }, "wrong password");
     assert.match((errors[0] as Error).message, /Access denied/);
     for (const error of errors) assert.ok(!printable(error).some((text) => text.includes(wrong)));
   });
 
   it("the right password, then the schema vanishes and the cleanup fails", async () => {
-    const table = tableName();
-    const connection = urlFor(database.url, database.name, { user, password: PASSWORD });
-    const installer = new KnexMySQLStore({ connection, tablename: table, clearInterval: 0 });
-    await installer.ready;
-    await installer.close();
+    const app = await appWithPassword();
+    const table = app.table;
     // Without createtable, nothing reinstalls the schema, so every operation fails.
-    const store = new KnexMySQLStore({
-      connection,
-      tablename: table,
-      createtable: false,
-      clearInterval: 20,
-    });
+    const store = app.store({ connection: app.url, clearInterval: 20 });
     const events = recordEvents(store);
     await store.ready;
     await store.set("sid", { cookie: { maxAge: 60_000 } } as never);
@@ -182,7 +179,7 @@ describe("the connection password stays out of errors and logs", () => {
   });
 
   it("the CLI's messages and output", async () => {
-    const wrong = urlFor(database.url, database.name, { user, password: `${PASSWORD}-x` });
+    const wrong = withPassword((await appWithPassword()).url, `${PASSWORD}-x`);
     const runs: [string[], Record<string, string>][] = [
       [["status", "--url", UNREACHABLE_URL], {}],
       [["status"], { MYSQL_URL: UNREACHABLE_URL }],
@@ -205,7 +202,7 @@ describe("the connection password stays out of errors and logs", () => {
       { connection: UNREACHABLE_URL, sidFieldName: "a", sidfieldname: "b" },
       { connection: UNREACHABLE_URL, conection: UNREACHABLE_URL },
       { connection: UNREACHABLE_URL, ttl: -1 },
-      { connection: UNREACHABLE_URL, knex: database.admin },
+      { connection: UNREACHABLE_URL, knex: database.admin }, // refused before connecting
       { connection: 42 },
       { connection: "" },
     ];

@@ -28,19 +28,22 @@ const made = new WeakMap<TestDatabase, Map<string, Promise<AppAccount>>>();
 
 /**
  * The app account of `table` (default `sessions`, sid column `sid`) in `db`, with the schema
- * installed: made on the first call, the same account on later ones.
+ * installed: made on the first call (with `password`, else a random one), the same account on
+ * later ones.
  */
 export function appAccount(
   db: TestDatabase,
-  names: { table?: string; sid?: string } = {},
+  { table = "sessions", sid = "sid", password }: {
+    table?: string;
+    sid?: string;
+    password?: string;
+  } = {},
 ): Promise<AppAccount> {
-  const table = names.table ?? "sessions";
-  const sid = names.sid ?? "sid";
   let accounts = made.get(db);
   if (!accounts) made.set(db, accounts = new Map());
   let account = accounts.get(`${table}\0${sid}`);
   if (!account) {
-    account = createAppAccount(db, table, sid);
+    account = createAppAccount(db, table, sid, password);
     accounts.set(`${table}\0${sid}`, account);
   }
   return account;
@@ -56,10 +59,10 @@ export async function appStore(
   return (await appAccount(db, { table, sid })).store(options);
 }
 
-async function createAppAccount(db: TestDatabase, table: string, sid: string) {
+async function createAppAccount(db: TestDatabase, table: string, sid: string, password?: string) {
   const names = ["--table", table, "--sid", sid, "--url", db.url];
   await succeeds(["install", ...names]);
-  const account = await db.account([]);
+  const account = await db.account([], password);
   await succeeds(["grant", `${account.name}@%`, "--apply", ...names]);
   await db.admin.raw("FLUSH PRIVILEGES");
   const app: AppAccount = {

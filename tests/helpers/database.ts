@@ -133,10 +133,11 @@ export interface TestDatabase {
   /** A new knex instance on the database (as root, or as `url`'s account); drop() destroys it. */
   connect(config?: Partial<Knex.Config>, url?: string): Knex;
   /**
-   * A new password account with each of `grants` (e.g. "SELECT, INSERT") on the whole
-   * database; drop() drops it. For the store's app account, see tests/helpers/app_account.ts.
+   * A new password account (`password`, else a random one) with each of `grants` (e.g.
+   * "SELECT, INSERT") on the whole database; drop() drops it. For the store's app account, see
+   * tests/helpers/app_account.ts.
    */
-  account(grants: string[]): Promise<Account>;
+  account(grants: string[], password?: string): Promise<Account>;
   /** Drops the accounts and the database and destroys every knex instance made by connect(). */
   drop(): Promise<void>;
 }
@@ -174,9 +175,8 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     url,
     admin,
     connect,
-    async account(grants) {
+    async account(grants, password = `pw-${randomBytes(6).toString("hex")}`) {
       const user = `kms_${label.slice(0, 12)}_${randomBytes(3).toString("hex")}`;
-      const password = `pw-${randomBytes(6).toString("hex")}`;
       await admin.raw("CREATE USER ?@'%' IDENTIFIED BY ?", [user, password]);
       accounts.push(user);
       for (const grant of grants) {
