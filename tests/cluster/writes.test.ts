@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../../mod.ts";
-import { marksOnEveryNode } from "../helpers/cluster_checks.ts";
+import { assertMarkersReplicate, marksOnEveryNode } from "../helpers/cluster_checks.ts";
 import { sessionFor } from "../helpers/sessions.ts";
 import { type ClusterDatabase, createClusterDatabase, NODE_PORTS } from "./cluster.ts";
 
@@ -114,6 +114,8 @@ describe("writes from several Galera nodes", () => {
       // A save from node1 of a session it had written before the log-out does not bring it back.
       await stores[0]!.set("device-0", sessionFor({ user: "hana" }));
       for (const store of stores) assert.equal(await store.get("device-0"), null);
+      // The markers replicate: ended on node2, saved late on node3 by a store that never read it.
+      await assertMarkersReplicate(db, stores[1]!, stores[2]!);
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }

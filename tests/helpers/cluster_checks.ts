@@ -194,3 +194,36 @@ export async function marksOnEveryNode(
     return row && parseSess<Mark>(row.sess);
   }));
 }
+
+/**
+ * Log out everywhere through `destroyer` (a store with `userId` reading `user`), then a late
+ * save and touch of the ended sessions
+ * through `late`, another app instance that never read them: the markers reached every node,
+ * and no node gives the sessions back.
+ */
+export async function assertMarkersReplicate(
+  db: ClusterDatabase,
+  destroyer: KnexMySQLStore,
+  late: KnexMySQLStore,
+): Promise<void> {
+  for (const sid of ["marked-1", "marked-2"]) {
+    await destroyer.set(sid, sessionFor({ user: "zoe", writer: "before" }));
+  }
+  assert.equal(await destroyer.destroyUser("zoe"), 2);
+  await late.set("marked-1", sessionFor({ user: "zoe", writer: "late" }));
+  await late.touch("marked-2", sessionFor({ user: "zoe" }, 60_000, 3_600_000));
+  assert.equal(await late.get("marked-1"), null);
+  assert.equal(await late.countOf("zoe"), 0);
+  for (const port of db.cluster.nodePorts) {
+    const rows = await select<{ sid: string; destroyed: number; user_id: string | null }>(
+      db.node(port),
+      `SELECT sid, destroyed, user_id FROM \`${destroyer.tableName}\` ` +
+        "WHERE sid IN ('marked-1', 'marked-2') ORDER BY sid",
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.sid, Number(row.destroyed), row.user_id]),
+      [["marked-1", 1, null], ["marked-2", 1, null]],
+      `node on port ${port}`,
+    );
+  }
+}
