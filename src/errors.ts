@@ -147,6 +147,11 @@ const SETUP_ERRNOS: Record<number, (message: string) => [SessionStoreErrorCode, 
     "ERR_SCHEMA",
     `${m}: install the schema with createtable: true or \`npx knex-mysql-session install\``,
   ],
+  1820: (m) => [ // ER_MUST_CHANGE_PASSWORD: MariaDB lets an expired password log in, then this
+    "ERR_CONFIG",
+    `the account's password has expired (${m}): set a new one (ALTER USER … IDENTIFIED BY …), ` +
+    "or exempt the account (ALTER USER … PASSWORD EXPIRE NEVER)",
+  ],
   1305: (m) => [ // ER_SP_DOES_NOT_EXIST
     "ERR_SCHEMA",
     `${m}: install the procedures with createtable: true, or \`npx knex-mysql-session ` +

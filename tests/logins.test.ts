@@ -180,6 +180,21 @@ describe("refused logins are configuration errors", () => {
     }
   });
 
+  it("an expired password: ERR_CONFIG naming ALTER USER (MySQL refuses the login, MariaDB the statements)", async () => {
+    const account = await appAccount();
+    await db.admin.raw("ALTER USER ?@'%' PASSWORD EXPIRE", [account.user]);
+    const transport = kind === "mysql" && !overTls ? { allowPublicKeyRetrieval: "true" } : {};
+    const url = accountUrl(account, {
+      ...Object.fromEntries(new URL(db.url).searchParams),
+      ...transport,
+    });
+    await closing(async (defer) => {
+      const store = watched({ connection: url, tablename: account.table, createtable: false });
+      defer(() => store.store.close());
+      await assertSetupError(store, "ERR_CONFIG", /password has expired.*ALTER USER/);
+    });
+  });
+
   it("MySQL, caching_sha2_password over plain TCP after FLUSH PRIVILEGES: the three fixes named, best first", async (t) => {
     if (kind !== "mysql") return t.skip("MariaDB's accounts use mysql_native_password");
     const account = await appAccount();

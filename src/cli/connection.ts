@@ -59,7 +59,11 @@ export function redactSecretsIn(text: string): string {
       /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)([^\s/?#@]*)@/gi,
       (_, start, password) => `${start}${password === "password" ? password : "***"}@`,
     )
-    .replace(/([?&][^\s=&#]*(?:pass|pwd|secret|token|key|ssl)[^\s=&#]*=)[^\s&#,;)'"]*/gi, "$1***");
+    .replace(
+      /([?&]([^\s=&#]*(?:pass|pwd|secret|token|key|ssl)[^\s=&#]*)=)[^\s&#,;)'"`]*/gi,
+      // The TLS settings name files and modes, not secrets: the fixes the CLI prints show them.
+      (match, start, name) => PLAIN_PARAMETERS.has(name) ? match : `${start}***`,
+    );
 }
 
 /** Where the server URL comes from, for messages: the option or the environment variable. */

@@ -208,6 +208,13 @@ describe("a server URL that is not a mysql:// URL says so without echoing it", (
       redactSecretsIn("at mysql://a:pw@h/db?x=1&Password=pw&api_key=k, mysql://user:password@host"),
       "at mysql://a:***@h/db?x=1&Password=***&api_key=***, mysql://user:password@host",
     );
+    // TLS settings name files and modes: a printed fix keeps them; a key in ssl={…} does not.
+    assert.equal(
+      redactSecretsIn(
+        "`?ssl-ca=/path/ca.pem`, `?server-public-key-path=/k.pem`, ?ssl-mode=VERIFY_CA&ssl={x}",
+      ),
+      "`?ssl-ca=/path/ca.pem`, `?server-public-key-path=/k.pem`, ?ssl-mode=VERIFY_CA&ssl=***",
+    );
   });
 });
 
