@@ -1,6 +1,7 @@
 // `backfill` gives sessions saved without an owner (before schema 2, or by a store without the
 // userId option) their owner from their data, plain or encrypted, and a second run has nothing
 // left to do; sessionsOf and destroyUser then find them.
+// Root (--url db.url): backfill is an operator's command, run with rights on the table.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";

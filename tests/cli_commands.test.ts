@@ -1,6 +1,7 @@
 // Every CLI command against the real server: sql (applied by the real mariadb client), grant,
 // install, upgrade, uninstall, status, and the errors a user meets there. What needs no server
 // (--help, usage errors, printed SQL and GRANTs) is in tests/unit/cli_usage.test.ts.
+// Root (--url db.url): the CLI installs and grants, which needs DDL and GRANT rights.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";

@@ -1,6 +1,7 @@
 // The CLI's errors against the real server (MariaDB and MySQL alike): an account that does not
 // exist, a table that does not exist, a latin1 connection, secrets in the URL, and the advice
 // each message gives.
+// Root (--url db.url): the CLI installs and grants, which needs DDL and GRANT rights.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";

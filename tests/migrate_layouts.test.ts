@@ -2,6 +2,7 @@
 // packages (connect-session-knex v2-v5, express-mysql-session v2-v3) behind a real Express 4
 // app, converted in place or copied by `migrate`, then read through this store and a new
 // Express 5 app with the old app's cookies.
+// Root: migrating (ALTER, copying tables) is an installer's job, and the old stores create tables.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Knex } from "knex";

@@ -1,5 +1,6 @@
 // migrate's plan and run: --dry-run changes nothing, a killed copy resumes where it stopped,
 // progress shows as a bar on a terminal, rows the old store could not read either are handled.
+// Root: migrating (ALTER, copying tables) is an installer's job, and the old stores create tables.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Knex } from "knex";

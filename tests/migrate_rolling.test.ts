@@ -1,6 +1,7 @@
 // The zero-downtime path: the old app (connect-session-knex v5 on Express 4) and the new app
 // (this store on Express 5) serve the same table during a rolling deploy, in both directions,
 // and the rollback is pointing the app back at the old store.
+// Root: the old store creates its table, and migrating is an installer's job.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Knex } from "knex";

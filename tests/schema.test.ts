@@ -1,3 +1,4 @@
+// Runs as root: what is tested here is createtable's install (DDL), not an app's login.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import process from "node:process";

@@ -3,6 +3,7 @@
 // message that names the fix, operations fail at once with it, and `disconnect` is not
 // emitted (express-session would serve requests without a session, and the app's routes
 // would crash on an undefined req.session). Once the fix is in, the store starts.
+// Root for set-up; the errors of an app's own login and privileges use accounts made here.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Knex } from "knex";

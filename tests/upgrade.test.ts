@@ -4,6 +4,7 @@
 // no session is lost, no acknowledged write of the old app is undone; old and new app then run
 // side by side; the app account that had the old grants is named with the command that gives it
 // the new ones; `upgrade --prune` ends with the current schema only.
+// Runs as root, as an upgrade does (ALTER, procedures); the app's own login is tested elsewhere.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";

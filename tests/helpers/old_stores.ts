@@ -7,6 +7,7 @@ import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import { configFromUrl } from "./database.ts";
 
 const require = createRequire(import.meta.url);
 /** Express 4, which the old apps ran (an npm alias; Express 5's types fit what is used). */
@@ -79,14 +80,8 @@ export function oldStore(
     return { store, ready, close: async () => {} };
   }
   const MySQLStore = (require(name) as (session: unknown) => Constructor)(session);
-  const url = new URL(options.url);
-  const connection = {
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.slice(1),
-  };
+  // With the URL's TLS settings, if any.
+  const connection = configFromUrl(options.url);
   const storeOptions = {
     createDatabaseTable: createTable,
     clearExpired: false,
