@@ -549,9 +549,14 @@ export class KnexMySQLStore extends Store {
   }
 
   async #clear(): Promise<number> {
-    const deleted = await this.#write("clear", this.#sql.clear, [], WRITE);
+    const [row] = await this.#run<{ deleted: number | string }>(
+      "clear",
+      this.#sql.clear,
+      [],
+      WRITE,
+    );
     this.#memo.clear();
-    return deleted;
+    return Number(row?.deleted ?? 0);
   }
 
   /** One batch of a sweep; 0 ends the sweep. */

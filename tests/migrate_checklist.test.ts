@@ -16,6 +16,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
+import { SCHEMA_VERSION } from "../src/sql.ts";
 import { cli, type CliResult } from "./helpers/cli.ts";
 import { closing, type Defer } from "./helpers/closing.ts";
 import {
@@ -372,7 +373,12 @@ async function assertStatusAfterDeploy(run: ChecklistRun, args: string[] = []) {
   const status = await cli(["status", ...args], { env: run.env });
   assert.equal(status.code, 0, status.stderr);
   const shown = status.stdout.replace(/ +/g, " ");
-  for (const line of ["layout: knex-mysql-session schema 2", "procedures: v2 (6 installed"]) {
+  for (
+    const line of [
+      `layout: knex-mysql-session schema ${SCHEMA_VERSION}`,
+      `procedures: v${SCHEMA_VERSION} (6 installed`,
+    ]
+  ) {
     assert.ok(run.guide.text.includes(line), `the page shows ${line}`);
     assert.ok(shown.includes(line), `status shows ${line}:\n${status.stdout}`);
   }
