@@ -7,7 +7,7 @@ import { KnexMySQLStore } from "../mod.ts";
 import type { KnexMySQLStoreOptions } from "../src/options.ts";
 import { type ServerKind, serverKindOf, SID_COLLATION } from "../src/server.ts";
 import { createTableSql } from "../src/sql.ts";
-import { BoundStore, currentProcedures, schemaV1 } from "./bound-store.ts";
+import { BoundStore, currentSchema, schemaV1 } from "./bound-store.ts";
 import type { TableLayout } from "./database.ts";
 import type { AdapterName } from "./options.ts";
 import { sessionOwner } from "./payload.ts";
@@ -169,7 +169,8 @@ export async function createAdapter(
         url,
         table,
         { connectionLimit: POOL_SIZE, idleTimeout: IDLE_TIMEOUT },
-        { procedures: v1?.procedures ?? currentProcedures(table, server), call: name !== "bound" },
+        v1?.schema ?? currentSchema(table, server),
+        name !== "bound",
       );
       return { name, store, layout: sessionsLayout(table), close: () => store.close() };
     }

@@ -23,6 +23,12 @@ type Write = (typeof WRITES)[number];
 /** The CREATE PROCEDURE of each write, which the bound sends the body of, or CALLs. */
 export type WriteProcedures = Record<Write, string>;
 
+/** A schema's writes, and whether its destroy leaves a marker that reads must skip. */
+export interface Schema {
+  procedures: WriteProcedures;
+  markers: boolean;
+}
+
 function eachWrite<T>(make: (write: Write) => T): Record<Write, T> {
   return Object.fromEntries(WRITES.map((write) => [write, make(write)])) as Record<Write, T>;
 }
@@ -34,11 +40,14 @@ interface WriteStatement {
 }
 
 /** This project's procedures (the current schema) of `table` on `server`. */
-export function currentProcedures(table: string, server: ServerKind): WriteProcedures {
+export function currentSchema(table: string, server: ServerKind): Schema {
   const type = { charset: "utf8mb4", collation: SID_COLLATION[server] };
-  return eachWrite((write) =>
-    createProcedureSql({ table, sid: "sid" }, write, { sid: type, user: type }, server)
-  );
+  return {
+    procedures: eachWrite((write) =>
+      createProcedureSql({ table, sid: "sid" }, write, { sid: type, user: type }, server)
+    ),
+    markers: true,
+  };
 }
 
 /**
@@ -49,7 +58,7 @@ export function currentProcedures(table: string, server: ServerKind): WriteProce
 export async function schemaV1(
   table: string,
   server: ServerKind,
-): Promise<{ install: string[]; procedures: WriteProcedures }> {
+): Promise<{ install: string[]; schema: Schema }> {
   const text = await readFile(`${root}tests/fixtures/schema_v1.sql`, "utf8");
   const install = text.replaceAll("{{table}}", table)
     .replaceAll("{{sid_collation}}", SID_COLLATION[server]).split("\n-- ;\n");
@@ -58,7 +67,7 @@ export async function schemaV1(
     if (!found) throw new Error(`tests/fixtures/schema_v1.sql: no ${write} procedure`);
     return found;
   });
-  return { install, procedures };
+  return { install, schema: { procedures, markers: false } };
 }
 
 /**
@@ -97,13 +106,15 @@ export class BoundStore extends Store {
 
   /**
    * Uses `table` with the layout of this project's sessions table (sid, sess, expired), and
-   * writes as `writes.procedures` do: their statements, or (`call`) CALLs of them.
+   * writes as `schema`'s procedures do: their statements, or (`call`) CALLs of them; its reads
+   * skip a destroyed session's marker where the schema leaves one.
    */
   constructor(
     url: string,
     table: string,
     pool: { connectionLimit: number; idleTimeout: number },
-    writes: { procedures: WriteProcedures; call: boolean },
+    schema: Schema,
+    call: boolean,
   ) {
     super();
     this.pool = mysql.createPool({
@@ -111,8 +122,9 @@ export class BoundStore extends Store {
       connectionLimit: pool.connectionLimit,
       idleTimeout: pool.idleTimeout,
     });
-    this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?`;
-    this.#writes = eachWrite((write) => writeStatement(writes.procedures[write], writes.call));
+    this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?` +
+      (schema.markers ? " AND NOT destroyed" : "");
+    this.#writes = eachWrite((write) => writeStatement(schema.procedures[write], call));
   }
 
   /** Runs write `name` with its parameters by name. */
@@ -143,13 +155,8 @@ export class BoundStore extends Store {
 
   override set(sid: string, session: SessionData, callback: Callback = () => {}): void {
     const expired = toSqlDateTime(expiryOf(session));
-    // No owner, and always the upsert (a CALL's p_existing = 0): a hand-written store's save.
-    // (Schema 1's set takes neither.)
-    this.#write(
-      "set",
-      { sid, sess: JSON.stringify(session), expired, user: null, existing: 0 },
-      callback,
-    );
+    // No owner: a hand-written store's save. (Schema 1's set takes none.)
+    this.#write("set", { sid, sess: JSON.stringify(session), expired, user: null }, callback);
   }
 
   override touch(sid: string, session: SessionData, callback: Callback = () => {}): void {
