@@ -82,8 +82,10 @@ class Device {
 
 interface Running {
   devices: (userAgent?: string) => Device;
-  /** How many rows of the table each owner has. */
+  /** How many sessions of the table each owner has (the markers of ended sessions left out). */
   owners(): Promise<Record<string, number>>;
+  /** How many markers of ended sessions the table holds (rows with `destroyed` set, no owner). */
+  markers(): Promise<number>;
   database: TestDatabase;
 }
 
@@ -101,14 +103,19 @@ async function runRecipe(
       await drive({
         devices: (userAgent = `device ${++n}`) => new Device(new URL(url).origin, userAgent),
         async owners() {
-          const rows = await database.admin("sessions").select("user_id") as {
-            user_id: string | null;
-          }[];
+          const rows = await database.admin("sessions").where({ destroyed: false })
+            .select("user_id") as { user_id: string | null }[];
           const counts: Record<string, number> = {};
           for (const { user_id } of rows) {
             counts[String(user_id)] = (counts[String(user_id)] ?? 0) + 1;
           }
           return counts;
+        },
+        async markers() {
+          const rows = await database.admin("sessions").where({ destroyed: true })
+            .select("user_id") as { user_id: string | null }[];
+          assert.ok(rows.every((row) => row.user_id === null), "a marker keeps no owner");
+          return rows.length;
         },
         database,
       });
@@ -131,7 +138,7 @@ describe("the Sessions-by-user recipes", () => {
   });
 
   it("logout-everywhere.mjs: every other session of the user goes, as the curl session shows", async () => {
-    await runRecipe("logout-everywhere.mjs", async ({ devices, owners }) => {
+    await runRecipe("logout-everywhere.mjs", async ({ devices, owners, markers }) => {
       const [phone, laptop, tablet, other] = [
         devices(),
         devices(),
@@ -151,6 +158,7 @@ describe("the Sessions-by-user recipes", () => {
       assert.equal(await laptop.me(), "Logged in as alice\n");
       assert.equal(await other.me(), "Logged in as bob\n");
       assert.deepEqual(await owners(), { alice: 1, bob: 1 });
+      assert.equal(await markers(), 2, "the two ended sessions stay as markers");
       const anonymous = devices();
       assert.equal(
         (await anonymous.send("POST", "/logout-everywhere")).status,
