@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import express from "express";
 import session, { MemoryStore, type Store } from "express-session";
-import type { KnexMySQLStore, KnexMySQLStoreOptions } from "../mod.ts";
+import type { KnexMySQLStoreOptions } from "../mod.ts";
 import { appAccount, appStore } from "./helpers/app_account.ts";
 import { withClock } from "./helpers/clock.ts";
 import { closing } from "./helpers/closing.ts";

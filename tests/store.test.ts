@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
+import type { KnexMySQLStore, KnexMySQLStoreOptions } from "../mod.ts";
 import { type AppAccount, appAccount, appStore } from "./helpers/app_account.ts";
 import {
   configFromUrl,
