@@ -78,6 +78,9 @@ function tlsRefusal(message: string, where: string): string | undefined {
   return undefined;
 }
 
+/** Where the credentials are, in messages; the CLI names its --url or MYSQL_URL instead. */
+export const CREDENTIALS = "of the connection";
+
 // MariaDB refuses a login without TLS by a server that requires it with 1045, as a bad password.
 const TLS_REQUIRED_BY_MARIADB = "if the server requires TLS (require_secure_transport; " +
   "MariaDB then refuses a plain login with this same error), connect over TLS: " +
@@ -115,7 +118,7 @@ function refusalOf(error: unknown, where: string, tls: boolean): string | undefi
   switch (errno) {
     case ER_ACCESS_DENIED:
       return `the server refused the login of ${where} (${message}): check the user and ` +
-        "password of the connection (percent-encode special characters in a mysql:// URL, " +
+        `password ${CREDENTIALS} (percent-encode special characters in a mysql:// URL, ` +
         "e.g. @ as %40), and that the account exists for the host the server sees you " +
         "connect from" + (tls ? "" : `; ${TLS_REQUIRED_BY_MARIADB}`);
     case ER_ACCESS_DENIED_NO_PASSWORD:

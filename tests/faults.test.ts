@@ -324,9 +324,9 @@ describe("faults", () => {
       trx = await admin.transaction();
       await trx.raw(`SELECT * FROM \`${store.tableName}\` WHERE sid = 'locked' FOR UPDATE`);
       const write = store.set("locked", sessionFor({ n: 1 })).then(() => "acknowledged", (e) => e);
-      // The process list shows the statement the procedure is running, not the CALL: an
-      // UPDATE, as the store saves a session it has written before only while it exists.
-      const [victim] = await pollFor(() => storeConnections(admin, db.name, "UPDATE%"));
+      // The process list shows the statement the procedure is running, not the CALL: the
+      // set procedure's INSERT … ON DUPLICATE KEY UPDATE.
+      const [victim] = await pollFor(() => storeConnections(admin, db.name, "INSERT%"));
       await admin.raw(`KILL CONNECTION ${victim}`);
       await sleep(100);
       await trx.commit();

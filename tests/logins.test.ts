@@ -183,7 +183,9 @@ describe("refused logins are configuration errors", () => {
   it("an expired password: ERR_CONFIG naming ALTER USER (MySQL refuses the login, MariaDB the statements)", async () => {
     const account = await appAccount();
     await db.admin.raw("ALTER USER ?@'%' PASSWORD EXPIRE", [account.user]);
-    const transport = kind === "mysql" && !overTls ? { allowPublicKeyRetrieval: "true" } : {};
+    const transport: Record<string, string> = kind === "mysql" && !overTls
+      ? { allowPublicKeyRetrieval: "true" }
+      : {};
     const url = accountUrl(account, {
       ...Object.fromEntries(new URL(db.url).searchParams),
       ...transport,

@@ -1,4 +1,5 @@
 import { isConnectionError, SessionStoreError } from "../errors.ts";
+import { CREDENTIALS } from "../login_errors.ts";
 import { quoteIdentifier } from "./names.ts";
 
 /** An error the CLI reports as one line on stderr, without a stack, and exits with. */
@@ -52,7 +53,6 @@ export interface ErrorContext {
 }
 
 const ER_DBACCESS_DENIED = 1044;
-const ER_ACCESS_DENIED = 1045;
 const ER_BAD_DB = 1049;
 const ER_TABLEACCESS_DENIED = 1142;
 const ER_COLUMNACCESS_DENIED = 1143;
@@ -111,7 +111,10 @@ export function explainDatabaseError(error: unknown, context: ErrorContext): Cli
     if (error.code === "ERR_ACCESS_DENIED" && error.cause) {
       return explainDatabaseError(error.cause, context);
     }
-    return new CliError(withoutPrefix(error.message));
+    // A refused login: the credentials are the CLI's --url or MYSQL_URL.
+    return new CliError(
+      withoutPrefix(error.message).replace(CREDENTIALS, `in ${context.source ?? "--url"}`),
+    );
   }
   const { errno } = error as { errno?: number };
   const message = messageOf(error);
@@ -122,12 +125,6 @@ export function explainDatabaseError(error: unknown, context: ErrorContext): Cli
       `cannot reach the MySQL server at ${address}: ${unreachableCause(error, message)}: ` +
         `check the host and port in ${source} (${context.server}), and that the server is ` +
         "running and accepts connections from here",
-    );
-  }
-  if (errno === ER_ACCESS_DENIED) {
-    return new CliError(
-      `the server at ${context.server} refused the login: ${message}: check the user and ` +
-        `password in ${source} (percent-encode special characters, e.g. @ as %40)`,
     );
   }
   if (errno === ER_BAD_DB) {
