@@ -43,8 +43,9 @@ function timeOf(value: unknown): number | undefined {
 /**
  * `session` with its cookie's `expires` as its row holds it (`expiresAt`, seconds since the
  * epoch): a touch moves the row's expiry and not the stored cookie, so a read gives the session
- * as it stands, as MemoryStore does. A cookie whose expiry is the row's, to the second, keeps
- * its milliseconds; a cookie without one (a browser-session cookie) is left as it is.
+ * as it stands, as MemoryStore does. A cookie whose expiry the row holds (in whole seconds,
+ * clamped to DATETIME's range, and rounded up by some other stores) keeps its milliseconds; a
+ * cookie without one (a browser-session cookie) is left as it is.
  */
 export function withStoredExpiry(session: SessionData, expiresAt: number | string): SessionData {
   const cookie = session.cookie as { expires?: unknown } | undefined;
@@ -52,7 +53,7 @@ export function withStoredExpiry(session: SessionData, expiresAt: number | strin
   const stored = Number(expiresAt) * 1000;
   if (
     cookie && expires !== undefined && Number.isFinite(expires) && Number.isFinite(stored) &&
-    storedTime(expires) !== stored
+    Math.abs(stored - storedTime(expires)) > 1000
   ) {
     cookie.expires = new Date(stored).toISOString();
   }

@@ -97,7 +97,7 @@ describe("set-up errors", () => {
       );
       assert.doesNotMatch(error.message, /knex-mysql-session install/);
       // The first thing the v5 table lacks for schema 2 is the owner column.
-      assert.match(error.message, /needs the column `user_id`.*GRANT ALTER ON/);
+      assert.match(error.message, /needs the columns `user_id` and `destroyed`.*GRANT ALTER ON/);
 
       // An Express app on it answers with the store's error, instead of crashing on an
       // undefined req.session.
