@@ -11,10 +11,11 @@
 --   schema_version the schema version stamped in the table comment
 --
 -- `user_id` is the session's owner, as the store's `userId` option names it (NULL for a session
--- without one, or when the option is not set); with encryption, a keyed hash of it. Indexed with
--- `expired`, so a user's live sessions are found, counted and deleted by an index seek.
+-- without one, or when the option is not set); with encryption, a keyed hash of it. Indexed
+-- alone, so that a user's sessions are found, counted and deleted by an index seek, and a change
+-- of a session's expiry (every touch) rewrites only the `expired` index.
 --
--- `destroyed` marks a session that destroy, destroyUser or clear ended: its row stays, without
+-- `destroyed` marks a session that destroy or destroyUser ended: its row stays, without
 -- the session's data or owner, until the session would have expired anyway (the sweep then
 -- deletes it with the expired rows), so that no later save or touch of that id, from any
 -- process, brings the session back. A marker costs its id, a tiny `sess` and the two index
@@ -35,5 +36,5 @@ CREATE TABLE IF NOT EXISTS `{{table}}` (
   `destroyed` BOOLEAN NOT NULL DEFAULT FALSE,
   PRIMARY KEY (`{{sid}}`),
   KEY `{{table}}_expired_index` (`expired`),
-  KEY `{{table}}_user_index` (`user_id`, `expired`)
+  KEY `{{table}}_user_index` (`user_id`)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COMMENT = 'knex-mysql-session schema {{schema_version}}'

@@ -6,6 +6,7 @@ import {
   createProcedureSql,
   createTableSql,
   markerColumnSql,
+  narrowUserIndexSql,
   type ParameterTypes,
   procedureName,
   PROCEDURES,
@@ -109,6 +110,8 @@ export interface TableFacts {
   types: { sid: ColumnType; user: ColumnType | undefined };
   /** Whether an index starts with user_id. */
   userIndexed: boolean;
+  /** Whether the owner index is schema 2's (`user_id`, `expired`), which every expiry change rewrites. */
+  userIndexWide: boolean;
   /** Whether the table has schema 3's `destroyed` column, which marks destroyed sessions. */
   marked: boolean;
   warnings: string[];
@@ -149,15 +152,19 @@ export async function inspectTable(
   }
   const user = byName.get("user_id");
   const [indexed] = user
-    ? await db.execute<{ n: number | string }>(
-      "SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() " +
-        "AND TABLE_NAME = ? AND COLUMN_NAME = 'user_id' AND SEQ_IN_INDEX = 1",
-      [names.table],
+    ? await db.execute<{ n: number | string; wide: number | string | null }>(
+      "SELECT COUNT(*) AS n, MAX(s.INDEX_NAME = ? AND EXISTS (SELECT 1 FROM " +
+        "information_schema.STATISTICS AS w WHERE w.TABLE_SCHEMA = s.TABLE_SCHEMA AND " +
+        "w.TABLE_NAME = s.TABLE_NAME AND w.INDEX_NAME = s.INDEX_NAME AND w.SEQ_IN_INDEX = 2)) " +
+        "AS wide FROM information_schema.STATISTICS AS s WHERE s.TABLE_SCHEMA = DATABASE() AND " +
+        "s.TABLE_NAME = ? AND s.COLUMN_NAME = 'user_id' AND s.SEQ_IN_INDEX = 1",
+      [`${names.table}_user_index`, names.table],
     )
     : [];
   return {
     types: { sid: columnType(sid), user: user && columnType(user) },
     userIndexed: Number(indexed?.n ?? 0) > 0,
+    userIndexWide: Number(indexed?.wide ?? 0) > 0,
     marked: byName.has("destroyed"),
     warnings,
   };
@@ -330,9 +337,9 @@ const ALTER_TIMEOUT = 30 * 60_000;
 const ER_DUP_FIELDNAME = 1060;
 const ER_DUP_KEYNAME = 1061;
 
-/** Whether a table lacks a column or index the current schema needs. */
+/** Whether a table lacks a column or index the current schema needs, or has schema 2's index. */
 function lacksColumns(table: TableFacts): boolean {
-  return !table.types.user || !table.userIndexed || !table.marked;
+  return !table.types.user || !table.userIndexed || table.userIndexWide || !table.marked;
 }
 
 /**
@@ -363,8 +370,11 @@ async function addMissingColumns(
       );
     }
     table.warnings.push(
-      `no index on \`${names.table}\`.\`user_id\`: sessionsOf, countOf and destroyUser scan ` +
-        `the whole table. Add it with ${upgrade}`,
+      table.userIndexWide
+        ? `the index \`${names.table}_user_index\` is schema 2's (\`user_id\`, \`expired\`), ` +
+          `which every touch rewrites: narrow it to \`user_id\` with ${upgrade} (online)`
+        : `no index on \`${names.table}\`.\`user_id\`: sessionsOf, countOf and destroyUser ` +
+          `scan the whole table. Add it with ${upgrade}`,
     );
     return table;
   }
@@ -372,6 +382,9 @@ async function addMissingColumns(
   const steps: [string, number][] = [
     ...(table.types.user ? [] : [[column, ER_DUP_FIELDNAME] as [string, number]]),
     ...(table.userIndexed ? [] : [[index, ER_DUP_KEYNAME] as [string, number]]),
+    // Another store narrowing it at the same moment: the second ALTER finds it narrow already
+    // and rebuilds it once more, which changes nothing.
+    ...(table.userIndexWide ? [[narrowUserIndexSql(names.table), 0] as [string, number]] : []),
     ...(table.marked ? [] : [[markerColumnSql(names.table), ER_DUP_FIELDNAME] as [string, number]]),
   ];
   try {

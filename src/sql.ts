@@ -149,6 +149,11 @@ export function userColumnSql(table: string, collation: string): [string, string
   return [renderSql("upgrade/user_column", values), renderSql("upgrade/user_index", values)];
 }
 
+/** The ALTER statement that narrows schema 2's owner index (`user_id`, `expired`) to `user_id`. */
+export function narrowUserIndexSql(table: string): string {
+  return renderSql("upgrade/user_index_narrow", { table });
+}
+
 /** The ALTER statement that gives a table made before schema 3 its `destroyed` column. */
 export function markerColumnSql(table: string): string {
   return renderSql("upgrade/marker_column", { table });

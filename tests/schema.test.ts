@@ -96,7 +96,7 @@ describe("createtable", () => {
         "AND INDEX_NAME = ? ORDER BY SEQ_IN_INDEX",
       [table, `${table}_user_index`],
     );
-    assert.deepEqual(indexes.map((i: { col: string }) => i.col), ["user_id", "expired"]);
+    assert.deepEqual(indexes.map((i: { col: string }) => i.col), ["user_id"]);
   });
 });
 

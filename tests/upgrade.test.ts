@@ -207,7 +207,12 @@ async function upgradeBesideV2(
   const upgrade = await cli(["upgrade", "--table", table, "--url", db.url]);
   assert.equal(upgrade.code, 0, upgrade.stderr);
   assert.match(upgrade.stdout, new RegExp(`added column \`${table}\`\.\`destroyed\``));
-  assert.doesNotMatch(upgrade.stdout, /user_id|user_index/); // schema 2 had them
+  assert.doesNotMatch(upgrade.stdout, /added .*user_id|added .*user_index/); // schema 2 had them
+  // Schema 2's (user_id, expired) index, which every touch rewrote, now on user_id alone.
+  assert.match(
+    upgrade.stdout,
+    new RegExp(`rebuilt index \`${table}_user_index\` on \`user_id\` alone`),
+  );
   assert.match(upgrade.stdout, new RegExp(`created procedure \`${table}_set_v3\``));
   assert.match(upgrade.stdout, /older procedures kept for apps still running them/);
   // Run again (an interrupted upgrade is resumed by running it again): nothing left to do.

@@ -3,4 +3,4 @@
 -- `npx knex-mysql-session upgrade` before deploying, which shows its progress. On Galera, an ALTER
 -- replicates in total order and holds writes cluster-wide while it runs: do it at a quiet time.
 ALTER TABLE `{{table}}`
-  ADD KEY `{{table}}_user_index` (`user_id`, `expired`)
+  ADD KEY `{{table}}_user_index` (`user_id`)

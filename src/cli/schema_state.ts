@@ -38,6 +38,8 @@ export interface InstallOutcome {
   ownerIndexAdded: boolean;
   /** Schema 3's column marking destroyed sessions, added to a table made before it. */
   markerColumnAdded: boolean;
+  /** Schema 2's owner index (`user_id`, `expired`) rebuilt on `user_id` alone. */
+  ownerIndexNarrowed: boolean;
   proceduresCreated: string[];
   /**
    * Accounts that may SELECT the table but not EXECUTE the procedures just created (app
@@ -95,6 +97,7 @@ export async function installSchema(
     ownerColumnAdded: hadTable && !tableBefore?.types.user,
     ownerIndexAdded: hadTable && !tableBefore?.userIndexed,
     markerColumnAdded: hadTable && !tableBefore?.marked,
+    ownerIndexNarrowed: hadTable && Boolean(tableBefore?.userIndexWide),
     proceduresCreated,
     ungranted: proceduresCreated.length > 0 && hadTable
       ? await connection.step("SELECT", () => appAccounts(connection, names.table))

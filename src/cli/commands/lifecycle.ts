@@ -19,6 +19,9 @@ function reportInstall(io: Io, names: SchemaNames, outcome: InstallOutcome): voi
     ...(outcome.ownerColumnAdded ? [`added column \`${table}\`.\`user_id\``] : []),
     ...(outcome.ownerIndexAdded ? [`added index \`${table}_user_index\``] : []),
     ...(outcome.markerColumnAdded ? [`added column \`${table}\`.\`destroyed\``] : []),
+    ...(outcome.ownerIndexNarrowed
+      ? [`rebuilt index \`${table}_user_index\` on \`user_id\` alone`]
+      : []),
     ...outcome.proceduresCreated.map((name) => `created procedure \`${name}\``),
   ];
   for (const change of changes) println(io.stdout, change);

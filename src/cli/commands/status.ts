@@ -75,6 +75,12 @@ async function schemaWarnings(
         }`,
     );
   }
+  if (table?.userIndexWide) {
+    warnings.push(
+      `the index \`${names.table}_user_index\` is schema 2's (\`user_id\`, \`expired\`), which ` +
+        "every touch rewrites: run upgrade (it rebuilds it online on `user_id` alone)",
+    );
+  }
   if (!layout.marked) {
     warnings.push(
       `no column \`destroyed\` of schema version ${SCHEMA_VERSION} (it marks destroyed ` +
