@@ -11,6 +11,7 @@ import process from "node:process";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { removeScratchDirectories, scratchDirectory, serveApp } from "./helpers/sample_app.ts";
+import { testServerUrl } from "./helpers/database.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pagesDir = `${root}docs/docs/getting-started`;
@@ -190,16 +191,26 @@ describe("the Getting-started samples", () => {
   });
 
   // Only these two: no --allow-read, no --allow-sys (Deno would refuse, not prompt: its
-  // stdin is not a terminal here).
+  // stdin is not a terminal here); and, as the page says, read access to the files a URL names
+  // (the server's CA when the tests run over TLS).
   it("deno.md: main.ts serves a session with the documented permissions", async () => {
     const dir = denoProject(denoSample);
     const permissions = ["--allow-net", "--allow-env"];
+    const page = readFileSync(`${pagesDir}/deno.md`, "utf8");
     assert.ok(
-      readFileSync(`${pagesDir}/deno.md`, "utf8").includes(
-        `deno run ${permissions.join(" ")} main.ts`,
-      ),
+      page.includes(`deno run ${permissions.join(" ")} main.ts`),
       "the page shows the command this test runs",
     );
+    const files = [...new URL(await testServerUrl()).searchParams]
+      .filter(([name]) => /^(ssl-ca|ssl-cert|ssl-key|server-public-key-path)$/.test(name))
+      .map(([, path]) => path);
+    if (files.length > 0) {
+      assert.match(
+        page,
+        /A URL that names files.*needs read\s+access to them: add `--allow-read=/s,
+      );
+      permissions.push(`--allow-read=${files.join(",")}`);
+    }
     await serveOneSession(deno, ["run", ...permissions, denoSample.title], dir);
   });
 });
