@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   if (Object.keys(memory).length > 0) {
     console.log(`\nPeak RSS of the HTTP servers (MB): ${JSON.stringify(memory)}`);
   }
-  console.log("\nTargets (issue 6):");
+  console.log("\nTargets:");
   for (const t of targets) console.log(`${t.met ? "MET  " : "UNMET"} ${t.target}: ${t.reached}`);
 
   const failures = [...store, ...http].reduce((sum, row) => sum + row.errors + row.wrong, 0) +

@@ -289,6 +289,27 @@ export function evaluateTargets(
     }
     add("≥ 1.8x connect-session-knex on reads at c=32", storeVs("csk", READS, 32), 1.8);
     add("≥ 1.2x connect-session-knex on writes at c=32", storeVs("csk", WRITES, 32), 1.2);
+    // Schema 3's bounds: the hand-written store CALLing the seed's schema's procedures (schema
+    // 1: no owner column, no markers), one round trip per operation; the owner's cost; destroy.
+    if (store.some((r) => r.adapter === "bound-v1")) {
+      add(
+        "store: every op ≥ 0.95x the hand-written store CALLing the seed schema's procedures",
+        storeVs("bound-v1", [...READS, ...WRITES]),
+        0.95,
+      );
+    }
+    if (store.some((r) => r.adapter === "ours-user")) {
+      // oursOver is this store without userId over with it: userId's cost is its inverse.
+      add(
+        "store: userId set costs ≤ 3% on set and touch (with / without)",
+        storeVs("ours-user", ["set-new", "set-existing", "touch"]).map((row) => ({
+          ...row,
+          oursOver: 1 / row.oursOver,
+        })),
+        0.97,
+      );
+    }
+    add("store: destroy ≥ 1.0x connect-session-knex at c=32", storeVs("csk", ["destroy"], 32), 1);
   }
   if (http.length > 0) {
     for (const other of ["csk", "ems"]) {

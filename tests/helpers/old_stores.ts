@@ -93,43 +93,58 @@ export function oldStore(
         error ? reject(error) : resolve()
       )
     );
-  if (name === "express-mysql-session-v3") {
-    const store = new MySQLStore({ ...connection, ...storeOptions });
+  // express-mysql-session v3 passes only the options it knows to mysql2, not `ssl` nor
+  // `serverPublicKey`: over TLS (or with a pinned key) it gets a pool, as its readme allows.
+  const needsPool = name === "express-mysql-session-v3"
+    ? "ssl" in connection || "serverPublicKey" in connection
+    : options.v2Driver === "mysql2";
+  if (!needsPool) {
+    if (name === "express-mysql-session-v3") {
+      const store = new MySQLStore({ ...connection, ...storeOptions });
+      return {
+        store,
+        ready: (store.onReady as () => Promise<unknown>)().then(() =>
+          tableCreated(options.knex, options.table)
+        ),
+        close: () => closeStore(store),
+      };
+    }
+    // v2 calls its third argument once its CREATE TABLE ran (or failed, e.g. the login).
+    let created!: (error?: unknown) => void;
+    const constructed = new Promise<void>((resolve, reject) => {
+      created = (error) => (error ? reject(error) : resolve());
+    });
+    const store = new MySQLStore({ ...connection, ...storeOptions }, undefined, created);
     return {
       store,
-      ready: (store.onReady as () => Promise<unknown>)().then(() =>
-        tableCreated(options.knex, options.table)
-      ),
+      ready: constructed.then(() => tableCreated(options.knex, options.table)),
       close: () => closeStore(store),
     };
   }
-  // v2 calls its third argument once its CREATE TABLE ran (or failed, e.g. the login).
+  // A pool the store did not create, it does not end on close (endConnectionOnClose: false).
+  const mysql2 = require("mysql2/promise") as typeof import("mysql2/promise");
+  const pool = mysql2.createPool({ ...connection, connectionLimit: 1 });
   let created!: (error?: unknown) => void;
   const constructed = new Promise<void>((resolve, reject) => {
     created = (error) => (error ? reject(error) : resolve());
   });
-  if (options.v2Driver === "mysql2") {
-    // A pool v2 did not create, it does not end on close (endConnectionOnClose: false).
-    const mysql2 = require("mysql2/promise") as typeof import("mysql2/promise");
-    const pool = mysql2.createPool({ ...connection, connectionLimit: 1 });
-    const store = new MySQLStore(storeOptions, pool, created);
-    return {
-      store,
-      ready: constructed.then(() => tableCreated(options.knex, options.table)),
-      close: async () => {
+  const store = new MySQLStore(storeOptions, pool, created);
+  const ready = name === "express-mysql-session-v3"
+    ? (store.onReady as () => Promise<unknown>)()
+    : constructed;
+  // Once: a checklist stops the old app, and the test's clean-up closes it again.
+  let closed: Promise<void> | undefined;
+  return {
+    store,
+    ready: ready.then(() => tableCreated(options.knex, options.table)),
+    close: () =>
+      closed ??= (async () => {
         try {
           await closeStore(store);
         } finally {
           await pool.end();
         }
-      },
-    };
-  }
-  const store = new MySQLStore({ ...connection, ...storeOptions }, undefined, created);
-  return {
-    store,
-    ready: constructed.then(() => tableCreated(options.knex, options.table)),
-    close: () => closeStore(store),
+      })(),
   };
 }
 
