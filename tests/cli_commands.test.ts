@@ -9,7 +9,13 @@ import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../mod.ts";
 import { procedureName, PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
 import { assertExactLayout, cli } from "./helpers/cli.ts";
-import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
+import {
+  createTestDatabase,
+  passwordUrlFor,
+  tableName,
+  type TestDatabase,
+  urlFor,
+} from "./helpers/database.ts";
 import { type ServerFacts, serverFacts } from "./helpers/server.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
@@ -222,7 +228,10 @@ describe("grant", () => {
 
 describe("errors a user meets", () => {
   test("a wrong password is refused without echoing it", async () => {
-    const wrong = urlFor(db.url, db.name, { user: "root", password: "not-the-password" });
+    const wrong = await passwordUrlFor(db.url, db.name, {
+      user: "root",
+      password: "not-the-password",
+    });
     const refused = await cli(["install", "--url", wrong]);
     assert.match(
       refused.stderr,

@@ -11,7 +11,13 @@ import { type Command, withConnection } from "../src/cli/command.ts";
 import { COMMANDS } from "../src/cli/run.ts";
 import { procedureName, SCHEMA_VERSION } from "../src/sql.ts";
 import { cli, spawnCli } from "./helpers/cli.ts";
-import { createTestDatabase, tableName, type TestDatabase, urlFor } from "./helpers/database.ts";
+import {
+  createTestDatabase,
+  passwordUrlFor,
+  tableName,
+  type TestDatabase,
+  urlFor,
+} from "./helpers/database.ts";
 
 const PREFIX = "knex-mysql-session: ";
 
@@ -208,16 +214,20 @@ describe("no secret in any output", () => {
     await db.admin.raw("CREATE USER ?@'%' IDENTIFIED BY ?", [user, password]);
     await db.admin.raw(`GRANT ALL ON \`${db.name}\`.* TO ?@'%'`, [user]);
     const table = tableName("sec");
-    const inQuery = withQuery(urlFor(db.url, db.name, { user, password: "" }), { password });
-    const inUserInfo = urlFor(db.url, db.name, { user, password });
+    const inQuery = withQuery(await passwordUrlFor(db.url, db.name, { user, password: "" }), {
+      password,
+    });
+    const inUserInfo = await passwordUrlFor(db.url, db.name, { user, password });
     const wrong = `wrong-${randomBytes(8).toString("hex")}`;
     const urls = [
       inQuery,
       inUserInfo,
       withQuery(inQuery, { charset: "latin1" }),
-      withQuery(urlFor(db.url, db.name, { user, password: "" }), { password: wrong }),
-      urlFor(db.url, db.name, { user, password: wrong }),
-      withQuery(urlFor(db.url, `${db.name}_none`, { user, password: "" }), { password }),
+      withQuery(await passwordUrlFor(db.url, db.name, { user, password: "" }), { password: wrong }),
+      await passwordUrlFor(db.url, db.name, { user, password: wrong }),
+      withQuery(await passwordUrlFor(db.url, `${db.name}_none`, { user, password: "" }), {
+        password,
+      }),
       withQuery(`mysql://${user}@127.0.0.1:1/${db.name}`, { password }),
     ];
     const commands = [
@@ -273,7 +283,10 @@ describe("no secret in any output", () => {
 
 describe("every error names the fix", () => {
   test("refused login, missing database; --url or MYSQL_URL named", async () => {
-    const wrong = urlFor(db.url, db.name, { user: "root", password: "not-the-password" });
+    const wrong = await passwordUrlFor(db.url, db.name, {
+      user: "root",
+      password: "not-the-password",
+    });
     const missingDb = urlFor(db.url, `${db.name}_none`);
     for (
       const [source, run] of [

@@ -8,7 +8,7 @@ import { after, describe, it } from "node:test";
 import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
 import { grantStatements } from "../src/grants.ts";
-import { createTestDatabase, type TestDatabase, urlFor } from "./helpers/database.ts";
+import { createTestDatabase, passwordUrlFor, type TestDatabase } from "./helpers/database.ts";
 import { storeContract } from "./helpers/store_contract.ts";
 import { procedureName, PROCEDURES } from "../src/sql.ts";
 
@@ -29,7 +29,7 @@ async function setUp() {
   ]);
   const ownerKnex = database.connect(
     {},
-    urlFor(database.url, database.name, { user: owner, password }),
+    await passwordUrlFor(database.url, database.name, { user: owner, password }),
   );
   const installer = new KnexMySQLStore({ knex: ownerKnex, disableDbCleanup: true });
   await installer.ready;
@@ -39,7 +39,10 @@ async function setUp() {
   for (const statement of grantStatements(names, `'${user}'@'%'`, database.name)) {
     await ownerKnex.raw(statement);
   }
-  appKnex = database.connect({}, urlFor(database.url, database.name, { user, password }));
+  appKnex = database.connect(
+    {},
+    await passwordUrlFor(database.url, database.name, { user, password }),
+  );
 }
 
 async function tearDown() {

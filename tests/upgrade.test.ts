@@ -15,7 +15,12 @@ import { grantStatements } from "../src/grants.ts";
 import { procedureName, PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
 import { cli } from "./helpers/cli.ts";
 import { closing } from "./helpers/closing.ts";
-import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
+import {
+  createTestDatabase,
+  passwordUrlFor,
+  tableName,
+  type TestDatabase,
+} from "./helpers/database.ts";
 import { installV1, installV2 } from "./helpers/old_schemas.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 
@@ -115,12 +120,7 @@ describe("upgrading a schema 1 table", () => {
     await closing(async (defer) => {
       const appKnex = db.connect(
         {},
-        (() => {
-          const url = new URL(db.url);
-          url.username = app;
-          url.password = "upgrade-test";
-          return url.toString();
-        })(),
+        await passwordUrlFor(db.url, db.name, { user: app, password: "upgrade-test" }),
       );
       const store = new KnexMySQLStore({
         knex: appKnex,

@@ -114,6 +114,23 @@ function passwordLoginParameters(server: string): Promise<Record<string, string>
   return parameters;
 }
 
+/**
+ * `urlFor` for a password login, as a user of this server would write it: with the server's
+ * public key on MySQL without TLS (see passwordLoginParameters), so that a wrong password
+ * meets the password check, not mysql2's refusal to fetch the key.
+ */
+export async function passwordUrlFor(
+  url: string,
+  database: string,
+  credentials: { user: string; password: string },
+): Promise<string> {
+  const parsed = new URL(urlFor(url, database, credentials));
+  for (const [key, value] of Object.entries(await passwordLoginParameters(url))) {
+    parsed.searchParams.set(key, value);
+  }
+  return parsed.toString();
+}
+
 /** An account made by TestDatabase.account: how it logs in, as a URL and as a mysql2 config. */
 export interface Account {
   name: string;
