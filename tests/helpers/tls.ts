@@ -9,12 +9,12 @@ import { fileURLToPath } from "node:url";
 import type { Knex } from "knex";
 
 /** The certificate directory: KMS_TLS_DIR, else the script's default. */
-export function tlsDir(): string {
+function tlsDir(): string {
   return process.env.KMS_TLS_DIR || "/var/cache/kms-tls";
 }
 
 /** The TLS instance's port: KMS_TLS_PORT, else 3308. */
-export function tlsPort(): number {
+function tlsPort(): number {
   return Number(process.env.KMS_TLS_PORT || 3308);
 }
 
@@ -41,22 +41,10 @@ export function readTlsFile(name: TlsFile): Promise<string> {
 
 /**
  * The root URL of the TLS instance (no password; the server takes it only over TLS, so a
- * connection needs an `ssl` option too, e.g. `await tlsSsl()`).
+ * connection needs TLS too, e.g. `?ssl-ca=` with tlsFile("ca.pem")).
  */
 export function tlsMariadbUrl(database = "test"): string {
   return `mysql://root@127.0.0.1:${tlsPort()}/${database}`;
-}
-
-/**
- * A mysql2 `ssl` option trusting `ca` ("ca.pem", our test CA, by default; "other-ca.pem" trusts
- * a CA that signed nothing of ours). A new object each call: mysql2 keeps TLS sessions per
- * `ssl` object.
- */
-export async function tlsSsl(
-  ca: "ca.pem" | "other-ca.pem" = "ca.pem",
-  extra: Record<string, unknown> = {},
-): Promise<{ ca: string } & Record<string, unknown>> {
-  return { ca: await readTlsFile(ca), ...extra };
 }
 
 const script = fileURLToPath(new URL("../../scripts/ensure-mariadb-tls.sh", import.meta.url));
