@@ -14,7 +14,6 @@ import {
   passwordUrlFor,
   tableName,
   type TestDatabase,
-  urlFor,
 } from "./helpers/database.ts";
 import { type ServerFacts, serverFacts } from "./helpers/server.ts";
 import { sessionFor } from "./helpers/sessions.ts";
