@@ -100,7 +100,8 @@ export function lastJsonLine(stdout: string): Record<string, unknown> {
 
 /**
  * Checks what the Express scenario saw (a session kept over three requests, destroyed on
- * logout, a new one after) and that the table holds exactly the last session.
+ * logout, a new one after) and that the table holds exactly the last session, and the marker
+ * the logout left of the first.
  */
 export async function assertScenario(
   report: ScenarioReport,
@@ -111,6 +112,9 @@ export async function assertScenario(
   assert.equal(report.liveBeforeLogout, 1);
   assert.equal(report.liveAfterLogout, 0);
   assert.equal(report.visitAfterLogout, 1);
-  const [rows] = await database.admin.raw(`SELECT sid FROM \`${table}\``);
-  assert.deepEqual(rows.map((row: { sid: string }) => row.sid), [report.sid]);
+  const [rows] = await database.admin.raw(
+    `SELECT sid, destroyed FROM \`${table}\` ORDER BY destroyed DESC`,
+  );
+  assert.deepEqual(rows.map((row: { destroyed: number }) => Number(row.destroyed)), [1, 0]);
+  assert.equal(rows[1].sid, report.sid);
 }
