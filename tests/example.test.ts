@@ -47,11 +47,12 @@ it("the example app keeps a session across requests and exits on SIGTERM", async
   assert.equal(await exited, 0, output);
 });
 
-it("with no server to reach, the example says how to get one and exits, in seconds", async () => {
+/** Runs the example on `url` until it exits by itself; resolves with its exit code and output. */
+async function exampleExiting(url: string): Promise<{ code: number | null; output: string }> {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const app = spawn(process.execPath, ["--import", "tsx", "examples/express-app.ts"], {
     cwd: root,
-    env: { ...process.env, MYSQL_URL: "mysql://root@127.0.0.1:1/test", PORT: "0" },
+    env: { ...process.env, MYSQL_URL: url, PORT: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     // Only so that a failure ends: an example that retried forever would be killed here.
     timeout: 120_000,
@@ -60,6 +61,11 @@ it("with no server to reach, the example says how to get one and exits, in secon
   app.stdout.on("data", (chunk) => (output += chunk));
   app.stderr.on("data", (chunk) => (output += chunk));
   const code = await new Promise<number | null>((resolve) => app.on("exit", resolve));
+  return { code, output };
+}
+
+it("with no server to reach, the example says how to get one and exits, in seconds", async () => {
+  const { code, output } = await exampleExiting("mysql://root@127.0.0.1:1/test");
   assert.equal(code, 1, output);
   // MYSQL_URL was set: the advice is about it, naming the address and the cause.
   assert.match(
@@ -71,20 +77,10 @@ it("with no server to reach, the example says how to get one and exits, in secon
 });
 
 it("a refused login is named as one, with its fix, not as an unreachable database", async () => {
-  const root = fileURLToPath(new URL("..", import.meta.url));
   const url = new URL(await testServerUrl());
   url.username = "kms_example_nobody";
   url.password = "wrong-password";
-  const app = spawn(process.execPath, ["--import", "tsx", "examples/express-app.ts"], {
-    cwd: root,
-    env: { ...process.env, MYSQL_URL: url.toString(), PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: 120_000,
-  });
-  let output = "";
-  app.stdout.on("data", (chunk) => (output += chunk));
-  app.stderr.on("data", (chunk) => (output += chunk));
-  const code = await new Promise<number | null>((resolve) => app.on("exit", resolve));
+  const { code, output } = await exampleExiting(url.toString());
   assert.equal(code, 1, output);
   assert.match(output, /refused the login of 'kms_example_nobody' at /);
   assert.doesNotMatch(output, /unreachable|does not answer|wrong-password/);

@@ -52,6 +52,17 @@ async function fill(knex: Knex, table: string): Promise<void> {
   );
 }
 
+/** The new version's store on an upgraded table, with owners, checking the schema only. */
+function newAppStore(knex: Knex, table: string): KnexMySQLStore {
+  return new KnexMySQLStore({
+    knex,
+    tablename: table,
+    createtable: false,
+    clearInterval: 0,
+    userId: (session) => (session as unknown as { user?: string }).user,
+  });
+}
+
 describe("upgrading a schema 1 table", () => {
   it("under live traffic from the old app: nothing lost, then both apps side by side", async (t) => {
     const table = tableName("v1");
@@ -122,13 +133,7 @@ describe("upgrading a schema 1 table", () => {
         {},
         await passwordUrlFor(db.url, db.name, { user: app, password: "upgrade-test" }),
       );
-      const store = new KnexMySQLStore({
-        knex: appKnex,
-        tablename: table,
-        createtable: false,
-        clearInterval: 0,
-        userId: (session) => (session as unknown as { user?: string }).user,
-      });
+      const store = newAppStore(appKnex, table);
       defer(() => store.close());
       await store.ready;
       for (let i = 0; i < 5; i++) await store.set(`new-${i}`, sessionFor({ user: "ann" }));
@@ -234,13 +239,7 @@ async function upgradeBesideV2(
   assert.match(regrant.stdout, /unchanged: .* had every one of these grants already/);
 
   await closing(async (defer) => {
-    const store = new KnexMySQLStore({
-      knex: db.admin,
-      tablename: table,
-      createtable: false,
-      clearInterval: 0,
-      userId: (session) => (session as unknown as { user?: string }).user,
-    });
+    const store = newAppStore(db.admin, table);
     defer(() => store.close());
     await store.ready;
     assert.equal(((await store.get("bulk-4321")) as unknown as { n: number }).n, 4321);

@@ -20,5 +20,6 @@ export function installV1(knex: Knex, table: string): Promise<void> {
 /** Creates `table` as schema 2 did on this server, with its six v2 procedures. */
 export async function installV2(knex: Knex, table: string): Promise<void> {
   const { kind } = await serverFacts(knex);
-  await installFixture(knex, table, `schema_v2.${kind}.sql`);
+  await installFixture(knex, table, "schema_v2.sql");
+  await installFixture(knex, table, `schema_v2.set.${kind}.sql`);
 }
