@@ -11,6 +11,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { type AppAccount, appAccount } from "./helpers/app_account.ts";
+import { cli } from "./helpers/cli.ts";
 import { closing } from "./helpers/closing.ts";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
@@ -157,6 +158,9 @@ describe("a destroyed session stays destroyed", () => {
       assert.equal(await other.destroy("another"), false);
       await first.set("another", sessionFor({ secret: "y" }));
       assert.equal(await first.get("another"), null);
+      // status counts markers apart from live sessions.
+      const status = await cli(["status", "--table", account.table, "--url", db.url]);
+      assert.match(status.stdout, /sessions: +\d+ live, \d+ expired, [2-9]\d* destroyed \(markers/);
     });
   });
 

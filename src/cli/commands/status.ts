@@ -12,6 +12,8 @@ import { type InstalledProcedure, installedProcedures } from "../schema_state.ts
 interface Counts {
   live: number;
   expired: number;
+  /** Destroyed sessions' markers not yet expired (schema 3): not sessions, not yet swept. */
+  markers: number;
   oldestExpired: string | null;
 }
 
@@ -24,19 +26,27 @@ async function countSessions(connection: Connection, layout: TableLayout): Promi
   const oldest = layout.family === "express-mysql-session"
     ? `TIMESTAMPADD(SECOND, MIN(CASE WHEN ${expiry} <= ? THEN ${expiry} END), '1970-01-01')`
     : `MIN(CASE WHEN ${expiry} <= ? THEN ${expiry} END)`;
+  const destroyed = layout.marked ? "`destroyed`" : "FALSE";
   const [row] = await connection.step(
     "SELECT",
     () =>
       connection.db.execute<
-        { live: string | number | null; expired: string | number | null; oldest: unknown }
+        {
+          live: string | number | null;
+          markers: string | number | null;
+          expired: string | number | null;
+          oldest: unknown;
+        }
       >(
-        `SELECT SUM(${expiry} > ?) AS live, SUM(${expiry} <= ?) AS expired, ` +
+        `SELECT SUM(${expiry} > ? AND NOT ${destroyed}) AS live, ` +
+          `SUM(${expiry} > ? AND ${destroyed}) AS markers, SUM(${expiry} <= ?) AS expired, ` +
           `CAST(${oldest} AS CHAR) AS oldest FROM \`${layout.table}\``,
-        [nowValue, nowValue, nowValue],
+        [nowValue, nowValue, nowValue, nowValue],
       ),
   );
   return {
     live: Number(row?.live ?? 0),
+    markers: Number(row?.markers ?? 0),
     expired: Number(row?.expired ?? 0),
     oldestExpired: row?.oldest ? String(row.oldest) : null,
   };
@@ -148,7 +158,11 @@ export const statusCommand: Command = {
       `procedures: ${versions.length > 0 ? versions.join(", ") : "none"} ` +
         `(${procedures.length} installed; current version v${SCHEMA_VERSION})`,
     );
-    println(io.stdout, `sessions:   ${counts.live} live, ${counts.expired} expired`);
+    println(
+      io.stdout,
+      `sessions:   ${counts.live} live, ${counts.expired} expired` +
+        (counts.markers > 0 ? `, ${counts.markers} destroyed (markers, until they expire)` : ""),
+    );
     println(
       io.stdout,
       `backlog:    ${counts.oldestExpired ? `expired since ${counts.oldestExpired} UTC` : "none"}`,
