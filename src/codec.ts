@@ -70,8 +70,9 @@ export function checkSession(session: unknown): asserts session is SessionData {
 /** The session as JSON text, or a SessionStoreError saying why it has none. */
 export function encodeSession(session: unknown): string {
   checkSession(session);
+  let json: string | undefined;
   try {
-    return JSON.stringify(session);
+    json = JSON.stringify(session);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw new SessionStoreError(
@@ -80,6 +81,14 @@ export function encodeSession(session: unknown): string {
       { cause },
     );
   }
+  // A toJSON() returning undefined (or a function) leaves nothing to store.
+  if (typeof json !== "string") {
+    throw new SessionStoreError(
+      "ERR_INVALID_SESSION",
+      "the session cannot be stored as JSON: its toJSON() returned no JSON value",
+    );
+  }
+  return json;
 }
 
 /** Room for the packet header and the other parameters of a CALL. */

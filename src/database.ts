@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
-import { closedError, isReadOnlyRefusal, SessionStoreError } from "./errors.ts";
-import { loginRefusalOf, type LoginTarget } from "./login_errors.ts";
+import { closedError, SessionStoreError } from "./errors.ts";
+import { isReadOnlyRefusal, loginRefusalOf, type LoginTarget } from "./driver_errors.ts";
 
 /** The part of a mysql2 (or mysql) connection the store uses. */
 interface DriverConnection {

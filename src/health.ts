@@ -57,7 +57,13 @@ export class ConnectionHealth {
   suspect(): void {
     if (this.#stopped || this.#state !== "connected" || this.#probing) return;
     this.#probing = true;
-    this.#options.probe().then(
+    let probe: Promise<void>;
+    try {
+      probe = this.#options.probe();
+    } catch (error) {
+      probe = Promise.reject(error); // a probe that throws has failed all the same
+    }
+    probe.then(
       () => {},
       () => this.disconnected(),
     ).finally(() => {

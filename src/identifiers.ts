@@ -4,14 +4,6 @@
 /** MySQL and MariaDB allow 64 characters in a table, column or routine name. */
 export const MAX_IDENTIFIER_LENGTH = 64;
 
-/**
- * The longest procedure suffix the schema appends to the table name (`_clear_expired_v1`).
- * A table name must leave room for it.
- */
-const LONGEST_PROCEDURE_SUFFIX = "_clear_expired_v1".length;
-
-export const MAX_TABLE_NAME_LENGTH = MAX_IDENTIFIER_LENGTH - LONGEST_PROCEDURE_SUFFIX;
-
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**

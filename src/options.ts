@@ -1,7 +1,8 @@
 import type { Knex } from "knex";
 // @ts-types="@types/express-session"
 import type { SessionData } from "express-session";
-import { identifierProblem, MAX_IDENTIFIER_LENGTH, MAX_TABLE_NAME_LENGTH } from "./identifiers.ts";
+import { identifierProblem, MAX_IDENTIFIER_LENGTH } from "./identifiers.ts";
+import { MAX_TABLE_NAME_LENGTH } from "./sql.ts";
 import {
   type EncryptionOptions,
   validateEncryptionOptions,
@@ -107,26 +108,56 @@ export interface KnexMySQLStoreOptions {
   encryption?: EncryptionOptions;
 }
 
-/** The options after validation, with defaults applied and aliases merged. */
-export interface ResolvedOptions {
-  knex: Knex | undefined;
+/**
+ * The store's options after validation, as `store.options` shows them (connect-session-knex v5
+ * code reads them there): defaults applied, aliases merged, and no key material.
+ */
+export interface StoreOptions {
+  /** The knex instance in use: the one given, or the one the store made (close() destroys it). */
+  readonly knex: Knex;
+  /** The sessions table (option `tablename`). */
+  readonly tableName: string;
+  /** The session-id column (option `sidfieldname`). */
+  readonly sidFieldName: string;
+  /** Whether start-up installs what is missing of the schema (option `createtable`). */
+  readonly createTable: boolean;
+  /** Milliseconds between sweeps; 0 when this store does not sweep. */
+  readonly cleanupInterval: number;
+  /** The most expired sessions one call of the sweep deletes. */
+  readonly cleanupBatchSize: number;
+  /** Called with the error of a failed sweep. */
+  readonly onDbCleanupError: (error: unknown) => void;
+  /** Whether `touch` is turned off. */
+  readonly disableTouch: boolean;
+  /** Milliseconds within which a touch that would move the expiry less is not written. */
+  readonly touchAfter: number;
+  /** The deadline of every statement, in milliseconds. */
+  readonly queryTimeout: number;
+  /** The most resends of one statement; `Infinity` when only `queryTimeout` limits them. */
+  readonly maxRetries: number;
+  /** The base of the resends' backoff, in milliseconds. */
+  readonly retryDelay: number;
+  /** Whether sessions are encrypted (the keys are not shown). */
+  readonly encrypted: boolean;
+}
+
+/**
+ * The options after validation: what `store.options` shows, and what it does not (functions
+ * of the session, the connection's settings, the keys).
+ */
+export interface ResolvedOptions extends Omit<StoreOptions, "knex" | "encrypted"> {
+  readonly knex: Knex | undefined;
   /** A URL given (or MYSQL_URL) is parsed into its config, its TLS files read. */
-  connection: MySQLConnectionConfig | undefined;
-  tableName: string;
-  sidFieldName: string;
-  createTable: boolean;
-  /** 0 when the sweep is disabled. */
-  cleanupInterval: number;
-  cleanupBatchSize: number;
-  onDbCleanupError: (error: unknown) => void;
-  ttl: (session: SessionData) => number;
-  disableTouch: boolean;
-  touchAfter: number;
-  userId: ((session: SessionData) => unknown) | undefined;
-  queryTimeout: number;
-  maxRetries: number;
-  retryDelay: number;
-  encryption: ValidEncryptionOptions | undefined;
+  readonly connection: MySQLConnectionConfig | undefined;
+  readonly ttl: (session: SessionData) => number;
+  readonly userId: ((session: SessionData) => unknown) | undefined;
+  readonly encryption: ValidEncryptionOptions | undefined;
+}
+
+/** The read-only view of `options` that `store.options` gives, with the knex in use. */
+export function optionsView(options: ResolvedOptions, knex: Knex): StoreOptions {
+  const { connection: _connection, ttl: _ttl, userId: _userId, encryption, ...shown } = options;
+  return Object.freeze({ ...shown, knex, encrypted: encryption !== undefined });
 }
 
 const DEFAULT_TTL = 86_400_000;
@@ -160,6 +191,10 @@ export const OPTION_NAMES = [
   "retryDelay",
   "encryption",
 ] as const satisfies readonly (keyof KnexMySQLStoreOptions)[];
+/** Compiles only while OPTION_NAMES lists every option of KnexMySQLStoreOptions. */
+const _everyOptionListed:
+  [Exclude<keyof KnexMySQLStoreOptions, (typeof OPTION_NAMES)[number]>] extends [never] ? true
+    : never = true;
 
 /** Reads an option that has two spellings; both given with different values is an error. */
 function aliased(options: KnexMySQLStoreOptions, a: keyof KnexMySQLStoreOptions, b: typeof a) {

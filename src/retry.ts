@@ -1,5 +1,5 @@
 import { neverSent } from "./database.ts";
-import { isConnectionError, isReadOnlyRefusal } from "./errors.ts";
+import { isConnectionError, isInterrupted, isRolledBack } from "./driver_errors.ts";
 import { clock } from "./clock.ts";
 
 /** How a failed statement is sent again. */
@@ -12,40 +12,6 @@ export interface RetryPolicy {
 
 const MAX_BACKOFF = 2_000;
 
-// Server errors after which the statement certainly changed nothing: it was rolled back, or
-// refused before it ran.
-const ER_LOCK_WAIT_TIMEOUT = 1205;
-const ER_LOCK_DEADLOCK = 1213; // also how Galera reports a certification failure
-const ER_UNKNOWN_COM_ERROR = 1047; // Galera: "WSREP has not yet prepared node for application use"
-const ER_TRANSACTION_ROLLBACK_DURING_COMMIT = 3101; // Group Replication certification failure
-const NOT_APPLIED_ERRNOS = new Set([
-  ER_LOCK_WAIT_TIMEOUT,
-  ER_LOCK_DEADLOCK,
-  ER_UNKNOWN_COM_ERROR,
-  ER_TRANSACTION_ROLLBACK_DURING_COMMIT,
-]);
-// "Got error 149 - 'Lock deadlock; Retry transaction' during COMMIT": Group Replication's
-// applier aborted the local transaction at commit for a conflicting one certified first; it was
-// rolled back. Other handler errors during COMMIT say nothing of the outcome.
-const ER_ERROR_DURING_COMMIT = 1180;
-const DEADLOCK_AT_COMMIT = /\berror 149\b/;
-// Not here: 3100 (ER_RUN_HOOK_ERROR, "Error on observer while running replication hook
-// 'before_commit'"). A member that leaves the group while its transaction awaits certification
-// reports it, yet the group may have certified and committed that transaction.
-// A statement interrupted by KILL QUERY or a killed connection: it may have committed first.
-const ER_QUERY_INTERRUPTED = 1317;
-const ER_CONNECTION_KILLED = 1927; // MariaDB
-
-function errnoOf(error: unknown): unknown {
-  return (error as { errno?: unknown } | null)?.errno;
-}
-
-/** Whether the statement lost a race with another writer (the row was busy). */
-export function isWriteConflict(error: unknown): boolean {
-  const errno = errnoOf(error);
-  return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
-}
-
 /**
  * Whether the statement certainly changed nothing, so that sending it again cannot reorder
  * writes: the server rolled it back (a deadlock, a lock wait timeout, a certification
@@ -55,21 +21,15 @@ export function isWriteConflict(error: unknown): boolean {
  * could undo a later write (a logout after a save whose reply was lost), so it is not.
  */
 export function certainlyNotApplied(error: unknown): boolean {
-  return NOT_APPLIED_ERRNOS.has(errnoOf(error) as number) || isReadOnlyRefusal(error) ||
-    isDeadlockAtCommit(error) || neverSent(error);
+  return isRolledBack(error) || neverSent(error);
 }
 
-function isDeadlockAtCommit(error: unknown): boolean {
-  const { sqlMessage, message } = (error ?? {}) as { sqlMessage?: unknown; message?: unknown };
-  return errnoOf(error) === ER_ERROR_DURING_COMMIT &&
-    DEADLOCK_AT_COMMIT.test(String(sqlMessage ?? message));
-}
-
-/** Whether sending a statement that changes nothing (a read) again may succeed. */
+/**
+ * Whether sending a statement that changes nothing (a read) again may succeed: it certainly
+ * changed nothing, or its connection failed, or it was interrupted.
+ */
 export function isTransientError(error: unknown): boolean {
-  const errno = errnoOf(error);
-  return certainlyNotApplied(error) || isConnectionError(error) ||
-    errno === ER_QUERY_INTERRUPTED || errno === ER_CONNECTION_KILLED;
+  return certainlyNotApplied(error) || isConnectionError(error) || isInterrupted(error);
 }
 
 /**

@@ -62,7 +62,8 @@ export class SessionMemo {
   readonly #capacity: number;
   readonly #sessions = new Map<string, Remembered>();
 
-  constructor(capacity: number) {
+  /** `capacity`: how many sessions it remembers, the least recently seen forgotten first. */
+  constructor(capacity = 10_000) {
     this.#capacity = capacity;
   }
 

@@ -1,3 +1,4 @@
+import { MAX_IDENTIFIER_LENGTH } from "./identifiers.ts";
 import type { ServerKind } from "./server.ts";
 import { SQL_TEXT, type SqlFileName } from "./sql_text.generated.ts";
 
@@ -40,10 +41,14 @@ export const PROCEDURES = [
 ] as const;
 export type ProcedureName = (typeof PROCEDURES)[number];
 
-/** The stored procedure `name` of `table`, e.g. `sessions_set_v1`. */
+/** The stored procedure `name` of `table`, e.g. `sessions_set_v3`. */
 export function procedureName(table: string, name: ProcedureName): string {
   return `${table}_${name}_v${SCHEMA_VERSION}`;
 }
+
+/** The longest table name that leaves room for the longest procedure suffix (`_clear_expired_v3`). */
+export const MAX_TABLE_NAME_LENGTH = MAX_IDENTIFIER_LENGTH -
+  Math.max(...PROCEDURES.map((name) => procedureName("", name).length));
 
 /**
  * Fills a file of sql/ with names. The names were validated against the identifier pattern

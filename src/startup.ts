@@ -1,5 +1,5 @@
 import { closedError, isSetupError, type SessionStoreError } from "./errors.ts";
-import type { ServerFacts } from "./schema.ts";
+import type { ServerFacts } from "./schema_setup.ts";
 import { clock } from "./clock.ts";
 
 export interface StartupOptions {
@@ -41,7 +41,7 @@ export class Startup {
   started(): Promise<ServerFacts> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#facts) return Promise.resolve(this.#facts);
-    if (this.#failure && clock.now() - this.#failure.at < this.#options.recheckAfter) {
+    if (this.#failure && clock.monotonic() - this.#failure.at < this.#options.recheckAfter) {
       return Promise.reject(this.#failure.error);
     }
     this.#running ??= this.#check().finally(() => {
@@ -74,7 +74,7 @@ export class Startup {
       facts = await this.#options.check();
     } catch (error) {
       if (isSetupError(error)) {
-        this.#failure = { error: error as SessionStoreError, at: clock.now() };
+        this.#failure = { error: error as SessionStoreError, at: clock.monotonic() };
         this.#options.onSetupError(error as SessionStoreError);
       } else if (!this.#closed) {
         this.#options.onUnreachable();

@@ -2,149 +2,37 @@
 import { type SessionData, Store } from "express-session";
 import type { Knex } from "knex";
 import process from "node:process";
+import { type Callback, respond } from "./callbacks.ts";
 import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
-import { checkPacketSize, checkSession, checkSid, encodeSession } from "./codec.ts";
-import { createOwnKnex } from "./connection.ts";
+import { createOwnKnex } from "./own_knex.ts";
 import { Database } from "./database.ts";
-import { plaintextWindowNote, SessionCipher, type UnreadableReason } from "./encryption.ts";
-import { databaseError, isConnectionError, isSetupError, SessionStoreError } from "./errors.ts";
+import { plaintextWindowNote, SessionCipher } from "./encryption.ts";
+import { databaseError } from "./driver_errors.ts";
+import type { SessionStoreError } from "./errors.ts";
 import { SessionMemo } from "./session_memo.ts";
 import { ConnectionHealth } from "./health.ts";
-import { type KnexMySQLStoreOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { certainlyNotApplied, isTransientError, isWriteConflict, retryAfter } from "./retry.ts";
-import { prepareSchema } from "./schema.ts";
+import {
+  type KnexMySQLStoreOptions,
+  optionsView,
+  type ResolvedOptions,
+  resolveOptions,
+  type StoreOptions,
+} from "./options.ts";
+import { prepareSchema } from "./schema_setup.ts";
 import { SessionReader } from "./session_reader.ts";
-import { type Statements, statements } from "./sql.ts";
+import { statements } from "./sql.ts";
+import { StatementRunner } from "./statement_runner.ts";
 import { Startup } from "./startup.ts";
-import { expiryOf, toSqlDateTime, withStoredExpiry } from "./time.ts";
+import type { StoreEvents, StoreListener, UnreadableEvent } from "./store_events.ts";
+import { type UserSession, UserSessions } from "./user_sessions.ts";
+import { SessionTable, type SessionWithId, type StoreStats } from "./session_table.ts";
 import { clock } from "./clock.ts";
 
-/** The `user_id` column as a read returns it: a sealed session must open with it. */
-type Owner = string | null;
+export type { RetryEvent, StoreEvents, StoreListener, UnreadableEvent } from "./store_events.ts";
+export type { StoreOptions } from "./options.ts";
+export type { UserSession } from "./user_sessions.ts";
+export type { SessionWithId, StoreStats } from "./session_table.ts";
 
-/** A session as `all()` returns it: the stored data plus its id. */
-export type SessionWithId = SessionData & { id: string };
-
-/** Counters of what the store did beyond plain reads and writes; see `stats()`. */
-export interface StoreStats {
-  /** Statements sent again after a failure that allowed it (each also emitted as `retry`). */
-  retries: number;
-  /** Expired sessions deleted by the periodic sweep and by `clearExpired()`. */
-  sessionsSwept: number;
-  /**
-   * Sweeps cut short because another app instance was deleting the same rows (a lock
-   * conflict, or a certification conflict on Galera): that instance finishes the work.
-   */
-  sweepConflicts: number;
-}
-
-/** One of a user's sessions, as `sessionsOf` lists them. */
-export interface UserSession {
-  /** The session id (what express-session calls req.sessionID). */
-  id: string;
-  /** When it expires (whole seconds). */
-  expires: Date;
-  /** The session's data, as get() gives it. */
-  session: SessionData;
-}
-
-/** The payload of the `retry` event. */
-export interface RetryEvent {
-  /** The store operation: get, set, touch, destroy, all, length, clear or cleanup. */
-  operation: string;
-  /** 1 for the first retry. */
-  attempt: number;
-  /** The failure that allowed it. */
-  error: unknown;
-}
-
-/** The payload of the `unreadable` event: a stored session that reads as no session. */
-export interface UnreadableEvent {
-  /** The session id whose stored row could not be opened. */
-  sid: string;
-  /** Why it could not be opened. */
-  reason: UnreadableReason;
-  /** What happened and what to do about it, for a log line. */
-  message: string;
-}
-
-/**
- * The store's options after validation, as `store.options` shows them (connect-session-knex v5
- * code reads them there): defaults applied, aliases merged, and no key material.
- */
-export interface StoreOptions {
-  /** The knex instance in use: the one given, or the one the store made (close() destroys it). */
-  readonly knex: Knex;
-  /** The sessions table (option `tablename`). */
-  readonly tableName: string;
-  /** The session-id column (option `sidfieldname`). */
-  readonly sidFieldName: string;
-  /** Whether start-up installs what is missing of the schema (option `createtable`). */
-  readonly createTable: boolean;
-  /** Milliseconds between sweeps; 0 when this store does not sweep. */
-  readonly cleanupInterval: number;
-  /** The most expired sessions one call of the sweep deletes. */
-  readonly cleanupBatchSize: number;
-  /** Called with the error of a failed sweep. */
-  readonly onDbCleanupError: (error: unknown) => void;
-  /** Whether `touch` is turned off. */
-  readonly disableTouch: boolean;
-  /** Milliseconds within which a touch that would move the expiry less is not written. */
-  readonly touchAfter: number;
-  /** The deadline of every statement, in milliseconds. */
-  readonly queryTimeout: number;
-  /** The most resends of one statement; `Infinity` when only `queryTimeout` limits them. */
-  readonly maxRetries: number;
-  /** The base of the resends' backoff, in milliseconds. */
-  readonly retryDelay: number;
-  /** Whether sessions are encrypted (the keys are not shown). */
-  readonly encrypted: boolean;
-}
-
-/** Each event of the store and its listener's arguments: `store.on(name, listener)`. */
-export interface StoreEvents {
-  /** The database is usable: after start-up, and after it answers again. */
-  connect: [];
-  /** The database stopped answering: express-session serves requests without a session. */
-  disconnect: [];
-  /** A set-up error (ERR_SCHEMA, ERR_ACCESS_DENIED, ERR_CONFIG), once each, naming its fix. */
-  error: [error: SessionStoreError];
-  /** Something that weakens the store but does not stop it. */
-  warning: [message: string];
-  /** A statement was sent again. */
-  retry: [event: RetryEvent];
-  /** A stored session could not be opened and reads as no session. */
-  unreadable: [event: UnreadableEvent];
-}
-
-/** A listener of the store's event `E`, called with that event's arguments. */
-export type StoreListener<E extends keyof StoreEvents> = (...args: StoreEvents[E]) => void;
-
-type Callback<T> = (error: unknown, value?: T) => void;
-
-/**
- * What may be sent again after a failure. A read, after any transient failure. A write only
- * when it certainly changed nothing: resending one whose reply was lost could undo a later
- * write (a logout). A sweep batch, like a read, except after a conflict: another instance is
- * sweeping the same rows, and leaving them to it is the point.
- */
-type Resendable = (error: unknown) => boolean;
-const READ: Resendable = isTransientError;
-const WRITE: Resendable = certainlyNotApplied;
-const SWEEP: Resendable = (error) => isTransientError(error) && !isWriteConflict(error);
-
-/** What a write whose reply never came says: it may have been applied, and was not resent. */
-const UNKNOWN_OUTCOME = "the server may or may not have applied the write, and it was not " +
-  "sent again, as a late copy could undo a later write";
-
-/** Whether `error` is a deadline the database layer enforced (no reply, or no connection). */
-function isTimeout(error: unknown): boolean {
-  const code = error instanceof SessionStoreError ? error.code : undefined;
-  return code === "ERR_TIMEOUT" || code === "ERR_POOL_TIMEOUT";
-}
-
-/** How many sessions the store remembers the expiry and cookie of (see SessionMemo). */
-const REMEMBERED_SESSIONS = 10_000;
 /** After a set-up error, operations fail at once with it; the check runs again after this. */
 const SETUP_RECHECK_AFTER = 10_000;
 /** The most statements waiting for a connection at once; more are refused (ERR_QUEUE_FULL). */
@@ -178,17 +66,15 @@ export class KnexMySQLStore extends Store {
   /** The knex instance the store made for itself, which close() destroys; undefined when given. */
   readonly #ownKnex: Knex | undefined;
   readonly #db: Database;
-  readonly #sql: Statements;
   readonly #startup: Startup;
   readonly #health: ConnectionHealth;
+  readonly #runner: StatementRunner;
   readonly #cleanup: CleanupScheduler | undefined;
-  readonly #cipher: SessionCipher | undefined;
-  readonly #reader: SessionReader;
-  readonly #memo = new SessionMemo(REMEMBERED_SESSIONS);
+  readonly #users: UserSessions;
+  readonly #table: SessionTable;
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
   /** Set-up errors already reported (code and message), so that each is reported once. */
   readonly #reported = new Set<string>();
-  #warnedNoOwners = false;
   #closing: Promise<void> | undefined;
 
   /**
@@ -214,23 +100,9 @@ export class KnexMySQLStore extends Store {
       slowAfter: Math.min(1_000, queryTimeout / 2),
       onSlow: () => this.#health.suspect(),
     });
-    this.#view = Object.freeze({
-      knex: knex ?? this.#ownKnex as Knex,
-      tableName,
-      sidFieldName,
-      createTable: this.#options.createTable,
-      cleanupInterval: this.#options.cleanupInterval,
-      cleanupBatchSize: this.#options.cleanupBatchSize,
-      onDbCleanupError: this.#options.onDbCleanupError,
-      disableTouch: this.#options.disableTouch,
-      touchAfter: this.#options.touchAfter,
-      queryTimeout,
-      maxRetries: this.#options.maxRetries,
-      retryDelay: this.#options.retryDelay,
-      encrypted: encryption !== undefined,
-    });
+    this.#view = optionsView(this.#options, knex ?? this.#ownKnex as Knex);
     const names = { table: tableName, sid: sidFieldName };
-    this.#sql = statements(names);
+    const sql = statements(names);
     this.#startup = new Startup({
       check: () =>
         prepareSchema(this.#db, names, this.#options.createTable).catch((error) => {
@@ -259,13 +131,45 @@ export class KnexMySQLStore extends Store {
       firstDelay: 250,
       maxDelay: 5_000,
     });
-    this.#cipher = encryption ? new SessionCipher(encryption) : undefined;
-    this.#reader = new SessionReader(this.#cipher, (event) => this.#unreadable(event));
+    this.#runner = new StatementRunner({
+      ...this.#options,
+      db: this.#db,
+      startup: this.#startup,
+      health: this.#health,
+      onRetry: (operation, attempt, error) => {
+        this.#stats.retries++;
+        this.emit("retry", { operation, attempt, error });
+      },
+      onSetupError: (error) => this.#report(error),
+      closing: () => this.#closing !== undefined,
+    });
+    const cipher = encryption ? new SessionCipher(encryption) : undefined;
+    const reader = new SessionReader(cipher, (event) => this.#unreadable(event));
+    const runner = this.#runner;
+    this.#users = new UserSessions({
+      runner,
+      sql,
+      reader,
+      cipher,
+      userId: this.#options.userId,
+      warn: (message) => this.#warn(message),
+    });
+    this.#table = new SessionTable({
+      ...this.#options,
+      runner,
+      sql,
+      reader,
+      cipher,
+      owners: this.#users,
+      memo: new SessionMemo(),
+      startup: this.#startup,
+      stats: this.#stats,
+    });
     if (this.#options.cleanupInterval > 0) {
       this.#cleanup = new CleanupScheduler({
         interval: this.#options.cleanupInterval,
         batchSize: this.#options.cleanupBatchSize,
-        sweepBatch: (limit) => this.#clearExpiredBatch(limit),
+        sweepBatch: (limit) => this.#table.clearExpiredBatch(limit),
         onError: this.#options.onDbCleanupError,
       });
     }
@@ -317,7 +221,7 @@ export class KnexMySQLStore extends Store {
   /** Reads a live session; calls back with null when there is none (or it expired). */
   get(sid: string, callback: (error: unknown, session?: SessionData | null) => void): void;
   get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
-    return respond(this.#get(sid), callback);
+    return respond(this.#table.get(sid), callback);
   }
 
   /** Saves a session, with its expiry, inserting or replacing it. */
@@ -325,7 +229,7 @@ export class KnexMySQLStore extends Store {
   /** Saves a session, with its expiry, inserting or replacing it; then calls back. */
   set(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
-    return respond(this.#set(sid, session), callback);
+    return respond(this.#table.set(sid, session), callback);
   }
 
   /**
@@ -341,7 +245,7 @@ export class KnexMySQLStore extends Store {
     session: SessionData,
     callback?: Callback<void>,
   ): Promise<void> | void {
-    return respond(this.#touch(sid, session), callback);
+    return respond(this.#table.touch(sid, session), callback);
   }
 
   /** Deletes a session; resolves whether there was one to delete. */
@@ -349,7 +253,7 @@ export class KnexMySQLStore extends Store {
   /** Deletes a session; calls back with whether there was one to delete. */
   destroy(sid: string, callback: (error: unknown, destroyed?: boolean) => void): void;
   destroy(sid: string, callback?: Callback<boolean>): Promise<boolean> | void {
-    return respond(this.#destroy(sid), callback);
+    return respond(this.#table.destroy(sid), callback);
   }
 
   /** Every live session, each with its id in `id` (which replaces a stored `id` key). */
@@ -357,7 +261,7 @@ export class KnexMySQLStore extends Store {
   /** Calls back with every live session, each with its id in `id`. */
   override all(callback: (error: unknown, sessions?: SessionWithId[]) => void): void;
   override all(callback?: Callback<SessionWithId[]>): Promise<SessionWithId[]> | void {
-    return respond(this.#all(), callback);
+    return respond(this.#table.all(), callback);
   }
 
   /** How many sessions are live (not expired). */
@@ -365,7 +269,7 @@ export class KnexMySQLStore extends Store {
   /** Calls back with how many sessions are live (not expired). */
   override length(callback: (error: unknown, length?: number) => void): void;
   override length(callback?: Callback<number>): Promise<number> | void {
-    return respond(this.#length(), callback);
+    return respond(this.#table.length(), callback);
   }
 
   /** Deletes every session; resolves with how many there were. */
@@ -373,7 +277,7 @@ export class KnexMySQLStore extends Store {
   /** Deletes every session; calls back with how many there were. */
   override clear(callback: (error: unknown, deleted?: number) => void): void;
   override clear(callback?: Callback<number>): Promise<number> | void {
-    return respond(this.#clear(), callback);
+    return respond(this.#table.clear(), callback);
   }
 
   /**
@@ -385,7 +289,7 @@ export class KnexMySQLStore extends Store {
   clearExpired(callback: (error: unknown, deleted?: number) => void): void;
   clearExpired(callback?: Callback<number>): Promise<number> | void {
     const sweep = sweepInBatches(
-      (limit) => this.#clearExpiredBatch(limit),
+      (limit) => this.#table.clearExpiredBatch(limit),
       this.#options.cleanupBatchSize,
     );
     return respond(sweep, callback);
@@ -405,7 +309,7 @@ export class KnexMySQLStore extends Store {
     userId: string | number,
     callback?: Callback<UserSession[]>,
   ): Promise<UserSession[]> | void {
-    return respond(this.#sessionsOf(userId), callback);
+    return respond(this.#users.sessionsOf(userId), callback);
   }
 
   /** How many live sessions the user `userId` has. */
@@ -413,7 +317,7 @@ export class KnexMySQLStore extends Store {
   /** countOf(), the callback way. */
   countOf(userId: string | number, callback: (error: unknown, count?: number) => void): void;
   countOf(userId: string | number, callback?: Callback<number>): Promise<number> | void {
-    return respond(this.#countOf(userId), callback);
+    return respond(this.#users.countOf(userId), callback);
   }
 
   /**
@@ -440,7 +344,7 @@ export class KnexMySQLStore extends Store {
   ): Promise<number> | void {
     const done = typeof options === "function" ? options : callback;
     const except = typeof options === "object" && options !== null ? options.except : undefined;
-    return respond(this.#destroyUser(userId, except), done);
+    return respond(this.#users.destroyUser(userId, except), done);
   }
 
   /** A snapshot of the store's counters. */
@@ -462,327 +366,9 @@ export class KnexMySQLStore extends Store {
     return respond(this.#closing, callback);
   }
 
-  async #get(sid: string): Promise<SessionData | null> {
-    checkSid(sid);
-    const rows = await this.#run<{ sess: unknown; expires_at: number | string; owner: Owner }>(
-      "get",
-      this.#sql.get,
-      [sid, toSqlDateTime(clock.now())],
-      READ,
-    );
-    const row = rows[0];
-    const session = row ? await this.#reader.read(row.sess, sid, row.owner) : null;
-    if (!row || !session) {
-      this.#memo.forget(sid);
-      return null;
-    }
-    this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
-    return withStoredExpiry(session, row.expires_at);
-  }
-
-  async #set(sid: string, session: SessionData): Promise<void> {
-    checkSid(sid);
-    const json = encodeSession(session);
-    const expires = expiryOf(session, clock.now(), this.#options.ttl);
-    const { maxAllowedPacket } = this.#startup.facts ?? await this.#startup.started();
-    const owner = await this.#ownerOf(session);
-    // Sealed with its owner: a row whose user_id is changed or erased no longer opens.
-    const stored = this.#cipher ? await this.#cipher.seal(json, sid, owner) : json;
-    checkPacketSize(stored, sid, maxAllowedPacket);
-    // A destroyed session's marker stays: the procedure does not save over it.
-    await this.#write("set", this.#sql.set, [sid, stored, toSqlDateTime(expires), owner], WRITE);
-    this.#memo.remember(sid, expires, session.cookie);
-  }
-
-  async #touch(sid: string, session: SessionData): Promise<void> {
-    checkSid(sid);
-    checkSession(session);
-    // express-session touches a session whose data did not change, even when the app changed
-    // its cookie (req.session.cookie.maxAge = …): only a save keeps that, as MemoryStore does.
-    const now = clock.now();
-    if (this.#memo.cookieChanged(sid, session.cookie, now)) return await this.#set(sid, session);
-    if (this.#options.disableTouch) return;
-    const expires = expiryOf(session, now, this.#options.ttl);
-    if (this.#memo.touchWouldKeep(sid, expires, this.#options.touchAfter)) return;
-    await this.#write(
-      "touch",
-      this.#sql.touch,
-      [sid, toSqlDateTime(expires), toSqlDateTime(now)],
-      WRITE,
-    );
-    this.#memo.touched(sid, expires);
-  }
-
-  async #destroy(sid: string): Promise<boolean> {
-    checkSid(sid);
-    const destroyed = await this.#write("destroy", this.#sql.destroy, [sid], WRITE);
-    this.#memo.forget(sid);
-    return destroyed > 0;
-  }
-
-  async #all(): Promise<SessionWithId[]> {
-    const rows = await this.#run<
-      { sid: string; sess: unknown; expires_at: number | string; owner: Owner }
-    >(
-      "all",
-      this.#sql.all,
-      [toSqlDateTime(clock.now())],
-      READ,
-    );
-    const sessions = await Promise.all(
-      rows.map(async (row) => {
-        const session = await this.#reader.read(row.sess, row.sid, row.owner);
-        return session && Object.assign(withStoredExpiry(session, row.expires_at), { id: row.sid });
-      }),
-    );
-    return sessions.filter((session) => session !== null);
-  }
-
-  async #length(): Promise<number> {
-    const [row] = await this.#run<{ live: number | string }>(
-      "length",
-      this.#sql.length,
-      [toSqlDateTime(clock.now())],
-      READ,
-    );
-    return Number(row?.live ?? 0);
-  }
-
-  async #clear(): Promise<number> {
-    const [row] = await this.#run<{ deleted: number | string }>(
-      "clear",
-      this.#sql.clear,
-      [],
-      WRITE,
-    );
-    this.#memo.clear();
-    return Number(row?.deleted ?? 0);
-  }
-
-  /** One batch of a sweep; 0 ends the sweep. */
-  async #clearExpiredBatch(limit: number): Promise<number> {
-    try {
-      const deleted = await this.#write(
-        "cleanup",
-        this.#sql.clearExpired,
-        [toSqlDateTime(clock.now()), limit],
-        SWEEP,
-      );
-      this.#stats.sessionsSwept += deleted;
-      return deleted;
-    } catch (error) {
-      if (!isWriteConflict((error as { cause?: unknown }).cause)) throw error;
-      this.#stats.sweepConflicts++;
-      return 0;
-    }
-  }
-
-  /** What the `user_id` column holds for `session`: its owner (hashed with encryption), or null. */
-  async #ownerOf(session: SessionData): Promise<string | null> {
-    const { userId } = this.#options;
-    if (!userId) return null;
-    let owner: unknown;
-    try {
-      owner = userId(session);
-    } catch (cause) {
-      throw new SessionStoreError("ERR_INVALID_SESSION", "the userId function threw", { cause });
-    }
-    if (owner === null || owner === undefined) return null;
-    const [key] = await this.#ownerKeys(owner, "the userId function returned");
-    return key as string;
-  }
-
-  /** The owner keys of a lookup by user (sessionsOf, countOf, destroyUser). */
-  #lookupKeys(userId: unknown): Promise<string[]> {
-    if (!this.#options.userId && !this.#warnedNoOwners) {
-      // A lookup by user on a store that saves no owners finds only what others saved.
-      this.#warnedNoOwners = true;
-      this.#warn(
-        "sessionsOf, countOf and destroyUser look sessions up by owner, and the option userId " +
-          "is not set: this store saves sessions without one, so they find only sessions that " +
-          "other app instances saved with userId",
-      );
-    }
-    return this.#ownerKeys(userId, "userId is");
-  }
-
-  /**
-   * What the `user_id` column holds for the user `userId`: the id as text, or with encryption
-   * its keyed hash under each key (newest first: saves write the first, lookups try all).
-   */
-  async #ownerKeys(userId: unknown, what: string): Promise<string[]> {
-    const text = typeof userId === "number" && Number.isFinite(userId)
-      ? String(userId)
-      : typeof userId === "string" && userId.length > 0 && userId.isWellFormed()
-      ? userId
-      : undefined;
-    if (text === undefined) {
-      throw new SessionStoreError(
-        "ERR_INVALID_SESSION",
-        `${what} not a user id: a non-empty string or a finite number (got ${
-          typeof userId === "string" ? "a string that is empty or not well-formed" : typeof userId
-        })`,
-      );
-    }
-    if (this.#cipher) return await this.#cipher.ownerHashes(text);
-    if ([...text].length > 255) {
-      throw new SessionStoreError(
-        "ERR_INVALID_SESSION",
-        `${what} a user id of ${[...text].length} characters: the user_id column holds 255`,
-      );
-    }
-    return [text];
-  }
-
-  async #sessionsOf(userId: string | number): Promise<UserSession[]> {
-    const now = toSqlDateTime(clock.now());
-    const found: UserSession[] = [];
-    for (const key of await this.#lookupKeys(userId)) {
-      const rows = await this.#run<
-        { sid: string; sess: unknown; expires_at: number | string; owner: Owner }
-      >(
-        "sessionsOf",
-        this.#sql.sessionsOf,
-        [key, now],
-        READ,
-      );
-      for (const row of rows) {
-        const session = await this.#reader.read(row.sess, row.sid, row.owner);
-        if (session) {
-          found.push({
-            id: row.sid,
-            expires: new Date(Number(row.expires_at) * 1000),
-            session: withStoredExpiry(session, row.expires_at),
-          });
-        }
-      }
-    }
-    return found.sort((a, b) => b.expires.getTime() - a.expires.getTime());
-  }
-
-  async #countOf(userId: string | number): Promise<number> {
-    const now = toSqlDateTime(clock.now());
-    let count = 0;
-    for (const key of await this.#lookupKeys(userId)) {
-      const [row] = await this.#run<{ live: number | string }>(
-        "countOf",
-        this.#sql.countOf,
-        [key, now],
-        READ,
-      );
-      count += Number(row?.live ?? 0);
-    }
-    return count;
-  }
-
-  async #destroyUser(userId: string | number, except: unknown): Promise<number> {
-    if (except !== undefined) checkSid(except);
-    let deleted = 0;
-    for (const key of await this.#lookupKeys(userId)) {
-      deleted += await this.#write(
-        "destroyUser",
-        this.#sql.destroyUser,
-        [key, except ?? null],
-        WRITE,
-      );
-    }
-    return deleted;
-  }
-
   #unreadable(event: UnreadableEvent): void {
     if (this.listenerCount("unreadable") > 0) this.emit("unreadable", event);
     else this.#warn(`session ${JSON.stringify(event.sid)}: ${event.message}`);
-  }
-
-  /** A SELECT (or a CALL that selects), resolving to its rows; see #send. */
-  #run<Row>(
-    operation: string,
-    sql: string,
-    values: unknown[],
-    resendable: Resendable,
-  ): Promise<Row[]> {
-    return this.#send(
-      operation,
-      (msLeft) => this.#db.execute<Row>(sql, values, msLeft),
-      resendable,
-    );
-  }
-
-  /** A CALL that selects nothing, resolving to the rows it changed; see #send. */
-  #write(
-    operation: string,
-    sql: string,
-    values: unknown[],
-    resendable: Resendable,
-  ): Promise<number> {
-    return this.#send(operation, (msLeft) => this.#db.write(sql, values, msLeft), resendable);
-  }
-
-  /**
-   * The one path of every statement: once the schema is known usable, straight to the
-   * database (the hot path: no retry machinery on the first attempt); a failure goes to
-   * #recover. `attempt` sends the statement once, within `msLeft` ms (the default deadline
-   * when undefined).
-   */
-  #send<T>(
-    operation: string,
-    attempt: (msLeft?: number) => Promise<T>,
-    resendable: Resendable,
-  ): Promise<T> {
-    if (!this.#startup.facts) {
-      return this.#startup.started().then(() => this.#send(operation, attempt, resendable));
-    }
-    const deadline = clock.monotonic() + this.#options.queryTimeout;
-    return attempt().catch((error) =>
-      this.#recover(operation, attempt, resendable, deadline, error)
-    );
-  }
-
-  /** Sends the statement again while that is safe and its deadline allows, or reports why not. */
-  async #recover<T>(
-    operation: string,
-    attempt: (msLeft: number) => Promise<T>,
-    resendable: Resendable,
-    deadline: number,
-    error: unknown,
-  ): Promise<T> {
-    try {
-      return await retryAfter(
-        error,
-        attempt,
-        deadline,
-        this.#options,
-        (attempt, cause) => {
-          // A connection that failed: is the server gone? Ask now, not at the deadline.
-          if (isConnectionError(cause)) this.#health.suspect();
-          this.#stats.retries++;
-          this.emit("retry", { operation, attempt, error: cause } satisfies RetryEvent);
-        },
-        // The database layer's own errors (a deadline, a full queue, closing) are final.
-        (cause) => !this.#closing && !(cause instanceof SessionStoreError) && resendable(cause),
-      );
-    } catch (final) {
-      throw this.#failure(operation, final, resendable === WRITE);
-    }
-  }
-
-  /** The error an operation reports, after telling whoever needs to know. */
-  #failure(operation: string, cause: unknown, write: boolean): SessionStoreError {
-    const unanswered = isConnectionError(cause) || isTimeout(cause);
-    const failure = databaseError(
-      operation,
-      cause,
-      write && unanswered && !certainlyNotApplied(cause) ? UNKNOWN_OUTCOME : undefined,
-    );
-    if (isSetupError(failure)) {
-      this.#report(failure);
-      // A table or procedure gone at run time: the next operation runs the start-up check
-      // again, which reinstalls it with createtable, or fails fast with the fix.
-      if (failure.code === "ERR_SCHEMA") this.#startup.invalidate();
-    } else if (unanswered) {
-      this.#health.suspect();
-    }
-    return failure;
   }
 
   /** A set-up error, once: to `error` listeners, else as an error-level line. */
@@ -806,26 +392,5 @@ export class KnexMySQLStore extends Store {
     await this.#startup.close();
     await this.#db.close();
     await this.#ownKnex?.destroy();
-  }
-}
-
-/**
- * Delivers an operation's outcome the way express-session expects: to the callback, once and
- * asynchronously, or as the returned promise when there is no callback. An exception thrown
- * by the callback is rethrown outside the promise chain, as from any Node callback, rather
- * than turned into a rejection nobody handles.
- */
-function respond<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
-  if (typeof callback !== "function") return work;
-  work.then((value) => deliver(callback, null, value), (error) => deliver(callback, error));
-}
-
-function deliver<T>(callback: Callback<T>, error: unknown, value?: T): void {
-  try {
-    callback(error, value);
-  } catch (thrown) {
-    queueMicrotask(() => {
-      throw thrown;
-    });
   }
 }

@@ -7,7 +7,6 @@ import type { KnexMySQLStore, RetryEvent } from "../mod.ts";
 import { type AppAccount, appAccount } from "./helpers/app_account.ts";
 import { createTestDatabase, everyConnectionRuns, type TestDatabase } from "./helpers/database.ts";
 import { sessionFor } from "./helpers/sessions.ts";
-import { certainlyNotApplied } from "../src/retry.ts";
 import { procedureName } from "../src/sql.ts";
 
 let database: TestDatabase;
@@ -80,51 +79,4 @@ describe("retries", () => {
     await assert.rejects(store.destroy("x"), /destroy failed: execute command denied/);
     assert.equal(store.stats().retries, 0);
   });
-});
-
-// The errors Group Replication sent in tests/cluster_mysql/ (errno and message as mysql2 gave
-// them), and what the store may do with a write that got one: resend it only when the server
-// certainly rolled it back or never ran it.
-describe("which Group Replication errors a write is resent after", () => {
-  const serverError = (errno: number, sqlMessage: string) =>
-    Object.assign(new Error(sqlMessage), { errno, sqlMessage });
-  const cases: [string, Error, boolean][] = [
-    [
-      "3101 certification failure (rolled back everywhere)",
-      serverError(3101, "Plugin instructed the server to rollback the current transaction."),
-      true,
-    ],
-    [
-      "1180 with handler error 149 (the applier rolled it back at commit)",
-      serverError(1180, "Got error 149 - 'Lock deadlock; Retry transaction' during COMMIT"),
-      true,
-    ],
-    [
-      "1290 super_read_only (a secondary refused it before running it)",
-      serverError(
-        1290,
-        "The MySQL server is running with the --super-read-only option so it cannot execute " +
-          "this statement",
-      ),
-      true,
-    ],
-    [
-      "1180 with another handler error (the outcome is unknown)",
-      serverError(1180, "Got error 28 - 'No space left on device' during COMMIT"),
-      false,
-    ],
-    [
-      "3100 before_commit hook error (the group may have committed it)",
-      serverError(
-        3100,
-        "Error on observer while running replication hook 'before_commit'.",
-      ),
-      false,
-    ],
-  ];
-  for (const [name, error, resent] of cases) {
-    it(`${name}: ${resent ? "resent" : "not resent"}`, () => {
-      assert.equal(certainlyNotApplied(error), resent);
-    });
-  }
 });

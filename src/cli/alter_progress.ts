@@ -3,7 +3,7 @@
 // percentage); MySQL in performance_schema's stage events when their consumer is on (it is off
 // by default, and the CLI does not change server settings), else as the time it has taken.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "./admin_connection.ts";
 import type { Io } from "./io.ts";
 import { println } from "./io.ts";
 import { createProgress } from "./progress.ts";

@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
-import { identifierProblem, MAX_IDENTIFIER_LENGTH, MAX_TABLE_NAME_LENGTH } from "../identifiers.ts";
+import { identifierProblem, MAX_IDENTIFIER_LENGTH } from "../identifiers.ts";
+import { MAX_TABLE_NAME_LENGTH } from "../sql.ts";
 import type { SchemaNames } from "../sql.ts";
-import { CliError, usageError } from "./errors.ts";
+import { CliError, usageError } from "./failures.ts";
 
 /** One option of a command, as parsed and as shown by --help. */
 export interface OptionSpec {

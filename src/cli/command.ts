@@ -1,6 +1,6 @@
 import type { SchemaNames } from "../sql.ts";
 import { type CommandSpec, type ParsedCommand, schemaNames } from "./args.ts";
-import { connect, type Connection, serverUrl } from "./connection.ts";
+import { connect, type Connection, serverUrl } from "./admin_connection.ts";
 import type { Io } from "./io.ts";
 
 /** A CLI command: its spec (options, help) and what it does. Resolves with the exit code. */

@@ -1,9 +1,9 @@
 // Which session-table layout a table has: this store's, connect-session-knex's (every major
 // wrote `<sid>`/`sess`/`expired`, differing in types, collation and index), or
 // express-mysql-session's (`session_id`/`expires` in unix seconds/`data`).
-import { isCaseSensitiveCollation, stampedVersion, tableComment } from "../schema.ts";
-import type { Connection } from "./connection.ts";
-import { CliError } from "./errors.ts";
+import { isCaseSensitiveCollation, stampedVersion, tableComment } from "../schema_setup.ts";
+import type { Connection } from "./admin_connection.ts";
+import { CliError } from "./failures.ts";
 
 export interface Column {
   name: string;
@@ -159,14 +159,16 @@ export function layoutDifferences(layout: TableLayout, sidCollation: string): La
     const caseNote = key.collation && !isCaseSensitiveCollation(key.collation)
       ? " (case-insensitive: ids differing only in case name one session)"
       : "";
-    differences.sid = `sid column \`${key.name}\` is ${key.columnType} ` +
-      `${key.collation ?? ""}${caseNote}, not varchar(255) ${sidCollation}`;
+    const type = [key.columnType, key.collation, key.nullable ? "NULL" : undefined]
+      .filter(Boolean).join(" ");
+    differences.sid = `sid column \`${key.name}\` is ${type}${caseNote}, not varchar(255) ` +
+      sidCollation;
   }
   if (!data.json || data.nullable) {
     differences.sess = `\`sess\` is ${data.columnType}${data.nullable ? " NULL" : ""}, not JSON`;
   }
   if (expiry.dataType !== "datetime" || expiry.nullable) {
-    differences.expired = `\`expired\` is ${expiry.columnType}` +
+    differences.expired = `\`expired\` is ${expiry.columnType}${expiry.nullable ? " NULL" : ""}` +
       (expiry.dataType === "timestamp" ? " (converted through the time zone, ends in 2038)" : "") +
       ", not DATETIME";
   }

@@ -1,9 +1,9 @@
 // The schema as the lifecycle commands see it: which procedures of which version exist, and
 // installing through the store's own prepareSchema so that the CLI and the store never differ.
-import { existingProcedures, inspectTable, prepareSchema } from "../schema.ts";
+import { existingProcedures, inspectTable, prepareSchema } from "../schema_setup.ts";
 import { parseProcedureName, type ProcedureVersion, type SchemaNames } from "../sql.ts";
 import { withAlterProgress } from "./alter_progress.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "./admin_connection.ts";
 import type { Io } from "./io.ts";
 
 export interface InstalledProcedure extends ProcedureVersion {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import type { Command } from "../../src/cli/command.ts";
-import { redactSecretsIn, redactUrl } from "../../src/cli/connection.ts";
+import { redactSecretsIn, redactUrl } from "../../src/cli/admin_connection.ts";
 import { SessionStoreError } from "../../src/errors.ts";
 import { procedureName, PROCEDURES } from "../../src/sql.ts";
 import { COMMANDS } from "../../src/cli/run.ts";

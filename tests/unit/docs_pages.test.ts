@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { grantStatements } from "../../src/grants.ts";
-import { loginRefusalOf } from "../../src/login_errors.ts";
+import { loginRefusalOf } from "../../src/driver_errors.ts";
 import { SERVER_KINDS, SID_COLLATION } from "../../src/server.ts";
 import { PROCEDURES } from "../../src/sql.ts";
 
@@ -410,7 +410,11 @@ describe("the docs pages", () => {
         message:
           "Server requests authentication using unknown plugin client_ed25519. See TODO: add plugins doco here on how to configure or author authentication plugins.",
       }],
-      ["1862", { errno: 1862, sqlMessage: "Your password has expired." }],
+      ["1862", {
+        errno: 1862,
+        sqlMessage: "Your password has expired. To log in you must change it using a client " +
+          "that supports expired passwords.",
+      }],
       ["unknown CA", {
         code: "HANDSHAKE_SSL_ERROR",
         message: "self-signed certificate in certificate chain",

@@ -2,11 +2,12 @@
 // a path into each session's data, in batches, resumable, under live traffic. A store fills the
 // column on every save; this is for sessions that are not saved again before they are needed
 // by sessionsOf or destroyUser.
+import { ER, errnoOf } from "../../driver_errors.ts";
 import { SessionCipher } from "../../encryption.ts";
 import { SessionReader } from "../../session_reader.ts";
 import { positiveIntegerOption, schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { CliError, usageError } from "../errors.ts";
+import { CliError, usageError } from "../failures.ts";
 import { println } from "../io.ts";
 import { createProgress } from "../progress.ts";
 
@@ -106,7 +107,7 @@ export const backfillCommand: Command = {
           `SELECT COUNT(*) AS n FROM ${table} WHERE user_id IS NULL AND expired > UTC_TIMESTAMP()`,
           [],
         )).catch((error) => {
-          if ((error as { errno?: number }).errno === 1054) {
+          if (errnoOf(error) === ER.BAD_FIELD) {
             throw new CliError(
               `table \`${names.table}\` has no column \`user_id\`: run upgrade --table ` +
                 `${names.table} first (schema 2 adds it)`,

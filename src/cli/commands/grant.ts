@@ -2,18 +2,15 @@ import { grantStatements } from "../../grants.ts";
 import { parseProcedureName, SCHEMA_VERSION, type SchemaNames } from "../../sql.ts";
 import { type ParsedValues, schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { type Connection, quoteAccount, serverUrl } from "../connection.ts";
-import { CliError, messageOf, usageError } from "../errors.ts";
+import { type Connection, quoteAccount, serverUrl } from "../admin_connection.ts";
+import { ER, errnoOf, messageOf } from "../../driver_errors.ts";
+import { CliError, usageError } from "../failures.ts";
 import { type Io, println } from "../io.ts";
 import { databaseNameProblem, quoteIdentifier } from "../names.ts";
 
 // The server's answer to a GRANT for an account that does not exist (GRANT creates no
 // accounts): MariaDB "Can't find any matching row in the user table", MySQL "You are not
 // allowed to create a user with GRANT".
-const ER_PASSWORD_NO_MATCH = 1133;
-const ER_CANT_CREATE_USER_WITH_GRANT = 1410;
-const ER_NO_SUCH_TABLE = 1146;
-const ER_SP_DOES_NOT_EXIST = 1305;
 
 /** The database the printed GRANTs name: --database, else the URL's, checked for SQL text. */
 function printedDatabase(values: ParsedValues, env: Record<string, string | undefined>) {
@@ -109,22 +106,22 @@ function grantRefusal(
   names: SchemaNames,
   database: string,
 ): CliError | undefined {
-  const { errno } = error as { errno?: number };
+  const errno = errnoOf(error);
   const install = `install --table ${names.table} --sid ${names.sid}`;
-  if (errno === ER_PASSWORD_NO_MATCH || errno === ER_CANT_CREATE_USER_WITH_GRANT) {
+  if (errno === ER.PASSWORD_NO_MATCH || errno === ER.CANT_CREATE_USER_WITH_GRANT) {
     return new CliError(
       `account ${account} does not exist on the server (GRANT creates no account; an ` +
         "account is a user and a host, so 'app'@'localhost' is not 'app'@'%'): create it " +
         `with CREATE USER ${account} IDENTIFIED BY '<password>', then run grant --apply again`,
     );
   }
-  if (errno === ER_NO_SUCH_TABLE) {
+  if (errno === ER.NO_SUCH_TABLE) {
     return new CliError(
       `table \`${names.table}\` does not exist in ${quoteIdentifier(database)}: run ` +
         `${install} first, then grant --apply again`,
     );
   }
-  if (errno === ER_SP_DOES_NOT_EXIST) {
+  if (errno === ER.SP_DOES_NOT_EXIST) {
     return new CliError(
       `${messageOf(error)} in ${quoteIdentifier(database)}: run ${install} (upgrade, for a ` +
         `table of an older schema version; migrate --from ${names.table}, for an old store's ` +

@@ -1,7 +1,7 @@
 import { SCHEMA_VERSION, type SchemaNames } from "../../sql.ts";
 import { TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, onTable } from "../command.ts";
-import { CliError } from "../errors.ts";
+import { CliError } from "../failures.ts";
 import { type Io, println } from "../io.ts";
 import { quoteIdentifier } from "../names.ts";
 import {

@@ -7,7 +7,7 @@ import {
   URL_OPTION,
 } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../failures.ts";
 import { type Io, println } from "../io.ts";
 import { describeLayout } from "../layout.ts";
 import { executePlan } from "../migration/execute.ts";

@@ -1,10 +1,10 @@
-import { inspectTable, stampedVersion } from "../../schema.ts";
+import { inspectTable, stampedVersion } from "../../schema_setup.ts";
 import { procedureName, PROCEDURES, SCHEMA_VERSION, type SchemaNames } from "../../sql.ts";
 import { toSqlDateTime } from "../../time.ts";
 import { TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, onTable } from "../command.ts";
-import type { Connection } from "../connection.ts";
-import { CliError } from "../errors.ts";
+import type { Connection } from "../admin_connection.ts";
+import { CliError } from "../failures.ts";
 import { println } from "../io.ts";
 import { describeLayout, detectLayout, type TableLayout } from "../layout.ts";
 import { type InstalledProcedure, installedProcedures } from "../schema_state.ts";

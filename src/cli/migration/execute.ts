@@ -1,5 +1,5 @@
 import { toSqlDateTime } from "../../time.ts";
-import type { Connection } from "../connection.ts";
+import type { Connection } from "../admin_connection.ts";
 import { type Io, println } from "../io.ts";
 import { createProgress } from "../progress.ts";
 import { dropProcedures, installSchema } from "../schema_state.ts";

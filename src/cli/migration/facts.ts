@@ -1,7 +1,7 @@
 import { SID_COLLATION } from "../../server.ts";
 import { procedureName, PROCEDURES } from "../../sql.ts";
-import type { Connection } from "../connection.ts";
-import { CliError } from "../errors.ts";
+import type { Connection } from "../admin_connection.ts";
+import { CliError } from "../failures.ts";
 import { detectLayout } from "../layout.ts";
 import { quoteIdentifier } from "../names.ts";
 import { installedProcedures, tableExists } from "../schema_state.ts";

@@ -2,7 +2,7 @@
 // prints exactly what a real run does.
 import { createTableSql, procedureName, PROCEDURES, type SchemaNames } from "../../sql.ts";
 import { MAX_IDENTIFIER_LENGTH } from "../../identifiers.ts";
-import { CliError } from "../errors.ts";
+import { CliError } from "../failures.ts";
 import { type Column, layoutDifferences, type TableLayout } from "../layout.ts";
 
 /** What a copy target already is, when it exists. */

@@ -2,7 +2,7 @@ import { SERVER_KINDS, type ServerKind, SID_COLLATION } from "../../server.ts";
 import { installStatements, SCHEMA_VERSION } from "../../sql.ts";
 import { schemaNames, TABLE_OPTIONS, URL_OPTION } from "../args.ts";
 import { type Command, withConnection } from "../command.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../failures.ts";
 
 /** Every install statement for `server` as one script the `mysql` client applies unchanged. */
 function installScript(names: { table: string; sid: string }, server: ServerKind): string {

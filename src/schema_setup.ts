@@ -1,4 +1,5 @@
 import type { Database } from "./database.ts";
+import { ER, errnoOf, isAccessDenied, messageOf } from "./driver_errors.ts";
 import { SessionStoreError } from "./errors.ts";
 import { type ServerKind, serverKindOf, SID_COLLATION, unsupportedVersion } from "./server.ts";
 import {
@@ -25,21 +26,8 @@ export interface ServerFacts {
   warnings: string[];
 }
 
-const ER_SP_ALREADY_EXISTS = 1304;
-// The server refused a statement for want of a privilege.
-const ACCESS_DENIED_ERRNOS = new Set([1044, 1142, 1227, 1370]);
-
 function schemaError(message: string, cause?: unknown): SessionStoreError {
   return new SessionStoreError("ERR_SCHEMA", message, { cause });
-}
-
-function isAccessDenied(error: unknown): boolean {
-  return ACCESS_DENIED_ERRNOS.has((error as { errno?: number } | null)?.errno ?? 0);
-}
-
-/** The server's words in a driver error. */
-function serverSaid(error: unknown): string {
-  return String((error as { sqlMessage?: unknown; message?: unknown }).sqlMessage ?? error);
 }
 
 interface Connection {
@@ -236,7 +224,7 @@ async function createTable(db: Database, names: SchemaNames, connection: Connect
     throw new SessionStoreError(
       "ERR_ACCESS_DENIED",
       `table \`${names.table}\` does not exist and ${connection.account} may not create it ` +
-        `(server said: ${serverSaid(error)}): ${advice}; or GRANT ` +
+        `(server said: ${messageOf(error)}): ${advice}; or GRANT ` +
         `CREATE ON \`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );
@@ -274,7 +262,7 @@ async function installProcedures(
         await db.query(createProcedureSql(names, procedure, types, connection.server));
       } catch (error) {
         // Another store starting at the same moment created it first.
-        if ((error as { errno?: number }).errno !== ER_SP_ALREADY_EXISTS) throw error;
+        if (errnoOf(error) !== ER.SP_ALREADY_EXISTS) throw error;
       }
     }
   } catch (error) {
@@ -284,7 +272,7 @@ async function installProcedures(
       "ERR_ACCESS_DENIED",
       `stored procedure(s) ${[...problems.foreign, ...problems.missing].join(", ")} of schema ` +
         `version ${SCHEMA_VERSION} must be ${problems.foreign.length > 0 ? "re" : ""}created ` +
-        `and ${connection.account} may not (server said: ${serverSaid(error)}): ` +
+        `and ${connection.account} may not (server said: ${messageOf(error)}): ` +
         `${advice}; or GRANT CREATE ROUTINE, ALTER ROUTINE ON ` +
         `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
@@ -334,8 +322,6 @@ async function stampVersion(db: Database, table: string, warnings: string[]) {
 
 /** DDL on a table of any size: an index build takes time proportional to it. */
 const ALTER_TIMEOUT = 30 * 60_000;
-const ER_DUP_FIELDNAME = 1060;
-const ER_DUP_KEYNAME = 1061;
 
 /** Whether a table lacks a column or index the current schema needs, or has schema 2's index. */
 function lacksColumns(table: TableFacts): boolean {
@@ -380,18 +366,18 @@ async function addMissingColumns(
   }
   const [column, index] = userColumnSql(names.table, SID_COLLATION[connection.server]);
   const steps: [string, number][] = [
-    ...(table.types.user ? [] : [[column, ER_DUP_FIELDNAME] as [string, number]]),
-    ...(table.userIndexed ? [] : [[index, ER_DUP_KEYNAME] as [string, number]]),
+    ...(table.types.user ? [] : [[column, ER.DUP_FIELDNAME] as [string, number]]),
+    ...(table.userIndexed ? [] : [[index, ER.DUP_KEYNAME] as [string, number]]),
     // Another store narrowing it at the same moment: the second ALTER finds it narrow already
     // and rebuilds it once more, which changes nothing.
     ...(table.userIndexWide ? [[narrowUserIndexSql(names.table), 0] as [string, number]] : []),
-    ...(table.marked ? [] : [[markerColumnSql(names.table), ER_DUP_FIELDNAME] as [string, number]]),
+    ...(table.marked ? [] : [[markerColumnSql(names.table), ER.DUP_FIELDNAME] as [string, number]]),
   ];
   try {
     for (const [sql, duplicate] of steps) {
       // Another store starting at the same moment may have added it first.
       await db.query(sql, [], ALTER_TIMEOUT).catch((error) => {
-        if ((error as { errno?: number }).errno !== duplicate) throw error;
+        if (errnoOf(error) !== duplicate) throw error;
       });
     }
   } catch (error) {
@@ -401,7 +387,7 @@ async function addMissingColumns(
       "ERR_ACCESS_DENIED",
       `table \`${names.table}\` needs the columns \`user_id\` and \`destroyed\` and the index ` +
         `on \`user_id\` (schema ${SCHEMA_VERSION}) and ${connection.account} may not add them ` +
-        `(server said: ${serverSaid(error)}): ${advice}; or GRANT ALTER ON ` +
+        `(server said: ${messageOf(error)}): ${advice}; or GRANT ALTER ON ` +
         `\`${connection.database}\`.* TO ${connection.account}`,
       { cause: error },
     );

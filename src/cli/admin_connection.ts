@@ -2,7 +2,7 @@ import knex, { type Knex } from "knex";
 import { Database } from "../database.ts";
 import { type ServerKind, serverKindOf } from "../server.ts";
 import { connectionConfigOf, type MySQLConnectionConfig, URL_FORM } from "../connection_url.ts";
-import { CliError, type ErrorContext, explainDatabaseError, usageError } from "./errors.ts";
+import { CliError, type ErrorContext, explainDatabaseError, usageError } from "./failures.ts";
 import { databaseNameProblem } from "./names.ts";
 
 // Query parameters mysql2 reads that hold no secret, shown as given. Every other parameter's

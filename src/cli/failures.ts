@@ -1,5 +1,12 @@
-import { isConnectionError, SessionStoreError } from "../errors.ts";
-import { CREDENTIALS } from "../login_errors.ts";
+import {
+  CREDENTIALS,
+  ER,
+  isAccessDenied,
+  isConnectionError,
+  messageOf,
+  unreachableCause,
+} from "../driver_errors.ts";
+import { SessionStoreError } from "../errors.ts";
 import { quoteIdentifier } from "./names.ts";
 
 /** An error the CLI reports as one line on stderr, without a stack, and exits with. */
@@ -52,43 +59,11 @@ export interface ErrorContext {
   privilege?: string;
 }
 
-const ER_DBACCESS_DENIED = 1044;
-const ER_BAD_DB = 1049;
-const ER_TABLEACCESS_DENIED = 1142;
-const ER_COLUMNACCESS_DENIED = 1143;
-const ER_NO_SUCH_TABLE = 1146;
-const ER_SPECIFIC_ACCESS_DENIED = 1227;
-const ER_PROCACCESS_DENIED = 1370;
-
 /** "ALTER command denied to user …" and "execute command denied …" name the privilege. */
 function privilegeNamedIn(message: string): string | undefined {
   const command = /^(\w+(?: \w+)?) command denied/i.exec(message)?.[1]?.toUpperCase();
   // The privilege to give GRANTs away is called GRANT OPTION.
   return command === "GRANT" ? "GRANT OPTION" : command;
-}
-
-/** The text an error carries: the server's words for a driver error, never a prefix. */
-export function messageOf(error: unknown): string {
-  const { sqlMessage, message } = (error ?? {}) as { sqlMessage?: unknown; message?: unknown };
-  return withoutPrefix(String(sqlMessage ?? message ?? error));
-}
-
-/** Why a server could not be reached, in words, from the driver's error code. */
-function unreachableCause(error: unknown, message: string): string {
-  switch ((error as { code?: unknown }).code) {
-    case "ECONNREFUSED":
-      return "connection refused (ECONNREFUSED): nothing listens on that port";
-    case "ETIMEDOUT":
-      return "no answer in time (ETIMEDOUT): a firewall drops the packets, or the host is wrong";
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return "the host name does not resolve (DNS)";
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return "no route to the host (EHOSTUNREACH)";
-    default:
-      return message;
-  }
 }
 
 /** The database named in a URL's path, if it parses. */
@@ -117,17 +92,17 @@ export function explainDatabaseError(error: unknown, context: ErrorContext): Cli
     );
   }
   const { errno } = error as { errno?: number };
-  const message = messageOf(error);
+  const message = withoutPrefix(messageOf(error));
   const source = context.source ?? "--url";
   if (isConnectionError(error)) {
     const address = context.address ?? context.server;
     return new CliError(
-      `cannot reach the MySQL server at ${address}: ${unreachableCause(error, message)}: ` +
+      `cannot reach the MySQL server at ${address}: ${unreachableCause(error) ?? message}: ` +
         `check the host and port in ${source} (${context.server}), and that the server is ` +
         "running and accepts connections from here",
     );
   }
-  if (errno === ER_BAD_DB) {
+  if (errno === ER.BAD_DB) {
     const database = databaseIn(context.server);
     return new CliError(
       `the database in ${context.server} does not exist: ${message}: create it (CREATE ` +
@@ -135,14 +110,10 @@ export function explainDatabaseError(error: unknown, context: ErrorContext): Cli
         `in ${source}`,
     );
   }
-  if (errno === ER_NO_SUCH_TABLE) {
+  if (errno === ER.NO_SUCH_TABLE) {
     return new CliError(`${message}: create it with install (see install --help)`);
   }
-  if (
-    errno === ER_DBACCESS_DENIED || errno === ER_TABLEACCESS_DENIED ||
-    errno === ER_COLUMNACCESS_DENIED || errno === ER_SPECIFIC_ACCESS_DENIED ||
-    errno === ER_PROCACCESS_DENIED
-  ) {
+  if (isAccessDenied(error)) {
     const privilege = privilegeNamedIn(message) ?? context.privilege;
     const scope = context.database ? `${quoteIdentifier(context.database)}.*` : "<database>.*";
     const account = context.account ?? "<account>";

@@ -1,0 +1,205 @@
+// @ts-types="@types/express-session"
+import type { SessionData } from "express-session";
+import { checkPacketSize, checkSession, checkSid, encodeSession } from "./codec.ts";
+import type { SessionCipher } from "./encryption.ts";
+import { isWriteConflict } from "./driver_errors.ts";
+import type { SessionMemo } from "./session_memo.ts";
+import type { SessionReader } from "./session_reader.ts";
+import type { Statements } from "./sql.ts";
+import { READ, type StatementRunner, SWEEP, WRITE } from "./statement_runner.ts";
+import type { Startup } from "./startup.ts";
+import { expiryOf, toSqlDateTime, withStoredExpiry } from "./time.ts";
+import type { UserSessions } from "./user_sessions.ts";
+import { clock } from "./clock.ts";
+
+/** A session as `all()` returns it: the stored data plus its id. */
+export type SessionWithId = SessionData & { id: string };
+
+/** Counters of what the store did beyond plain reads and writes; see `stats()`. */
+export interface StoreStats {
+  /** Statements sent again after a failure that allowed it (each also emitted as `retry`). */
+  retries: number;
+  /** Expired sessions deleted by the periodic sweep and by `clearExpired()`. */
+  sessionsSwept: number;
+  /**
+   * Sweeps cut short because another app instance was deleting the same rows (a lock
+   * conflict, or a certification conflict on Galera): that instance finishes the work.
+   */
+  sweepConflicts: number;
+}
+
+export interface SessionTableOptions {
+  runner: StatementRunner;
+  sql: Statements;
+  reader: SessionReader;
+  /** With encryption, sessions are sealed with their id and owner. */
+  cipher: SessionCipher | undefined;
+  owners: Pick<UserSessions, "ownerOf">;
+  /** Expiries and cookies of recent sessions, to skip touches that would change nothing. */
+  memo: SessionMemo;
+  /** The server's facts (max_allowed_packet), once the start-up check has passed. */
+  startup: Startup;
+  /** The store's counters, of which the sweep keeps its own. */
+  stats: StoreStats;
+  ttl: (session: SessionData) => number;
+  disableTouch: boolean;
+  touchAfter: number;
+}
+
+/**
+ * The session operations as statements: what each express-session method sends, with which
+ * values and resend rule, and what it makes of the rows. Reads are SELECTs, writes CALLs.
+ */
+export class SessionTable {
+  readonly #options: SessionTableOptions;
+  readonly #runner: SessionTableOptions["runner"];
+  readonly #sql: SessionTableOptions["sql"];
+  readonly #reader: SessionTableOptions["reader"];
+  readonly #cipher: SessionTableOptions["cipher"];
+  readonly #owners: SessionTableOptions["owners"];
+  readonly #memo: SessionTableOptions["memo"];
+  readonly #startup: SessionTableOptions["startup"];
+  readonly #stats: SessionTableOptions["stats"];
+
+  constructor(options: SessionTableOptions) {
+    this.#options = options;
+    this.#runner = options.runner;
+    this.#sql = options.sql;
+    this.#reader = options.reader;
+    this.#cipher = options.cipher;
+    this.#owners = options.owners;
+    this.#memo = options.memo;
+    this.#startup = options.startup;
+    this.#stats = options.stats;
+  }
+
+  async get(sid: string): Promise<SessionData | null> {
+    checkSid(sid);
+    const rows = await this.#runner.rows<
+      { sess: unknown; expires_at: number | string; owner: string | null }
+    >(
+      "get",
+      this.#sql.get,
+      [sid, toSqlDateTime(clock.now())],
+      READ,
+    );
+    const row = rows[0];
+    const session = row ? await this.#reader.read(row.sess, sid, row.owner) : null;
+    if (!row || !session) {
+      this.#memo.forget(sid);
+      return null;
+    }
+    this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
+    return withStoredExpiry(session, row.expires_at);
+  }
+
+  async set(sid: string, session: SessionData): Promise<void> {
+    checkSid(sid);
+    const json = encodeSession(session);
+    const expires = expiryOf(session, clock.now(), this.#options.ttl);
+    const { maxAllowedPacket } = this.#startup.facts ??
+      await this.#startup.started();
+    const owner = await this.#owners.ownerOf(session);
+    // Sealed with its owner: a row whose user_id is changed or erased no longer opens.
+    const stored = this.#cipher ? await this.#cipher.seal(json, sid, owner) : json;
+    checkPacketSize(stored, sid, maxAllowedPacket);
+    // A destroyed session's marker stays: the procedure does not save over it.
+    await this.#runner.write("set", this.#sql.set, [
+      sid,
+      stored,
+      toSqlDateTime(expires),
+      owner,
+    ], WRITE);
+    this.#memo.remember(sid, expires, session.cookie);
+  }
+
+  async touch(sid: string, session: SessionData): Promise<void> {
+    checkSid(sid);
+    checkSession(session);
+    // express-session touches a session whose data did not change, even when the app changed
+    // its cookie (req.session.cookie.maxAge = …): only a save keeps that, as MemoryStore does.
+    const now = clock.now();
+    if (this.#memo.cookieChanged(sid, session.cookie, now)) {
+      return await this.set(sid, session);
+    }
+    if (this.#options.disableTouch) return;
+    const expires = expiryOf(session, now, this.#options.ttl);
+    if (this.#memo.touchWouldKeep(sid, expires, this.#options.touchAfter)) return;
+    await this.#runner.write(
+      "touch",
+      this.#sql.touch,
+      [sid, toSqlDateTime(expires), toSqlDateTime(now)],
+      WRITE,
+    );
+    this.#memo.touched(sid, expires);
+  }
+
+  async destroy(sid: string): Promise<boolean> {
+    checkSid(sid);
+    const destroyed = await this.#runner.write(
+      "destroy",
+      this.#sql.destroy,
+      [sid],
+      WRITE,
+    );
+    this.#memo.forget(sid);
+    return destroyed > 0;
+  }
+
+  async all(): Promise<SessionWithId[]> {
+    const rows = await this.#runner.rows<
+      { sid: string; sess: unknown; expires_at: number | string; owner: string | null }
+    >(
+      "all",
+      this.#sql.all,
+      [toSqlDateTime(clock.now())],
+      READ,
+    );
+    const sessions = await Promise.all(
+      rows.map(async (row) => {
+        const session = await this.#reader.read(row.sess, row.sid, row.owner);
+        return session && Object.assign(withStoredExpiry(session, row.expires_at), { id: row.sid });
+      }),
+    );
+    return sessions.filter((session) => session !== null);
+  }
+
+  async length(): Promise<number> {
+    const [row] = await this.#runner.rows<{ live: number | string }>(
+      "length",
+      this.#sql.length,
+      [toSqlDateTime(clock.now())],
+      READ,
+    );
+    return Number(row?.live ?? 0);
+  }
+
+  async clear(): Promise<number> {
+    const [row] = await this.#runner.rows<{ deleted: number | string }>(
+      "clear",
+      this.#sql.clear,
+      [],
+      WRITE,
+    );
+    this.#memo.clear();
+    return Number(row?.deleted ?? 0);
+  }
+
+  /** One batch of a sweep; 0 ends the sweep. */
+  async clearExpiredBatch(limit: number): Promise<number> {
+    try {
+      const deleted = await this.#runner.write(
+        "cleanup",
+        this.#sql.clearExpired,
+        [toSqlDateTime(clock.now()), limit],
+        SWEEP,
+      );
+      this.#stats.sessionsSwept += deleted;
+      return deleted;
+    } catch (error) {
+      if (!isWriteConflict((error as { cause?: unknown }).cause)) throw error;
+      this.#stats.sweepConflicts++;
+      return 0;
+    }
+  }
+}
