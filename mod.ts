@@ -33,6 +33,8 @@ export {
 /** The store under connect-session-knex v5's class name: migrating apps change only the import. */
 export { KnexMySQLStore as ConnectSessionKnexStore } from "./src/store.ts";
 export type { KnexMySQLStoreOptions, MySQLConnectionConfig } from "./src/options.ts";
-export type { EncryptionOptions, UnreadableReason } from "./src/encryption.ts";
+export type { EncryptionOptions } from "./src/encryption_options.ts";
+export type { UnreadableReason } from "./src/encryption.ts";
 export { SessionStoreError, type SessionStoreErrorCode } from "./src/errors.ts";
 export { SCHEMA_VERSION } from "./src/sql.ts";
+export { type OperationTrace, type TracedOperation, TRACING_CHANNEL } from "./src/tracing.ts";

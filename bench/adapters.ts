@@ -1,20 +1,16 @@
 // The stores the bench compares, each behind one interface: an express-session Store on its
-// own table, plus how to wait for it, how to bulk-load its table and how to close it.
-import session, { type SessionData, type Store } from "express-session";
+// own table, plus where that table keeps sessions (for bulk loads) and how to close it.
+import session, { type Store } from "express-session";
 import knex, { type Knex } from "knex";
 import { createRequire } from "node:module";
-import { KnexMySQLStore } from "../mod.ts";
-import type { KnexMySQLStoreOptions } from "../src/options.ts";
-import { type ServerKind, serverKindOf, SID_COLLATION } from "../src/server.ts";
-import { createTableSql } from "../src/sql.ts";
-import { BoundStore, currentSchema, schemaV1 } from "./bound-store.ts";
+import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../mod.ts";
+import { boundStore } from "./bound-store.ts";
 import type { TableLayout } from "./database.ts";
-import type { AdapterName } from "./options.ts";
 import { sessionOwner } from "./payload.ts";
 
 const require = createRequire(import.meta.url);
 
-export const ADAPTER_LABELS: Record<AdapterName, string> = {
+export const ADAPTER_LABELS = {
   ours: "knex-mysql-session",
   "ours-user": "knex-mysql-session, userId set",
   csk: "connect-session-knex v5",
@@ -23,15 +19,19 @@ export const ADAPTER_LABELS: Record<AdapterName, string> = {
   "bound-call": "hand-written mysql2, same procedures",
   "bound-v1": "hand-written mysql2, schema 1 procedures",
   memory: "MemoryStore (ceiling)",
-};
+} as const;
+export type AdapterName = keyof typeof ADAPTER_LABELS;
+export const ADAPTERS = Object.keys(ADAPTER_LABELS) as AdapterName[];
+/** Measured at the store level only: what the owner column costs on set (not over HTTP). */
+export const STORE_ONLY: readonly AdapterName[] = ["ours-user", "bound-v1"];
 
-export interface Adapter {
+/** A store, where it keeps its sessions (none: MemoryStore), and what closes it. */
+export type Adapter = {
   name: AdapterName;
   store: Store;
-  /** Where its sessions live; undefined for MemoryStore. */
-  layout: TableLayout | undefined;
+  layout?: TableLayout;
   close(): Promise<void>;
-}
+};
 
 /**
  * Same pools for every store: at most 10 connections (knex's and mysql2's default maximum),
@@ -39,40 +39,17 @@ export interface Adapter {
  * run loses its connections (and their prepared statements) and pays to reopen them.
  */
 const POOL_SIZE = 10;
-export const IDLE_TIMEOUT = 600_000;
+const IDLE_TIMEOUT = 600_000;
 
-function benchKnex(url: string): Knex {
-  return knex({
+const benchKnex = (url: string): Knex =>
+  knex({
     client: "mysql2",
     connection: url,
     pool: { min: 0, max: POOL_SIZE, idleTimeoutMillis: IDLE_TIMEOUT },
   });
-}
 
-const sessionsLayout = (table: string): TableLayout => ({
-  table,
-  sid: "sid",
-  sess: "sess",
-  expires: "expired",
-  expiresKind: "datetime",
-});
-
-/** Runs `work` on a knex of its own, which then goes. */
-async function withKnex<T>(url: string, work: (db: Knex) => Promise<T>): Promise<T> {
-  const db = benchKnex(url);
-  try {
-    return await work(db);
-  } finally {
-    await db.destroy();
-  }
-}
-
-/** MySQL or MariaDB, as the store tells them apart. */
-function serverKind(db: Knex): Promise<ServerKind> {
-  return db.raw("SELECT VERSION() AS version").then(([rows]) =>
-    serverKindOf((rows as { version: string }[])[0]?.version ?? "")
-  );
-}
+/** This project's table: also connect-session-knex's and the bound's columns. */
+const SESSIONS = ["sid", "sess", "expired"];
 
 /**
  * Creates store `name` on table `table` of the database at `url`, ready for use: its table
@@ -90,34 +67,24 @@ export async function createAdapter(
       const db = benchKnex(url);
       // ours-user: each session owned by its user (bench/payload.ts), as its table is loaded.
       const owned = name === "ours-user";
+      const userId = owned ? { userId: sessionOwner } : {};
       const store = new KnexMySQLStore({
         knex: db,
         tablename: table,
         clearInterval: 0,
-        ...(owned ? { userId: sessionOwner } : {}),
+        ...userId,
         ...ours,
       });
       await store.ready;
-      return {
-        name,
-        store,
-        layout: { ...sessionsLayout(table), ...(owned ? { owner: "user_id" } : {}) },
-        close: async () => {
-          await store.close();
-          await db.destroy();
-        },
-      };
+      const layout = { table, columns: owned ? [...SESSIONS, "user_id"] : SESSIONS };
+      return { name, store, layout, close: () => store.close().then(() => db.destroy()) };
     }
     case "csk": {
       const { ConnectSessionKnexStore } = require("connect-session-knex-v5");
       const db = benchKnex(url);
-      const store = new ConnectSessionKnexStore({
-        knex: db,
-        tableName: table,
-        cleanupInterval: 0,
-      });
+      const store = new ConnectSessionKnexStore({ knex: db, tableName: table, cleanupInterval: 0 });
       await store.ready;
-      return { name, store, layout: sessionsLayout(table), close: () => db.destroy() };
+      return { name, store, layout: { table, columns: SESSIONS }, close: () => db.destroy() };
     }
     case "ems": {
       const MySQLStore = require("express-mysql-session-v3")(session);
@@ -134,66 +101,34 @@ export async function createAdapter(
         schema: { tableName: table },
       });
       await store.onReady();
-      return {
-        name,
-        store,
-        layout: {
-          table,
-          sid: "session_id",
-          sess: "data",
-          expires: "expires",
-          expiresKind: "unix",
-        },
-        close: () => store.close(),
-      };
+      const layout = { table, columns: ["session_id", "data", "expires"], unix: true };
+      return { name, store, layout, close: () => store.close() };
     }
     case "bound":
     case "bound-call":
     case "bound-v1": {
-      const server = await withKnex(url, serverKind);
-      const v1 = name === "bound-v1" ? await schemaV1(table, server) : undefined;
-      if (name === "bound-call") {
-        // This project's own table and procedures, installed by a store that then goes.
-        const installer = await createAdapter("ours", url, table);
-        await installer.close();
-      } else {
-        // Schema 1's table and procedures, or the table as the store makes it on this server
-        // (its sid collation is the server's).
-        const install = v1?.install ??
-          [createTableSql({ table, sid: "sid" }, SID_COLLATION[server])];
-        await withKnex(url, async (db) => {
-          for (const sql of install) await db.raw(sql);
-        });
-      }
-      const store = new BoundStore(
-        url,
-        table,
-        { connectionLimit: POOL_SIZE, idleTimeout: IDLE_TIMEOUT },
-        v1?.schema ?? currentSchema(table, server),
-        name !== "bound",
-      );
-      return { name, store, layout: sessionsLayout(table), close: () => store.close() };
+      const pool = { connectionLimit: POOL_SIZE, idleTimeout: IDLE_TIMEOUT };
+      const store = await boundStore(name, url, table, pool);
+      return { name, store, layout: { table, columns: SESSIONS }, close: () => store.close() };
     }
     case "memory":
-      return { name, store: new session.MemoryStore(), layout: undefined, close: async () => {} };
+      return { name, store: new session.MemoryStore(), close: async () => {} };
   }
 }
 
 /** The table of a store (or HTTP variant) `key` in a phase: table names take no hyphens. */
-export function tableFor(phase: string, key: string): string {
-  return `${phase}_${key.replaceAll("-", "_")}`;
-}
+export const tableFor = (phase: string, key: string) => `${phase}_${key.replaceAll("-", "_")}`;
 
-type Done = (error: unknown, value?: unknown) => void;
+export type Callback = (error: unknown, value?: unknown) => void;
 
 /**
  * Calls a store method with a callback that runs once, whether the store answers through the
  * callback, through a rejected promise (connect-session-knex v5 does both on errors, and its
  * touch only rejects), or both.
  */
-function callOnce(invoke: (callback: Done) => unknown, done: Done): void {
+export function callOnce(invoke: (callback: Callback) => unknown, done: Callback): void {
   let called = false;
-  const once: Done = (error, value) => {
+  const once: Callback = (error, value) => {
     if (called) return;
     called = true;
     done(error, value);
@@ -205,15 +140,3 @@ function callOnce(invoke: (callback: Done) => unknown, done: Done): void {
     once(error);
   }
 }
-
-/** The four hot-path operations of a Store as plain callbacks. */
-export const operations = {
-  get: (store: Store, sid: string, done: Done) =>
-    callOnce((callback) => store.get(sid, callback), done),
-  set: (store: Store, sid: string, data: SessionData, done: Done) =>
-    callOnce((callback) => store.set(sid, data, callback), done),
-  touch: (store: Store, sid: string, data: SessionData, done: Done) =>
-    callOnce((callback) => store.touch?.(sid, data, (error?: unknown) => callback(error)), done),
-  destroy: (store: Store, sid: string, done: Done) =>
-    callOnce((callback) => store.destroy(sid, callback), done),
-};

@@ -1,96 +1,35 @@
 // The bound: the least a correct MySQL session store can do. One prepared statement per
 // operation on a mysql2 pool, callback API, no validation beyond what correctness needs.
 // Its writes are the very statements of this project's stored procedures for the server (on
-// MySQL the set procedure's row alias, on MariaDB its VALUES()), sent as prepared statements;
-// or it CALLs the procedures instead: the bound of the design, apart from how a store
-// implements it. The two differ only by the CALL: what a CALL costs on that server. It can also
-// CALL schema 1's procedures on a schema 1 table (no owner column): what the owner column costs.
+// MySQL the set procedure's row alias, on MariaDB its VALUES()), read from sql/ and sent as
+// prepared statements (`bound`); or it CALLs the procedures instead (`bound-call`): the bound of
+// the design, apart from how a store implements it. The two differ only by the CALL: what a CALL
+// costs on that server. It can also CALL schema 1's procedures on a schema 1 table (`bound-v1`,
+// no owner column, no markers): what the owner column costs, and the seed schema's bound.
 import { type SessionData, Store } from "express-session";
 import mysql from "mysql2";
-import { readFile } from "node:fs/promises";
-import type { ServerKind } from "../src/server.ts";
-import { SID_COLLATION } from "../src/server.ts";
-import { createProcedureSql, withoutComments } from "../src/sql.ts";
-import { toSqlDateTime } from "../src/time.ts";
-import { root } from "./root.ts";
+import { SCHEMA_VERSION } from "../mod.ts";
+import { serverKind, sqlDateTime, sqlFile } from "./database.ts";
 
 type Callback = (error?: unknown) => void;
-type GetCallback = (error: unknown, session?: SessionData | null) => void;
-
+type Statement = { sql: string; parameters: string[] };
 const WRITES = ["set", "touch", "destroy"] as const;
-type Write = (typeof WRITES)[number];
-
-/** The CREATE PROCEDURE of each write, which the bound sends the body of, or CALLs. */
-export type WriteProcedures = Record<Write, string>;
-
-/** A schema's writes, and whether its destroy leaves a marker that reads must skip. */
-export interface Schema {
-  procedures: WriteProcedures;
-  markers: boolean;
-}
-
-function eachWrite<T>(make: (write: Write) => T): Record<Write, T> {
-  return Object.fromEntries(WRITES.map((write) => [write, make(write)])) as Record<Write, T>;
-}
-
-/** A write: its SQL, and the names of the procedure parameters its placeholders stand for. */
-interface WriteStatement {
-  sql: string;
-  parameters: string[];
-}
-
-/** This project's procedures (the current schema) of `table` on `server`. */
-export function currentSchema(table: string, server: ServerKind): Schema {
-  const type = { charset: "utf8mb4", collation: SID_COLLATION[server] };
-  return {
-    procedures: eachWrite((write) =>
-      createProcedureSql({ table, sid: "sid" }, write, { sid: type, user: type }, server)
-    ),
-    markers: true,
-  };
-}
 
 /**
- * Schema 1, as knex-mysql-session 0.1.0 installed it (tests/fixtures/schema_v1.sql: a table
- * without the owner column, and procedures named `<table>_<name>_v1`), for `table` on
- * `server`: the statements that install it, and its writes.
- */
-export async function schemaV1(
-  table: string,
-  server: ServerKind,
-): Promise<{ install: string[]; schema: Schema }> {
-  const text = await readFile(`${root}tests/fixtures/schema_v1.sql`, "utf8");
-  const install = text.replaceAll("{{table}}", table)
-    .replaceAll("{{sid_collation}}", SID_COLLATION[server]).split("\n-- ;\n");
-  const procedures = eachWrite((write) => {
-    const found = install.find((sql) => sql.includes(`PROCEDURE \`${table}_${write}_v1\``));
-    if (!found) throw new Error(`tests/fixtures/schema_v1.sql: no ${write} procedure`);
-    return found;
-  });
-  return { install, schema: { procedures, markers: false } };
-}
-
-/**
- * The write that procedure `create` (its CREATE PROCEDURE) makes: the statement it runs, with
+ * The write that procedure `create` (its CREATE PROCEDURE) makes: the one statement it runs,
  * each parameter `p_x` a placeholder, or (`call`) the CALL of the procedure, its parameters in
- * their order. A `SELECT ROW_COUNT()` after it (destroy's) is left out of the plain form: it
- * returns what the reply to a plain statement already carries (affectedRows).
+ * their order; and the names of the parameters its placeholders stand for.
  */
-export function writeStatement(create: string, call: boolean): WriteStatement {
-  create = withoutComments(create);
+function writeStatement(create: string, call: boolean): Statement {
+  create = create.replace(/^\s*--.*$/gm, "");
   if (call) {
     const name = /CREATE PROCEDURE `(\w+)`/.exec(create)?.[1];
     const parameters = [...create.matchAll(/\bIN p_(\w+)/g)].map((match) => match[1] as string);
     return { sql: `CALL \`${name}\`(${parameters.map(() => "?").join(", ")})`, parameters };
   }
-  const procedureBody = /\bBEGIN\b([\s\S]*)\bEND\s*$/.exec(create)?.[1] ?? "";
-  // set's upsert is its ELSE branch (the IF branch updates a session the store has seen).
-  const body = (/\bELSE\b([\s\S]*?)\bEND IF\b/.exec(procedureBody)?.[1] ?? procedureBody).split(";")
-    .map((statement) => statement.trim().replace(/\s+/g, " "))
-    .filter((statement) => statement && !/^SELECT ROW_COUNT\(\)/i.test(statement));
-  if (body.length !== 1) {
-    throw new Error(`the procedure is not one statement:\n${create}`);
-  }
+  const body = (/\bBEGIN\b([\s\S]*)\bEND\s*$/.exec(create)?.[1] ?? "").split(";")
+    .map((statement) => statement.trim().replace(/\s+/g, " ")).filter(Boolean);
+  if (body.length !== 1) throw new Error(`the procedure is not one statement:\n${create}`);
   const parameters: string[] = [];
   const sql = (body[0] as string).replace(/\bp_(\w+)\b/g, (_, name: string) => {
     parameters.push(name);
@@ -99,47 +38,76 @@ export function writeStatement(create: string, call: boolean): WriteStatement {
   return { sql, parameters };
 }
 
-export class BoundStore extends Store {
-  readonly pool: mysql.Pool;
-  readonly #get: string;
-  readonly #writes: Record<Write, WriteStatement>;
+/** The procedures of `variant` (CREATE PROCEDUREs, in WRITES' order) and what installs it. */
+function schema(variant: string, table: string, server: "mariadb" | "mysql", call: boolean) {
+  // The sid column's collation in a fresh install (sql/table.sql): MariaDB before 11.4.5 knows
+  // no utf8mb4_0900_bin, MySQL no *_nopad_bin.
+  const collation = server === "mariadb" ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin";
+  if (variant === "bound-v1") {
+    // Schema 1, as knex-mysql-session 0.1.0 installed it: procedures `<table>_<write>_v1`.
+    const install = sqlFile("tests/fixtures/schema_v1.sql", { table, sid_collation: collation })
+      .split("\n-- ;\n");
+    const procedure = (write: string) =>
+      install.find((sql) => sql.includes(`PROCEDURE \`${table}_${write}_v1\``)) as string;
+    return { install, procedures: WRITES.map(procedure) };
+  }
+  const values = {
+    ...{ table, sid: "sid", schema_version: SCHEMA_VERSION },
+    ...{ sid_charset: "utf8mb4", sid_collation: collation },
+    ...{ user_charset: "utf8mb4", user_collation: collation },
+  };
+  // set has a form per server (set.mysql.sql, set.mariadb.sql); the others one for both.
+  const file = (write: string) => `sql/procedures/${write === "set" ? `set.${server}` : write}.sql`;
+  const procedures = WRITES.map((write) => sqlFile(file(write), values));
+  return { install: [sqlFile("sql/table.sql", values), ...(call ? procedures : [])], procedures };
+}
 
-  /**
-   * Uses `table` with the layout of this project's sessions table (sid, sess, expired), and
-   * writes as `schema`'s procedures do: their statements, or (`call`) CALLs of them; its reads
-   * skip a destroyed session's marker where the schema leaves one.
-   */
+/**
+ * Makes `variant`'s table `table` (and its procedures, where it CALLs them) and its store on a
+ * pool of its own: sid, sess and expired as this project's sessions table has them.
+ */
+export async function boundStore(
+  variant: "bound" | "bound-call" | "bound-v1",
+  url: string,
+  table: string,
+  options: { connectionLimit: number; idleTimeout: number },
+) {
+  const call = variant !== "bound";
+  const connection = await mysql.createConnection(url).promise();
+  try {
+    const [rows] = await connection.query("SELECT VERSION() AS version");
+    const server = serverKind((rows as { version: string }[])[0]?.version ?? "");
+    const { install, procedures } = schema(variant, table, server, call);
+    for (const sql of install) await connection.query(sql);
+    const writes = WRITES.map((write, i) => [write, writeStatement(procedures[i] as string, call)]);
+    const get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?` +
+      (variant === "bound-v1" ? "" : " AND NOT destroyed");
+    const pool = mysql.createPool({ uri: url, ...options });
+    return new BoundStore(pool, get, Object.fromEntries(writes) as BoundStore["writes"]);
+  } finally {
+    await connection.end();
+  }
+}
+
+class BoundStore extends Store {
   constructor(
-    url: string,
-    table: string,
-    pool: { connectionLimit: number; idleTimeout: number },
-    schema: Schema,
-    call: boolean,
+    readonly pool: mysql.Pool,
+    readonly getSql: string,
+    readonly writes: Record<(typeof WRITES)[number], Statement>,
   ) {
     super();
-    this.pool = mysql.createPool({
-      uri: url,
-      connectionLimit: pool.connectionLimit,
-      idleTimeout: pool.idleTimeout,
-    });
-    this.#get = `SELECT sess FROM \`${table}\` WHERE sid = ? AND expired > ?` +
-      (schema.markers ? " AND NOT destroyed" : "");
-    this.#writes = eachWrite((write) => writeStatement(schema.procedures[write], call));
   }
 
-  /** Runs write `name` with its parameters by name. */
-  #write(name: Write, values: Record<string, string | number | null>, callback: Callback): void {
-    const { sql, parameters } = this.#writes[name];
-    this.pool.execute(
-      sql,
-      // A name without a value is a bug that mysql2 reports: it refuses undefined.
-      parameters.map((parameter) => values[parameter] as string | number | null),
-      (error) => callback(error ?? undefined),
-    );
+  /** Runs a write with its parameters by name. */
+  write(name: keyof BoundStore["writes"], values: Record<string, unknown>, callback: Callback) {
+    const { sql, parameters } = this.writes[name];
+    // A name without a value is a bug that mysql2 reports: it refuses undefined.
+    const bound = parameters.map((parameter) => values[parameter] as string | number | null);
+    this.pool.execute(sql, bound, (error) => callback(error ?? undefined));
   }
 
-  override get(sid: string, callback: GetCallback): void {
-    this.pool.execute(this.#get, [sid, toSqlDateTime(Date.now())], (error, rows) => {
+  override get(sid: string, callback: (error: unknown, session?: SessionData | null) => void) {
+    this.pool.execute(this.getSql, [sid, sqlDateTime(Date.now())], (error, rows) => {
       if (error) return callback(error);
       const row = (rows as { sess: string }[])[0];
       if (!row) return callback(null, null);
@@ -153,20 +121,20 @@ export class BoundStore extends Store {
     });
   }
 
-  override set(sid: string, session: SessionData, callback: Callback = () => {}): void {
-    const expired = toSqlDateTime(expiryOf(session));
+  override set(sid: string, session: SessionData, callback: Callback = () => {}) {
+    const expired = sqlDateTime(expiryOf(session));
     // No owner: a hand-written store's save. (Schema 1's set takes none.)
-    this.#write("set", { sid, sess: JSON.stringify(session), expired, user: null }, callback);
+    this.write("set", { sid, sess: JSON.stringify(session), expired, user: null }, callback);
   }
 
-  override touch(sid: string, session: SessionData, callback: Callback = () => {}): void {
+  override touch(sid: string, session: SessionData, callback: Callback = () => {}) {
     const now = Date.now();
-    const expired = toSqlDateTime(expiryOf(session, now));
-    this.#write("touch", { sid, expired, now: toSqlDateTime(now) }, callback);
+    const expired = sqlDateTime(expiryOf(session, now));
+    this.write("touch", { sid, expired, now: sqlDateTime(now) }, callback);
   }
 
-  override destroy(sid: string, callback: Callback = () => {}): void {
-    this.#write("destroy", { sid }, callback);
+  override destroy(sid: string, callback: Callback = () => {}) {
+    this.write("destroy", { sid }, callback);
   }
 
   close(): Promise<void> {

@@ -1,21 +1,18 @@
 // The sessions the bench stores: express-session's shape, about `size` bytes of JSON, each
 // carrying its own id so that a read can be checked (a wrong result is a failure).
-import type { SessionData } from "express-session";
+import type { SessionData, Store } from "express-session";
 
 export const DAY = 86_400_000;
 
 /** Like express-session's ids: 32 characters. */
-export function sidOf(prefix: string, index: number): string {
-  return prefix + String(index).padStart(32 - prefix.length, "0");
-}
+export const sidOf = (prefix: string, index: number) =>
+  prefix + String(index).padStart(32 - prefix.length, "0");
 
 /** How many sessions each bench user owns, where sessions have owners (see ownerOf). */
 export const SESSIONS_PER_USER = 4;
 
 /** User `user` of the sessions of `prefix`: the owner of sidOf(prefix, 4 * user) … + 3. */
-export function userOf(prefix: string, user: number): string {
-  return `${prefix}u${user}`;
-}
+export const userOf = (prefix: string, user: number) => `${prefix}u${user}`;
 
 /**
  * The owner of session sidOf(prefix, i), as bulkLoad writes it: userOf(prefix, i / 4, rounded
@@ -23,72 +20,54 @@ export function userOf(prefix: string, user: number): string {
  */
 export function ownerOf(sid: string): string {
   const digits = /\d*$/.exec(sid)?.[0] ?? "";
-  return userOf(
-    sid.slice(0, sid.length - digits.length),
-    Math.floor(Number(digits) / SESSIONS_PER_USER),
-  );
+  const user = Math.floor(Number(digits) / SESSIONS_PER_USER);
+  return userOf(sid.slice(0, sid.length - digits.length), user);
 }
 
 /** The bench's `userId` option: a session's owner, from the id it carries (its marker). */
-export function sessionOwner(session: SessionData): string | null {
-  const { marker } = session as { marker?: string };
-  return marker === undefined ? null : ownerOf(marker);
-}
+export const sessionOwner = ({ marker }: SessionData & { marker?: string }) =>
+  marker === undefined ? null : ownerOf(marker);
 
-export interface BenchSession {
-  cookie: {
-    originalMaxAge: number;
-    expires: string;
-    secure: boolean;
-    httpOnly: boolean;
-    path: string;
+function build(expiresAt: number, sid: string, data: string) {
+  const expires = new Date(expiresAt).toISOString();
+  return {
+    cookie: { originalMaxAge: DAY, expires, secure: false, httpOnly: true, path: "/" },
+    marker: sid,
+    user: { id: 42, name: "bench user", roles: ["reader", "writer"] },
+    views: 0,
+    data,
   };
-  marker: string;
-  user: { id: number; name: string; roles: string[] };
-  views: number;
-  data: string;
 }
-
-const SID_TOKEN = "@@SID@@";
-const DATA_TOKEN = "@@DATA@@";
 
 /** Builds sessions of one size that expire at one moment. */
 export class Payload {
-  readonly size: number;
-  readonly expiresAt: number;
+  readonly expiresAt = Date.now() + 7 * DAY;
   readonly #fill: string;
 
-  constructor(size: number, expiresAt = Date.now() + 7 * DAY) {
-    this.size = size;
-    this.expiresAt = expiresAt;
-    const skeleton = JSON.stringify(this.#build(sidOf("s", 0), "")).length;
+  constructor(size: number) {
+    const skeleton = JSON.stringify(build(this.expiresAt, sidOf("s", 0), "")).length;
     this.#fill = "x".repeat(Math.max(0, size - skeleton));
   }
 
-  #build(sid: string, data: string): BenchSession {
-    return {
-      cookie: {
-        originalMaxAge: DAY,
-        expires: new Date(this.expiresAt).toISOString(),
-        secure: false,
-        httpOnly: true,
-        path: "/",
-      },
-      marker: sid,
-      user: { id: 42, name: "bench user", roles: ["reader", "writer"] },
-      views: 0,
-      data,
-    };
+  /** A fresh session object for `sid` (stores may keep or mutate what they are given). */
+  session(sid: string): ReturnType<typeof build> & SessionData {
+    return build(this.expiresAt, sid, this.#fill) as ReturnType<typeof build> & SessionData;
   }
 
-  /** A fresh session object for `sid` (stores may keep or mutate what they are given). */
-  session(sid: string): BenchSession & SessionData {
-    return this.#build(sid, this.#fill) as BenchSession & SessionData;
+  /** Stores sessions sidOf(prefix, 0 … count - 1) through `store`, 50 at a time. */
+  async seed(store: Store, prefix: string, count: number): Promise<void> {
+    const set = (sid: string) =>
+      new Promise<void>((ok, fail) => store.set(sid, this.session(sid), (e) => e ? fail(e) : ok()));
+    for (let i = 0; i < count; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, count - i) }, (_, k) => set(sidOf(prefix, i + k))),
+      );
+    }
   }
 
   /** Whether `value` is the session stored for `sid`. */
   matches(value: unknown, sid: string): boolean {
-    const session = value as Partial<BenchSession> | null | undefined;
+    const session = value as Partial<ReturnType<typeof build>> | null | undefined;
     return session?.marker === sid && session.data === this.#fill &&
       session.cookie?.path === "/";
   }
@@ -98,9 +77,8 @@ export class Payload {
    * JSON = head + sid + middle + fill + tail.
    */
   sqlPieces(): { head: string; middle: string; fillLength: number; tail: string } {
-    const text = JSON.stringify(this.#build(SID_TOKEN, DATA_TOKEN));
-    const [head, rest] = text.split(SID_TOKEN) as [string, string];
-    const [middle, tail] = rest.split(DATA_TOKEN) as [string, string];
+    const text = JSON.stringify(build(this.expiresAt, "@@SID@@", "@@DATA@@"));
+    const [head, middle, tail] = text.split(/@@SID@@|@@DATA@@/) as [string, string, string];
     return { head, middle, fillLength: this.#fill.length, tail };
   }
 }

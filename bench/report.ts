@@ -1,298 +1,109 @@
-// What a run leaves: its results file, Markdown and chart; and drawing them again from results
-// files (`--render`), of one run, or of several (one per server) side by side.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, relative } from "node:path";
-import { serverKindOf } from "../src/server.ts";
-import { chartSvg, type Panel } from "./chart.ts";
-import {
-  type ComparedRun,
-  comparisonMarkdown,
-  replaceMarked,
-  resultsMarkdown,
-  type ResultsSummary,
-} from "./markdown.ts";
-import { type BenchOptions, STORE_ONLY } from "./options.ts";
-import { root } from "./root.ts";
-import { type BatchResult, STORE_OPS } from "./store-level.ts";
-import type { HttpResult } from "./http-level.ts";
-import type { ScaleResult } from "./scale.ts";
-import {
-  evaluateTargets,
-  OWNER_PAIRS,
-  pairLabel,
-  type PairRow,
-  summarizeCallCost,
-  summarizeHttp,
-  summarizeOwnerCost,
-  summarizeScale,
-  summarizeStore,
-  type Target,
-  VARIANT_ORDER,
-} from "./summary.ts";
+// A run's tables, in Markdown: printed at the end of the run and written next to its results
+// file. Tables are padded as `deno fmt` writes them, so that one copied into the docs'
+// Benchmarks page passes its check.
+import { ADAPTER_LABELS, type AdapterName } from "./adapters.ts";
+import { serverKind } from "./database.ts";
+import { variantLabel } from "./http-level.ts";
+import type { BenchOptions } from "./options.ts";
+import { type PairRow, round3, type Row, type Summary, type Target } from "./summary.ts";
 
-/** The options as results record them: without the server URL (it may hold a password). */
-export type ShownOptions = Omit<BenchOptions, "mysqlUrl">;
-
-export interface Machine {
-  cpu: string;
-  memoryGiB: number;
-  node: string;
-  /** What the server's VERSION() answered. */
-  server: string;
-  loadAverageAtStart: number[];
-}
-
-/** A results file. */
+/** What a results file holds, of what the tables show. */
 export interface Results {
   date: string;
-  machine: Machine | undefined;
-  options: ShownOptions;
+  machine: { cpu: string; memoryGiB: number; node: string; server: string };
+  options: Omit<BenchOptions, "mysqlUrl">;
   targets: Target[];
-  summary: ResultsSummary;
-  raw: { store: BatchResult[]; http?: HttpResult[]; scale?: ScaleResult[] };
+  summary: Summary & { bufferPool?: { before: number; during: number } };
 }
 
-/** "mariadb" or "mysql": how results files are named. */
-export function serverKindOfRun(results: Pick<Results, "machine">): string {
-  return serverKindOf(results.machine?.server ?? "");
+/** A table: its header's cells separated by "|", a row of cells per item; none without items. */
+function table<R>(header: string, items: R[], cells: (item: R) => (string | number)[]): string {
+  if (items.length === 0) return "";
+  const text = [header.split("|"), ...items.map((item) => cells(item).map(String))];
+  const widths = text[0]!.map((_, i) => Math.max(1, ...text.map((row) => row[i]?.length ?? 0)));
+  const line = (row: string[]) =>
+    `| ${widths.map((w, i) => (row[i] ?? "").padEnd(w)).join(" | ")} |`;
+  return [text[0]!, widths.map((w) => "-".repeat(w)), ...text.slice(1)].map(line).join("\n");
 }
 
-const KIND_NAMES: Record<string, string> = { mariadb: "MariaDB", mysql: "MySQL" };
+/** Two stores (or tables) op by op: `names` says which is which ("a / b"), `ratio` heads b/a. */
+const pairs = (rows: PairRow[], names: string, ratio: string, labelled = false) =>
+  table(`${labelled ? "compared|" : ""}op|c|ops/s ${names}|${ratio}|p50 ms ${names}`, rows, (r) => [
+    ...(labelled ? [r.label] : []),
+    ...[r.base.op, r.base.concurrency, `${r.base.opsPerSecond} / ${r.other.opsPerSecond}`],
+    ...[r.ratio, `${r.base.p50} / ${r.other.p50}`],
+  ]);
 
-/** "MariaDB 10.11.19" or "MySQL 9.7.4", from what VERSION() answered. */
-export function serverName(version: string): string {
-  return `${KIND_NAMES[serverKindOf(version)]} ${/^\d+(\.\d+)*/.exec(version)?.[0] ?? version}`;
-}
+/** This store's ratio to the row's store: none on its own row. */
+const oursOver = (r: Row) => r.subject === "ours" ? "" : r.oursOver ?? "";
 
-function caption(results: Results): string {
-  const { machine: info, options } = results;
-  const server = info ? `${serverName(info.server)} (${info.server})` : "unknown server";
-  return `${info?.cpu}, ${server}, Node ${info?.node}; ${options.rounds} interleaved round(s); ` +
-    results.date.slice(0, 10);
-}
-
-/** Short names for the chart's legends. */
-const CHART_LABELS: Record<string, string> = {
-  ours: "knex-mysql-session",
-  "ours-touchAfter": "knex-mysql-session + touchAfter",
-  csk: "connect-session-knex v5",
-  ems: "express-mysql-session v3",
-  bound: "mysql2 bound",
-  "bound-call": "mysql2 bound, same procedures",
-  memory: "MemoryStore",
-};
-
-const COLORS: Record<string, string> = {
-  ours: "#2a7ae2",
-  "ours-touchAfter": "#7fb2f0",
-  csk: "#e2872a",
-  ems: "#3a9e54",
-  bound: "#777777",
-  "bound-call": "#9c6ade",
-  memory: "#b9b9b9",
-};
-
-/** One color per run in the panels that show runs side by side. */
-const RUN_COLORS = ["#9c6ade", "#2a9d8f", "#e76f51", "#264653"];
-
-/** A run's store-level and HTTP panels, their titles prefixed with `prefix`. */
-function runPanels(results: Results, prefix: string): Panel[] {
-  const { options, summary: { store, http } } = results;
-  const panels: Panel[] = [];
-  // The stores of the owner column's cost have panels of their own (pairPanels).
-  const compared = options.adapters.filter((a) =>
-    a !== "bound" && a !== "memory" && !STORE_ONLY.includes(a)
-  );
-  if (options.adapters.includes("bound")) {
-    for (const concurrency of options.concurrency) {
-      const bound = (op: string) =>
-        store.find((r) => r.op === op && r.concurrency === concurrency && r.adapter === "bound");
-      panels.push({
-        title: `${prefix}Store level, concurrency ${concurrency}: ops/s relative to the ` +
-          "hand-written mysql2 bound (higher is better)",
-        groups: [...STORE_OPS],
-        series: compared.map((adapter) => ({
-          name: CHART_LABELS[adapter] as string,
-          color: COLORS[adapter] as string,
-          values: STORE_OPS.map((op) => {
-            const row = store.find((r) =>
-              r.op === op && r.concurrency === concurrency && r.adapter === adapter
-            );
-            const b = bound(op);
-            // ours/bound divided by ours/this = this/bound
-            return row && b ? b.oursOver / row.oursOver : NaN;
-          }),
-        })),
-        format: (value) => value.toFixed(2),
-        reference: { value: 1, label: "bound = 1.00" },
-      });
-    }
-  }
-  if (http.length > 0) {
-    const scenarios = [...new Set(http.map((r) => r.scenario))];
-    const variants = VARIANT_ORDER.filter((variant) => http.some((r) => r.variant === variant));
-    panels.push({
-      title: `${prefix}HTTP level: requests/s, Express 5 + express-session, ` +
-        `${options.connections} connections (higher is better)`,
-      groups: scenarios,
-      series: variants.map((variant) => ({
-        name: CHART_LABELS[variant] ?? variant,
-        color: COLORS[variant] ?? "#000",
-        values: scenarios.map((scenario) =>
-          http.find((r) => r.variant === variant && r.scenario === scenario)
-            ?.requestsPerSecond ?? NaN
-        ),
-      })),
-      format: (value) => String(Math.round(value)),
-    });
-  }
-  return panels;
-}
-
-/** A ratio per op and concurrency, one series per run; none when no run has rows. */
-function ratioPanel(
-  title: string,
-  reference: string,
-  runs: { name: string; rows: PairRow[] }[],
-): Panel[] {
-  const key = (r: PairRow) => `${r.op} c=${r.concurrency}`;
-  const groups = [...new Set(runs.flatMap((run) => run.rows.map(key)))];
-  if (groups.length === 0) return [];
-  return [{
-    title,
-    groups,
-    series: runs.map((run, i) => ({
-      name: run.name,
-      color: RUN_COLORS[i % RUN_COLORS.length] as string,
-      values: groups.map((group) => run.rows.find((r) => key(r) === group)?.ratio ?? NaN),
-    })),
-    format: (value) => value.toFixed(2),
-    reference: { value: 1, label: reference },
-  }];
-}
-
-/** What a CALL costs, and what the owner column costs on set, on each run's server. */
-function pairPanels(runs: { name: string; summary: ResultsSummary }[]): Panel[] {
-  return [
-    ...ratioPanel(
-      "What a CALL costs: ops/s of the CALL relative to the same statement sent plainly",
-      "plain = 1.00",
-      runs.map((run) => ({ name: run.name, rows: run.summary.callCost })),
-    ),
-    ...OWNER_PAIRS.flatMap((pair) =>
-      ratioPanel(
-        `The owner column's cost on set: ops/s, ${pair.label}`,
-        "without = 1.00",
-        runs.map((run) => ({
-          name: run.name,
-          rows: run.summary.ownerCost.filter((r) => pairLabel(r) === pair.label),
-        })),
-      )
-    ),
+export function report({ date, machine, options: o, summary: s, targets }: Results): string {
+  const version = /^\d+(\.\d+)*/.exec(machine.server)?.[0] ?? machine.server;
+  const server = `${serverKind(machine.server) === "mariadb" ? "MariaDB" : "MySQL"} ${version}`;
+  const mb = (bytes = 0) => `${Math.round(bytes / 2 ** 20)} MB`;
+  const { before, during } = s.bufferPool ?? {};
+  const pool = during === before
+    ? `the server's own ${mb(before)}`
+    : `${mb(during)} (the server's own ${mb(before)}, restored after)`;
+  const about = [
+    `${server} (\`${machine.server}\`), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ` +
+    `${machine.node}, ${date.slice(0, 10)}; ${o.rounds} interleaved rounds`,
+    s.store.length && `store level: ${o.ops} operations per store, operation and concurrency, ` +
+      `${o.sessions} stored sessions of ~${o.payload} bytes`,
+    s.http.length && `HTTP: Express 5 + express-session, autocannon with ${o.connections} ` +
+      `connections, ${o.duration} s per store and scenario`,
+    s.scale.length && `scale: this store with \`userId\` (4 sessions per user) on ` +
+      `${o.sessions} and ${o.scaleSessions} sessions, InnoDB's buffer pool ${pool}`,
   ];
-}
-
-/** The narrow form of the chart at `path` (a phone's): `x.svg` → `x-narrow.svg`. */
-function narrowChartPath(path: string): string {
-  return path.replace(/(\.svg)?$/, "-narrow.svg");
-}
-
-/** The chart at `path`, and its narrow form beside it. */
-async function writeChart(path: string, panels: Panel[], captions: string[]): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, chartSvg(panels, captions));
-  await writeFile(narrowChartPath(path), chartSvg(panels, captions, "narrow"));
-}
-
-/** Writes a run's Markdown next to its results file `out`, and its chart. */
-export async function writeReport(results: Results, out: string, chartPath?: string) {
-  const { options, summary, targets } = results;
-  const server = serverName(results.machine?.server ?? "");
-  const chart = chartPath ?? out.replace(/\.json$/, "") + ".svg";
-  const markdown = out.replace(/\.json$/, "") + ".md";
-  await writeFile(
-    markdown,
-    resultsMarkdown(options, server, caption(results), { ...summary, targets }),
-  );
-  await writeChart(chart, [
-    ...runPanels(results, ""),
-    ...pairPanels([{ name: server, summary }]),
-  ], [caption(results)]);
-  console.log(`\nresults: ${out}, ${markdown}\nchart: ${chart}, ${narrowChartPath(chart)}`);
-}
-
-/**
- * A results file, with the summaries computed from its rounds again (a file older than a table
- * lacks it, or has it in an older form) and its targets evaluated again (they may have changed
- * since).
- */
-async function load(file: string): Promise<Results> {
-  const results = JSON.parse(await readFile(file, "utf8")) as Results;
-  const { summary, raw } = results;
-  // From the rounds, also where a summary is there: JSON writes a ratio that is not finite (a
-  // store served nothing in a short window) as null.
-  summary.store = summarizeStore(raw.store);
-  if (raw.http) summary.http = summarizeHttp(raw.http);
-  summary.callCost = summarizeCallCost(raw.store);
-  summary.ownerCost = summarizeOwnerCost(raw.store);
-  if (raw.scale) summary.scale = summarizeScale(raw.scale);
-  const { store, http, scale, sweep, memory, ownerCost } = summary;
-  results.targets = evaluateTargets(store, http, scale, sweep, memory, ownerCost);
-  return results;
-}
-
-/** Labels that tell the runs apart: the server kind, else its version, else the time too. */
-function labels(runs: Results[]): string[] {
-  const version = (run: Results) => run.machine?.server ?? "";
-  const candidates = [
-    (run: Results) => KIND_NAMES[serverKindOfRun(run)] as string,
-    (run: Results) => serverName(version(run)),
-    (run: Results) => `${serverName(version(run))} ${run.date.slice(0, 16)}`,
+  const parts = [
+    `${about.filter(Boolean).join("; ")}. Figures are medians over rounds; a ratio is the ` +
+    "median of the per-round ratios (ours/x: this store's ops/s over that store's); CPU: the " +
+    "Node process's time per operation.",
   ];
-  for (const candidate of candidates) {
-    const names = runs.map(candidate);
-    if (new Set(names).size === names.length) return names;
-  }
-  return runs.map((_, i) => `run ${i + 1}`);
-}
-
-/**
- * `--render`: one file draws its run's Markdown and chart again; several draw them side by
- * side into the marked section of `--out` (default: this docs page for full runs) and one chart.
- */
-export async function render(options: BenchOptions): Promise<void> {
-  const files = options.render;
-  const runs = await Promise.all(files.map(load));
-  if (runs.length === 1) return writeReport(runs[0] as Results, files[0] as string, options.chart);
-  const full = runs.every((run) => !run.options.quick);
-  const out = options.out ??
-    (full ? `${root}docs/docs/benchmarks.md` : `${root}bench/results/quick-compare.md`);
-  const chart = options.chart ??
-    (full ? `${root}docs/static/img/benchmark.svg` : `${root}bench/results/quick-compare.svg`);
-  const names = labels(runs);
-  const compared: ComparedRun[] = runs.map((run, i) => ({
-    label: names[i] as string,
-    server: serverName(run.machine?.server ?? ""),
-    version: run.machine?.server ?? "unknown",
-    machine: `${run.machine?.cpu}, ${run.machine?.memoryGiB} GiB, Node ${run.machine?.node}`,
-    date: run.date,
-    file: relative(root, files[i] as string),
-    options: run.options,
-    summary: { ...run.summary, targets: run.targets },
-  }));
-  const existing = await readFile(out, "utf8").catch((error) => {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  });
-  await writeFile(out, replaceMarked(existing, comparisonMarkdown(compared)));
-  // The same panel of every run one after the other, then what a CALL and the owner column
-  // cost on each.
-  const perRun = runs.map((run, i) => runPanels(run, `${names[i]}: `));
-  const rows = Math.max(...perRun.map((panels) => panels.length));
-  const interleaved = Array.from({ length: rows }, (_, i) => perRun.flatMap((p) => p[i] ?? []));
-  await writeChart(chart, [
-    ...interleaved.flat(),
-    ...pairPanels(compared.map((run) => ({ name: run.label, summary: run.summary }))),
-  ], runs.map((run, i) => `${names[i]}: ${caption(run)}`));
-  console.log(`comparison: ${out}\nchart: ${chart}, ${narrowChartPath(chart)}`);
+  const section = (heading: string, body: string) => body && parts.push(`### ${heading}`, body);
+  const met = (t: Target) => t.met ? "yes" : "**no**";
+  section("Targets", table("target|reached|met", targets, (t) => [t.target, t.reached, met(t)]));
+  section(
+    "Store level",
+    table("op|c|store|ops/s|p50 ms|p99 ms|CPU µs/op|errors|wrong|ours/x", s.store, (r) => [
+      ...[r.op, r.concurrency, ADAPTER_LABELS[r.subject as AdapterName], r.opsPerSecond],
+      ...[r.p50, r.p99, r.cpuPerOp ?? "", r.errors, r.wrong, oursOver(r)],
+    ]),
+  );
+  // plain: the procedure's very statement, sent by the hand-written store; CALL: the procedure.
+  section(`What a CALL costs on ${server}`, pairs(s.callCost, "plain / CALL", "CALL/plain"));
+  const ownerCost = pairs(s.ownerCost, "without / with", "with/without", true);
+  section(`The owner column's cost on set on ${server}`, ownerCost);
+  section(
+    "HTTP level",
+    table("scenario|store|req/s|p50 ms|p99 ms|errors|non-200|ours/x", s.http, (r) => [
+      ...[r.op, variantLabel(r.subject), r.opsPerSecond, r.p50, r.p99],
+      ...[r.errors, r.wrong, oursOver(r)],
+    ]),
+  );
+  section(
+    "Memory: peak RSS of each HTTP server process over the whole HTTP run",
+    table("store|peak RSS MB", Object.entries(s.memory), ([key, rss]) => [variantLabel(key), rss]),
+  );
+  const scale =
+    "op|c|ops/s small / large|ops/s large/small|p50 / p99 ms small, large|p50 large/small";
+  section(
+    "Scale",
+    table(scale, s.scale, ({ base, other, ratio, p50Ratio }) => [
+      ...[base.op, base.concurrency, `${base.opsPerSecond} / ${other.opsPerSecond}`, ratio],
+      ...[`${base.p50} / ${base.p99}, ${other.p50} / ${other.p99}`, p50Ratio],
+    ]),
+  );
+  const { deleted, sweepSeconds, concurrency, idle, duringSweep } = s.sweep ?? {};
+  const gets = idle && duringSweep
+    ? [["idle", idle], ["during the sweep", duringSweep]] as const
+    : [];
+  section(
+    `Sweep: ${deleted} expired rows deleted by \`clearExpired()\` in ` +
+      `${sweepSeconds?.toFixed(1)} s, ${concurrency} concurrent gets on live sessions`,
+    table("gets|operations|p50 ms|p99 ms", [...gets], ([name, g]) => [
+      ...[name, g.operations, round3(g.p50), round3(g.p99)],
+    ]),
+  );
+  return `${parts.join("\n\n")}\n`;
 }

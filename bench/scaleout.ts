@@ -9,44 +9,37 @@
 // writes on every node (each worker keeps to one node, as an app instance would); Group
 // Replication takes writes only on the primary (through HAProxy) and reads on all three
 // members. Prints a markdown table; writes the raw figures to bench/results/.
+import type { SessionData } from "express-session";
+import knex, { type Knex } from "knex";
 import { mkdirSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import knex, { type Knex } from "knex";
-import type { SessionData } from "express-session";
-import { KnexMySQLStore } from "../src/store.ts";
+import { KnexMySQLStore } from "../mod.ts";
 
-interface Engine {
-  nodePorts: number[];
-  routerPort: number;
-  readYourWrites: string;
-  /** Whether every node takes writes (Galera) or only the one behind the router (GR). */
-  writesEverywhere: boolean;
-}
-
-const ENGINES: Record<string, Engine> = {
+const ENGINES = {
   galera: {
     nodePorts: [3311, 3312, 3313],
     routerPort: 3310,
     readYourWrites: "SET SESSION wsrep_sync_wait = 1",
+    setting: "wsrep_sync_wait=1",
+    /** Every node takes writes (Galera), or only the one behind the router (GR). */
     writesEverywhere: true,
   },
   gr: {
     nodePorts: [3331, 3332, 3333],
     routerPort: 3330,
     readYourWrites: "SET SESSION group_replication_consistency = 'BEFORE'",
+    setting: "group_replication_consistency=BEFORE",
     writesEverywhere: false,
   },
 };
 
-const { values } = parseArgs({
-  options: {
-    engine: { type: "string" },
-    seconds: { type: "string", default: "6" },
-    workers: { type: "string", default: "24" },
-  },
-});
-const engine = ENGINES[values.engine ?? ""];
+const [seconds, workers] = [{ type: "string", default: "6" }, {
+  type: "string",
+  default: "24",
+}] as const;
+const { values } = parseArgs({ options: { engine: { type: "string" }, seconds, workers } });
+const engine = ENGINES[values.engine as keyof typeof ENGINES];
 if (!engine) {
   console.error("usage: node --import tsx bench/scaleout.ts --engine galera|gr");
   process.exit(2);
@@ -56,64 +49,37 @@ const WORKERS = Number(values.workers);
 const SESSIONS_PER_WORKER = 50;
 const DATABASE = "kms_scaleout";
 
-function connect(port: number, database: string, consistent: boolean): Knex {
+function connect(port: number, database: string, consistent = false): Knex {
+  type Connection = { query(sql: string, done: (error: Error | null) => void): void };
+  const afterCreate = (connection: Connection, done: (e: Error | null, c: unknown) => void) =>
+    connection.query(engine.readYourWrites, (error) => done(error, connection));
   return knex({
     client: "mysql2",
     connection: `mysql://root@127.0.0.1:${port}/${database}`,
-    pool: {
-      min: 0,
-      max: 12,
-      ...(consistent && {
-        afterCreate(
-          connection: { query: (sql: string, done: (error: Error | null) => void) => void },
-          done: (error: Error | null, connection: unknown) => void,
-        ) {
-          connection.query(engine!.readYourWrites, (error) => done(error, connection));
-        },
-      }),
-    },
+    pool: { min: 0, max: 12, ...(consistent && { afterCreate }) },
   });
 }
 
 function session(data: Record<string, unknown>): SessionData {
-  return {
-    cookie: { originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000) },
-    user: "bench",
-    ...data,
-  } as unknown as SessionData;
+  const cookie = { originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000) };
+  return { cookie, user: "bench", ...data } as unknown as SessionData;
 }
 
-/** Where a worker's gets and sets go. */
-interface Lane {
-  reader: KnexMySQLStore;
-  writer: KnexMySQLStore;
-}
-
-interface Cell {
-  nodes: 1 | 3;
-  mix: string;
-  readYourWrites: boolean;
-  opsPerSecond: number;
-  errors: number;
-}
-
-async function measure(nodes: 1 | 3, getShare: number, consistent: boolean): Promise<Cell> {
-  const instances: Knex[] = [];
-  const stores: KnexMySQLStore[] = [];
+async function measure(nodes: 1 | 3, getShare: number, consistent: boolean) {
+  const opened: { instance: Knex; made: KnexMySQLStore }[] = [];
   const store = (port: number) => {
     const instance = connect(port, DATABASE, consistent);
-    instances.push(instance);
     const made = new KnexMySQLStore({ knex: instance, createtable: false, clearInterval: 0 });
-    stores.push(made);
+    opened.push({ instance, made });
     return made;
   };
-  const router = store(engine!.routerPort);
-  const perNode = nodes === 3 ? engine!.nodePorts.map(store) : [];
-  const lanes: Lane[] = nodes === 1
+  const router = store(engine.routerPort);
+  // Where each worker's gets and sets go.
+  const lanes = nodes === 1
     ? [{ reader: router, writer: router }]
-    : perNode.map((local) => ({
+    : engine.nodePorts.map(store).map((local) => ({
       reader: local,
-      writer: engine!.writesEverywhere ? local : router,
+      writer: engine.writesEverywhere ? local : router,
     }));
   let operations = 0;
   let errors = 0;
@@ -131,64 +97,46 @@ async function measure(nodes: 1 | 3, getShare: number, consistent: boolean): Pro
       }
     }
   }));
-  await Promise.all(stores.map((made) => made.close()));
-  await Promise.all(instances.map((instance) => instance.destroy()));
-  return {
-    nodes,
-    mix: getShare > 0.5 ? "read-heavy (90% get)" : "write-heavy (90% set)",
-    readYourWrites: consistent,
-    opsPerSecond: Math.round(operations / SECONDS),
-    errors,
-  };
+  await Promise.all(opened.map(({ made }) => made.close()));
+  await Promise.all(opened.map(({ instance }) => instance.destroy()));
+  const mix = getShare > 0.5 ? "read-heavy (90% get)" : "write-heavy (90% set)";
+  const opsPerSecond = Math.round(operations / SECONDS);
+  return { nodes, mix, readYourWrites: consistent, opsPerSecond, errors };
 }
 
-async function prepare(): Promise<void> {
-  const admin = connect(engine!.routerPort, "", false);
-  await admin.raw(`DROP DATABASE IF EXISTS ${DATABASE}`);
-  await admin.raw(`CREATE DATABASE ${DATABASE}`);
-  await admin.destroy();
-  const installerKnex = connect(engine!.routerPort, DATABASE, false);
-  const installer = new KnexMySQLStore({ knex: installerKnex, clearInterval: 0 });
-  for (let worker = 0; worker < WORKERS; worker++) {
-    await Promise.all(Array.from(
-      { length: SESSIONS_PER_WORKER },
-      (_, i) => installer.set(`w${worker}-${i}`, session({ worker, i })),
-    ));
-  }
-  await installer.close();
-  await installerKnex.destroy();
+const admin = connect(engine.routerPort, "");
+await admin.raw(`DROP DATABASE IF EXISTS ${DATABASE}`);
+await admin.raw(`CREATE DATABASE ${DATABASE}`);
+const installerKnex = connect(engine.routerPort, DATABASE);
+const installer = new KnexMySQLStore({ knex: installerKnex, clearInterval: 0 });
+for (let worker = 0; worker < WORKERS; worker++) {
+  const sessions = Array.from({ length: SESSIONS_PER_WORKER }, (_, i) => session({ worker, i }));
+  await Promise.all(sessions.map((data, i) => installer.set(`w${worker}-${i}`, data)));
 }
+await installer.close().then(() => installerKnex.destroy());
 
-await prepare();
-const cells: Cell[] = [];
+const cells = [];
 for (const getShare of [0.9, 0.1]) {
   for (const consistent of [false, true]) {
     for (const nodes of [1, 3] as const) {
-      const cell = await measure(nodes, getShare, consistent);
-      console.error(JSON.stringify(cell));
-      cells.push(cell);
+      cells.push(await measure(nodes, getShare, consistent));
+      console.error(JSON.stringify(cells.at(-1)));
     }
   }
 }
-const cleanup = connect(engine.routerPort, "", false);
-await cleanup.raw(`DROP DATABASE IF EXISTS ${DATABASE}`);
-await cleanup.destroy();
+await admin.raw(`DROP DATABASE IF EXISTS ${DATABASE}`);
+await admin.destroy();
 
-const setting = values.engine === "gr"
-  ? "group_replication_consistency=BEFORE"
-  : "wsrep_sync_wait=1";
-const lines = [
-  `| mix | ${setting} | 1 node (ops/s) | 3 nodes (ops/s) | 3 / 1 |`,
-  "|---|---|---:|---:|---:|",
-];
+console.log(`| mix | ${engine.setting} | 1 node (ops/s) | 3 nodes (ops/s) | 3 / 1 |`);
+console.log("|---|---|---:|---:|---:|");
 for (let i = 0; i < cells.length; i += 2) {
   const [one, three] = [cells[i]!, cells[i + 1]!];
-  lines.push(
-    `| ${one.mix} | ${one.readYourWrites ? "on" : "off"} | ${one.opsPerSecond} | ` +
-      `${three.opsPerSecond} | ${(three.opsPerSecond / one.opsPerSecond).toFixed(2)} |`,
+  const ratio = (three.opsPerSecond / one.opsPerSecond).toFixed(2);
+  const setting = one.readYourWrites ? "on" : "off";
+  console.log(
+    `| ${one.mix} | ${setting} | ${one.opsPerSecond} | ${three.opsPerSecond} | ${ratio} |`,
   );
 }
-console.log(lines.join("\n"));
 const stamp = new Date().toISOString().replaceAll(":", "-").replace(".", "-");
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(

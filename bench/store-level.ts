@@ -2,35 +2,15 @@
 // round (the order of stores rotates every round), so that noise hits all stores alike.
 import type { Store } from "express-session";
 import process from "node:process";
-import { type Adapter, ADAPTER_LABELS, operations } from "./adapters.ts";
-import { bulkLoad } from "./database.ts";
-import type { BenchDatabase } from "./database.ts";
-import type { AdapterName, BenchOptions } from "./options.ts";
+import { type Adapter, ADAPTER_LABELS, type Callback, callOnce } from "./adapters.ts";
+import { createAdapter, tableFor } from "./adapters.ts";
+import { type BenchDatabase, bulkLoad } from "./database.ts";
+import type { BenchOptions } from "./options.ts";
 import { DAY, type Payload, sidOf } from "./payload.ts";
 import { note, progress } from "./progress.ts";
-import { type LatencySummary, summarize } from "./stats.ts";
+import type { Measurement } from "./summary.ts";
 
-export const STORE_OPS = [
-  "get-hit",
-  "get-miss",
-  "set-new",
-  "set-existing",
-  "touch",
-  "destroy",
-] as const;
-export type StoreOp = (typeof STORE_OPS)[number];
-
-export interface BatchResult extends LatencySummary {
-  adapter: AdapterName;
-  op: StoreOp;
-  concurrency: number;
-  round: number;
-  errors: number;
-  /** Reads that returned something else than what was stored (or found a destroyed one). */
-  wrong: number;
-  /** Node CPU time per operation, µs (user + system, the whole bench process). */
-  cpuPerOp: number;
-}
+export const STORE_OPS = ["get-hit", "get-miss", "set-new", "set-existing", "touch", "destroy"];
 
 /** Deterministic random indexes (xorshift32), the same for every store in a round. */
 export function indexes(count: number, limit: number, seed: number): Uint32Array {
@@ -45,14 +25,23 @@ export function indexes(count: number, limit: number, seed: number): Uint32Array
   return out;
 }
 
-export interface Plan {
-  sid(i: number): string;
-  /** Starts operation i; calls back with whether its result is right. */
-  run(store: Store, i: number, done: (error: unknown, right: boolean) => void): void;
+/** The q-quantile (0..1) of sorted values, nearest rank. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank] as number;
 }
 
+type Done = (error: unknown, right: boolean) => void;
+/** Starts operation i of a batch; calls back with whether its result is right. */
+export type Plan = (store: Store, i: number, done: Done) => void;
+
+/** The sessions of `tag` that set-new stores (and destroy ends). */
+const fresh = (tag: string, i: number) => sidOf(`n${tag}-`, i);
+
+/** Operation `op` of a batch of `count`, on `sessions` stored sessions. */
 export function planFor(
-  op: StoreOp,
+  op: string,
   payload: Payload,
   sessions: number,
   count: number,
@@ -61,88 +50,41 @@ export function planFor(
 ): Plan {
   const picks = indexes(count, sessions, seed);
   const stored = (i: number) => sidOf("s", picks[i] as number);
-  const fresh = (i: number) => sidOf(`n${tag}-`, i);
-  switch (op) {
-    case "get-hit":
-      return {
-        sid: stored,
-        run: (store, i, done) =>
-          operations.get(
-            store,
-            stored(i),
-            (error, value) => done(error, payload.matches(value, stored(i))),
-          ),
-      };
-    case "get-miss":
-      return {
-        sid: (i) => sidOf(`m${tag}-`, i),
-        run: (store, i, done) =>
-          operations.get(store, sidOf(`m${tag}-`, i), (error, value) => done(error, value == null)),
-      };
-    case "set-new":
-      return {
-        sid: fresh,
-        run: (store, i, done) =>
-          operations.set(store, fresh(i), payload.session(fresh(i)), (error) => done(error, true)),
-      };
-    case "set-existing":
-      return {
-        sid: stored,
-        run: (store, i, done) => {
-          const session = payload.session(stored(i));
-          session.views = i + 1; // a real change, as when a request modifies its session
-          operations.set(store, stored(i), session, (error) => done(error, true));
-        },
-      };
-    case "touch":
-      return {
-        sid: stored,
-        run: (store, i, done) => {
-          const session = payload.session(stored(i));
-          // A later expiry than the stored one, by whole seconds (the column's unit), so that
-          // every touch really writes, also of a sid touched earlier in the batch.
-          Object.assign(session.cookie, {
-            expires: new Date(Date.now() + 8 * DAY + i * 1000).toISOString(),
-          });
-          operations.touch(store, stored(i), session, (error) => done(error, true));
-        },
-      };
-    case "destroy":
-      // The sessions that set-new stored in this round, at this concurrency.
-      return {
-        sid: fresh,
-        run: (store, i, done) => operations.destroy(store, fresh(i), (error) => done(error, true)),
-      };
-  }
+  const wrote = (done: Done) => (error: unknown) => done(error, true);
+  const plans: Record<string, Plan> = {
+    "get-hit": (store, i, done) =>
+      callOnce((cb) => store.get(stored(i), cb), (e, v) => done(e, payload.matches(v, stored(i)))),
+    "get-miss": (store, i, done) =>
+      callOnce((cb) => store.get(sidOf(`m${tag}-`, i), cb), (e, value) => done(e, value == null)),
+    "set-new": (store, i, done) =>
+      callOnce((cb) => store.set(fresh(tag, i), payload.session(fresh(tag, i)), cb), wrote(done)),
+    "set-existing": (store, i, done) => {
+      const session = payload.session(stored(i));
+      session.views = i + 1; // a real change, as when a request modifies its session
+      callOnce((cb) => store.set(stored(i), session, cb), wrote(done));
+    },
+    touch: (store, i, done) => {
+      const session = payload.session(stored(i));
+      // A later expiry than the stored one, by whole seconds (the column's unit), so that
+      // every touch really writes, also of a sid touched earlier in the batch.
+      const expires = new Date(Date.now() + 8 * DAY + i * 1000).toISOString();
+      Object.assign(session.cookie, { expires });
+      callOnce((cb) => store.touch?.(stored(i), session, (e?: unknown) => cb(e)), wrote(done));
+    },
+    // The sessions that set-new stored in this round, at this concurrency.
+    destroy: (store, i, done) => callOnce((cb) => store.destroy(fresh(tag, i), cb), wrote(done)),
+  };
+  return plans[op] as Plan;
 }
 
-export interface Batch {
-  /** Each operation's latency, ms. */
-  latencies: Float64Array;
-  wallMs: number;
-  /** CPU time of this process (user + system) per operation, µs: the store's own cost. */
-  cpuPerOp: number;
-  errors: number;
-  wrong: number;
-  firstError: unknown;
-}
-
-/** Runs `count` operations with `concurrency` in flight. */
-export function runBatch(
-  store: Store,
-  plan: Plan,
-  count: number,
-  concurrency: number,
-): Promise<Batch> {
-  return new Promise((resolve) => {
-    const batch: Batch = {
-      latencies: new Float64Array(count),
-      wallMs: 0,
-      cpuPerOp: 0,
-      errors: 0,
-      wrong: 0,
-      firstError: undefined,
-    };
+/**
+ * Runs `count` operations with `concurrency` in flight: each one's latency (ms), the wall time
+ * (ms), this process's CPU time (user + system) per operation (µs: the store's own cost).
+ */
+export function runBatch(store: Store, plan: Plan, count: number, concurrency: number) {
+  const [latencies, firstError] = [new Float64Array(count), null as unknown];
+  const batch = { latencies, wallMs: 0, cpuPerOp: 0, errors: 0, wrong: 0, firstError };
+  return new Promise<typeof batch>((resolve) => {
     let next = 0;
     let finished = 0;
     const started = performance.now();
@@ -150,7 +92,7 @@ export function runBatch(
     const launch = () => {
       const i = next++;
       const t0 = performance.now();
-      plan.run(store, i, (error, right) => {
+      plan(store, i, (error, right) => {
         batch.latencies[i] = performance.now() - t0;
         if (error) {
           batch.errors++;
@@ -170,107 +112,80 @@ export function runBatch(
   });
 }
 
-/** Reads back a sample of a batch's sessions: after set-new they must be there, after destroy not. */
-async function verifySample(
-  store: Store,
-  plan: Plan,
-  count: number,
-  payload: Payload,
-  present: boolean,
-): Promise<number> {
-  let wrong = 0;
-  const step = Math.max(1, Math.floor(count / 20));
-  for (let i = 0; i < count; i += step) {
-    const sid = plan.sid(i);
-    const value = await new Promise((resolve) =>
-      operations.get(store, sid, (error, found) => resolve(error ? undefined : found))
-    );
-    if (present ? !payload.matches(value, sid) : value != null) wrong++;
-  }
-  return wrong;
+type Where = Pick<Measurement, "subject" | "op" | "concurrency" | "round">;
+/** A batch's figures, as a measurement of `where`; its latencies get sorted. */
+export function measured(batch: Awaited<ReturnType<typeof runBatch>>, where: Where): Measurement {
+  const { latencies, wallMs, errors, wrong } = batch;
+  latencies.sort();
+  const [p50, p99] = [quantile(latencies, 0.5), quantile(latencies, 0.99)];
+  return { ...where, opsPerSecond: latencies.length / (wallMs / 1000), p50, p99, errors, wrong };
 }
 
-/** Stores `count` sessions sidOf("s", 0..count-1) in the adapter's table (or memory). */
-export async function preload(
-  adapter: Adapter,
-  db: BenchDatabase,
-  payload: Payload,
-  count: number,
-): Promise<void> {
-  if (adapter.layout) {
-    await bulkLoad(db.admin, adapter.layout, payload, {
-      prefix: "s",
-      from: 0,
-      count,
-      expiresAt: payload.expiresAt,
-    });
-    return;
-  }
-  for (let i = 0; i < count; i++) {
-    await new Promise((resolve) =>
-      operations.set(adapter.store, sidOf("s", i), payload.session(sidOf("s", i)), resolve)
-    );
-  }
-}
+export const rotate = <T>(
+  items: readonly T[],
+  by: number,
+): T[] => [...items.slice(by % items.length), ...items.slice(0, by % items.length)];
 
-export function rotate<T>(items: readonly T[], by: number): T[] {
-  const shift = by % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
-/** Runs every round; round 0 is a warm-up that is not recorded. */
-export async function runStoreLevel(
-  adapters: Adapter[],
+/**
+ * Measures every op at every concurrency on every subject, in every round, the subjects in an
+ * order rotated each round; round 0 is a warm-up that is not recorded.
+ */
+export async function interleave<S>(
   options: BenchOptions,
-  payload: Payload,
-): Promise<BatchResult[]> {
-  const results: BatchResult[] = [];
-  const warmUp = Math.max(50, Math.floor(options.ops / 5));
-  const total = options.rounds * options.concurrency.length * STORE_OPS.length * adapters.length;
-  let step = 0;
+  ops: string[],
+  subjects: S[],
+  measure: (round: number, concurrency: number, op: string, subject: S) => Promise<Measurement>,
+): Promise<Measurement[]> {
+  const results: Measurement[] = [];
+  const steps = options.concurrency.flatMap((concurrency) =>
+    ops.map((op) => ({ concurrency, op }))
+  );
   for (let round = 0; round <= options.rounds; round++) {
-    const count = round === 0 ? warmUp : options.ops;
-    for (const concurrency of options.concurrency) {
-      for (const [opIndex, op] of STORE_OPS.entries()) {
-        const tag = `${round}c${concurrency}`;
-        const seed = (round * 1000 + concurrency) * 16 + opIndex + 1;
-        const plan = planFor(op, payload, options.sessions, count, tag, seed);
-        for (const adapter of rotate(adapters, round)) {
-          if (round > 0) step++;
-          progress(
-            `store ${round === 0 ? "warm-up" : `round ${round}/${options.rounds}`} ` +
-              `c=${concurrency} ${op} ${ADAPTER_LABELS[adapter.name]}` +
-              (round > 0 ? ` (${step}/${total})` : ""),
-          );
-          const batch = await runBatch(adapter.store, plan, count, concurrency);
-          if (op === "set-new" || op === "destroy") {
-            batch.wrong += await verifySample(
-              adapter.store,
-              plan,
-              count,
-              payload,
-              op === "set-new",
-            );
-          }
-          if (batch.errors > 0 && round <= 1) {
-            note(
-              `${adapter.name} ${op}: ${batch.errors} errors, first: ${String(batch.firstError)}`,
-            );
-          }
-          if (round === 0) continue;
-          results.push({
-            adapter: adapter.name,
-            op,
-            concurrency,
-            round,
-            ...summarize(batch.latencies, batch.wallMs),
-            errors: batch.errors,
-            wrong: batch.wrong,
-            cpuPerOp: batch.cpuPerOp,
-          });
-        }
+    for (const { concurrency, op } of steps) {
+      for (const subject of rotate(subjects, round)) {
+        const measurement = await measure(round, concurrency, op, subject);
+        if (round > 0) results.push(measurement);
       }
     }
   }
   return results;
+}
+
+/** The store level: every adapter on its own table, holding `options.sessions` sessions. */
+export async function runStoreLevel(db: BenchDatabase, options: BenchOptions, payload: Payload) {
+  const adapters: Adapter[] = [];
+  const warmUp = Math.max(50, Math.floor(options.ops / 5));
+  const measure = async (round: number, concurrency: number, op: string, adapter: Adapter) => {
+    const count = round === 0 ? warmUp : options.ops;
+    const seed = (round * 1000 + concurrency) * 16 + STORE_OPS.indexOf(op) + 1;
+    const tag = `${round}c${concurrency}`;
+    const plan = planFor(op, payload, options.sessions, count, tag, seed);
+    const which = round === 0 ? "warm-up" : `round ${round}/${options.rounds}`;
+    progress(`store ${which} c=${concurrency} ${op} ${ADAPTER_LABELS[adapter.name]}`);
+    const batch = await runBatch(adapter.store, plan, count, concurrency);
+    // A sample of set-new's sessions read back: there after set-new, gone after destroy.
+    const step = op === "set-new" || op === "destroy" ? Math.max(1, Math.floor(count / 20)) : 0;
+    for (let i = 0; step && i < count; i += step) {
+      const read = (callback: Callback) => adapter.store.get(fresh(tag, i), callback);
+      const found = await new Promise((resolve) => callOnce(read, (e, v) => resolve(!e && v)));
+      if (op === "set-new" ? !payload.matches(found, fresh(tag, i)) : found) batch.wrong++;
+    }
+    if (batch.errors > 0 && round <= 1) {
+      note(`${adapter.name} ${op}: ${batch.errors} errors, first: ${String(batch.firstError)}`);
+    }
+    const where = { subject: adapter.name, op, concurrency, round };
+    return { ...measured(batch, where), cpuPerOp: batch.cpuPerOp };
+  };
+  try {
+    for (const name of options.adapters) {
+      const adapter = await createAdapter(name, db.url, tableFor("store", name));
+      adapters.push(adapter);
+      const range = { prefix: "s", from: 0, count: options.sessions, expiresAt: payload.expiresAt };
+      if (adapter.layout) await bulkLoad(db.admin, adapter.layout, payload, range);
+      else await payload.seed(adapter.store, "s", options.sessions);
+    }
+    return await interleave(options, STORE_OPS, adapters, measure);
+  } finally {
+    for (const adapter of adapters) await adapter.close();
+  }
 }

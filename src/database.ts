@@ -2,37 +2,13 @@ import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
 import { closedError, SessionStoreError } from "./errors.ts";
 import { isReadOnlyRefusal, loginRefusalOf, type LoginTarget } from "./driver_errors.ts";
-
-/** The part of a mysql2 (or mysql) connection the store uses. */
-interface DriverConnection {
-  execute?: (sql: string, values: unknown[], callback: DriverCallback) => void;
-  query: (sql: string, values: unknown[], callback: DriverCallback) => void;
-  destroy(): void;
-  on?(event: "error", listener: () => void): void;
-  /** mysql2's socket: its destroy() only ends the socket politely, which a dead peer ignores. */
-  stream?: { destroy?: () => void };
-}
-type DriverCallback = (error: Error | null, result: unknown) => void;
-
-/** The counters of knex's tarn pool that tell whether a connection is free for the asking. */
-interface PoolGauges {
-  max: number;
-  numUsed(): number;
-  numFree(): number;
-  numPendingCreates(): number;
-  numPendingAcquires(): number;
-}
-
-/** The knex Client internals used here (knex 3.x; tests/unit/database.test.ts pins them). */
-interface KnexClient {
-  acquireConnection(): Promise<unknown>;
-  releaseConnection(connection: unknown): unknown;
-  validateConnection(connection: unknown): unknown;
-  pool?: Partial<PoolGauges>;
-  /** The driver module (mysql2 or mysql) and the settings knex creates connections with. */
-  driver?: { createConnection?: (settings: unknown) => DriverConnection };
-  connectionSettings?: unknown;
-}
+import {
+  type DriverCallback,
+  type DriverConnection,
+  forceClose,
+  type KnexClient,
+  type PoolGauges,
+} from "./knex_client.ts";
 
 interface Job {
   sql: string;
@@ -77,16 +53,6 @@ export function neverSent(error: unknown): boolean {
 function markUnsent<T>(error: T): T {
   if (typeof error === "object" && error !== null) unsent.add(error);
   return error;
-}
-
-/** Closes a connection at once, whatever state its peer is in. */
-function forceClose(connection: DriverConnection): void {
-  try {
-    connection.destroy();
-    connection.stream?.destroy?.();
-  } catch {
-    // Already closed.
-  }
 }
 
 /**

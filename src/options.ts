@@ -7,7 +7,7 @@ import {
   type EncryptionOptions,
   validateEncryptionOptions,
   type ValidEncryptionOptions,
-} from "./encryption.ts";
+} from "./encryption_options.ts";
 import { describeValue, optionError } from "./option_errors.ts";
 import { connectionConfigOf, type MySQLConnectionConfig } from "./connection_url.ts";
 

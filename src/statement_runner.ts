@@ -4,6 +4,7 @@ import { isSetupError, SessionStoreError } from "./errors.ts";
 import type { ConnectionHealth } from "./health.ts";
 import { certainlyNotApplied, isTransientError, retryAfter, type RetryPolicy } from "./retry.ts";
 import type { Startup } from "./startup.ts";
+import { statementSent } from "./tracing.ts";
 import { clock } from "./clock.ts";
 
 /**
@@ -62,7 +63,10 @@ export class StatementRunner {
     resendable: Resendable,
   ): Promise<Row[]> {
     const { db } = this.#options;
-    return this.#send(operation, (msLeft) => db.execute<Row>(sql, values, msLeft), resendable);
+    return this.#send(operation, (msLeft) => {
+      statementSent(sql);
+      return db.execute<Row>(sql, values, msLeft);
+    }, resendable);
   }
 
   /** A CALL that selects nothing, resolving to the rows it changed. */
@@ -73,7 +77,10 @@ export class StatementRunner {
     resendable: Resendable,
   ): Promise<number> {
     const { db } = this.#options;
-    return this.#send(operation, (msLeft) => db.write(sql, values, msLeft), resendable);
+    return this.#send(operation, (msLeft) => {
+      statementSent(sql);
+      return db.write(sql, values, msLeft);
+    }, resendable);
   }
 
   /**

@@ -6,7 +6,8 @@ import { type Callback, respond } from "./callbacks.ts";
 import { CleanupScheduler, sweepInBatches } from "./cleanup.ts";
 import { createOwnKnex } from "./own_knex.ts";
 import { Database } from "./database.ts";
-import { plaintextWindowNote, SessionCipher } from "./encryption.ts";
+import { SessionCipher } from "./encryption.ts";
+import { plaintextWindowNote } from "./encryption_options.ts";
 import { databaseError } from "./driver_errors.ts";
 import type { SessionStoreError } from "./errors.ts";
 import { SessionMemo } from "./session_memo.ts";
@@ -24,6 +25,7 @@ import { statements } from "./sql.ts";
 import { StatementRunner } from "./statement_runner.ts";
 import { Startup } from "./startup.ts";
 import type { StoreEvents, StoreListener, UnreadableEvent } from "./store_events.ts";
+import { OperationTracer } from "./tracing.ts";
 import { type UserSession, UserSessions } from "./user_sessions.ts";
 import { SessionTable, type SessionWithId, type StoreStats } from "./session_table.ts";
 import { clock } from "./clock.ts";
@@ -46,19 +48,9 @@ const MAX_WAITING = 1_000;
  * Every method takes express-session's callback, called once and asynchronously, and returns
  * a Promise instead when called without one. Every statement has a deadline (`queryTimeout`).
  *
- * Events:
- * - `connect` when the database is usable, `disconnect` when it stops answering (express-session
- *   then serves requests without a session until `connect`);
- * - `error` ({@link SessionStoreError}) once per set-up error (ERR_SCHEMA, ERR_ACCESS_DENIED,
- *   ERR_CONFIG), whose message names the fix; printed with console.error when nobody listens.
- *   Operations fail at once with it until the set-up is fixed (checked again every 10 s and on
- *   each read of `ready`);
- * - `warning` with a message about something that weakens the store (console.warn when nobody
- *   listens);
- * - `retry` ({@link RetryEvent}) each time a statement is sent again;
- * - `unreadable` ({@link UnreadableEvent}) when a stored session cannot be opened (tampered,
- *   sealed with an unknown key, sealed while the store has no `encryption`, or not a JSON
- *   object) and so reads as no session (console.warn when nobody listens).
+ * Events (`connect`, `disconnect`, `error`, `warning`, `retry`, `unreadable`): see
+ * {@link StoreEvents}. Each operation is traced on the `diagnostics_channel` tracing channel
+ * `knex-mysql-session:operation`: see {@link OperationTrace}.
  */
 export class KnexMySQLStore extends Store {
   readonly #options: ResolvedOptions;
@@ -75,6 +67,7 @@ export class KnexMySQLStore extends Store {
   readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
   /** Set-up errors already reported (code and message), so that each is reported once. */
   readonly #reported = new Set<string>();
+  readonly #tracer: OperationTracer;
   #closing: Promise<void> | undefined;
 
   /**
@@ -121,6 +114,7 @@ export class KnexMySQLStore extends Store {
       onUnreachable: () => this.#health.disconnected(),
       recheckAfter: SETUP_RECHECK_AFTER,
     });
+    this.#tracer = new OperationTracer(this.#view.knex, tableName, this.#startup);
     this.#health = new ConnectionHealth({
       probe: () => this.#db.probe(probeTimeout),
       recover: () =>
@@ -145,9 +139,8 @@ export class KnexMySQLStore extends Store {
     });
     const cipher = encryption ? new SessionCipher(encryption) : undefined;
     const reader = new SessionReader(cipher, (event) => this.#unreadable(event));
-    const runner = this.#runner;
     this.#users = new UserSessions({
-      runner,
+      runner: this.#runner,
       sql,
       reader,
       cipher,
@@ -156,7 +149,7 @@ export class KnexMySQLStore extends Store {
     });
     this.#table = new SessionTable({
       ...this.#options,
-      runner,
+      runner: this.#runner,
       sql,
       reader,
       cipher,
@@ -169,7 +162,8 @@ export class KnexMySQLStore extends Store {
       this.#cleanup = new CleanupScheduler({
         interval: this.#options.cleanupInterval,
         batchSize: this.#options.cleanupBatchSize,
-        sweepBatch: (limit) => this.#table.clearExpiredBatch(limit),
+        sweepBatch: (limit) =>
+          this.#tracer.run("sweep", () => this.#table.clearExpiredBatch(limit)),
         onError: this.#options.onDbCleanupError,
       });
     }
@@ -221,7 +215,7 @@ export class KnexMySQLStore extends Store {
   /** Reads a live session; calls back with null when there is none (or it expired). */
   get(sid: string, callback: (error: unknown, session?: SessionData | null) => void): void;
   get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
-    return respond(this.#table.get(sid), callback);
+    return respond(this.#tracer.run("get", () => this.#table.get(sid)), callback);
   }
 
   /** Saves a session, with its expiry, inserting or replacing it. */
@@ -229,7 +223,7 @@ export class KnexMySQLStore extends Store {
   /** Saves a session, with its expiry, inserting or replacing it; then calls back. */
   set(sid: string, session: SessionData, callback: (error?: unknown) => void): void;
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
-    return respond(this.#table.set(sid, session), callback);
+    return respond(this.#tracer.run("set", () => this.#table.set(sid, session)), callback);
   }
 
   /**
@@ -245,7 +239,7 @@ export class KnexMySQLStore extends Store {
     session: SessionData,
     callback?: Callback<void>,
   ): Promise<void> | void {
-    return respond(this.#table.touch(sid, session), callback);
+    return respond(this.#tracer.run("touch", () => this.#table.touch(sid, session)), callback);
   }
 
   /** Deletes a session; resolves whether there was one to delete. */
@@ -253,7 +247,7 @@ export class KnexMySQLStore extends Store {
   /** Deletes a session; calls back with whether there was one to delete. */
   destroy(sid: string, callback: (error: unknown, destroyed?: boolean) => void): void;
   destroy(sid: string, callback?: Callback<boolean>): Promise<boolean> | void {
-    return respond(this.#table.destroy(sid), callback);
+    return respond(this.#tracer.run("destroy", () => this.#table.destroy(sid)), callback);
   }
 
   /** Every live session, each with its id in `id` (which replaces a stored `id` key). */
@@ -261,7 +255,7 @@ export class KnexMySQLStore extends Store {
   /** Calls back with every live session, each with its id in `id`. */
   override all(callback: (error: unknown, sessions?: SessionWithId[]) => void): void;
   override all(callback?: Callback<SessionWithId[]>): Promise<SessionWithId[]> | void {
-    return respond(this.#table.all(), callback);
+    return respond(this.#tracer.run("all", () => this.#table.all()), callback);
   }
 
   /** How many sessions are live (not expired). */
@@ -269,7 +263,7 @@ export class KnexMySQLStore extends Store {
   /** Calls back with how many sessions are live (not expired). */
   override length(callback: (error: unknown, length?: number) => void): void;
   override length(callback?: Callback<number>): Promise<number> | void {
-    return respond(this.#table.length(), callback);
+    return respond(this.#tracer.run("length", () => this.#table.length()), callback);
   }
 
   /** Deletes every session; resolves with how many there were. */
@@ -277,7 +271,7 @@ export class KnexMySQLStore extends Store {
   /** Deletes every session; calls back with how many there were. */
   override clear(callback: (error: unknown, deleted?: number) => void): void;
   override clear(callback?: Callback<number>): Promise<number> | void {
-    return respond(this.#table.clear(), callback);
+    return respond(this.#tracer.run("clear", () => this.#table.clear()), callback);
   }
 
   /**
@@ -288,11 +282,12 @@ export class KnexMySQLStore extends Store {
   /** Like the promise form of clearExpired(), then calls back with how many went. */
   clearExpired(callback: (error: unknown, deleted?: number) => void): void;
   clearExpired(callback?: Callback<number>): Promise<number> | void {
-    const sweep = sweepInBatches(
-      (limit) => this.#table.clearExpiredBatch(limit),
-      this.#options.cleanupBatchSize,
-    );
-    return respond(sweep, callback);
+    const sweep = () =>
+      sweepInBatches(
+        (limit) => this.#table.clearExpiredBatch(limit),
+        this.#options.cleanupBatchSize,
+      );
+    return respond(this.#tracer.run("clearExpired", sweep), callback);
   }
 
   /**
@@ -309,7 +304,7 @@ export class KnexMySQLStore extends Store {
     userId: string | number,
     callback?: Callback<UserSession[]>,
   ): Promise<UserSession[]> | void {
-    return respond(this.#users.sessionsOf(userId), callback);
+    return respond(this.#tracer.run("sessionsOf", () => this.#users.sessionsOf(userId)), callback);
   }
 
   /** How many live sessions the user `userId` has. */
@@ -317,7 +312,7 @@ export class KnexMySQLStore extends Store {
   /** countOf(), the callback way. */
   countOf(userId: string | number, callback: (error: unknown, count?: number) => void): void;
   countOf(userId: string | number, callback?: Callback<number>): Promise<number> | void {
-    return respond(this.#users.countOf(userId), callback);
+    return respond(this.#tracer.run("countOf", () => this.#users.countOf(userId)), callback);
   }
 
   /**
@@ -344,7 +339,10 @@ export class KnexMySQLStore extends Store {
   ): Promise<number> | void {
     const done = typeof options === "function" ? options : callback;
     const except = typeof options === "object" && options !== null ? options.except : undefined;
-    return respond(this.#users.destroyUser(userId, except), done);
+    return respond(
+      this.#tracer.run("destroyUser", () => this.#users.destroyUser(userId, except)),
+      done,
+    );
   }
 
   /** A snapshot of the store's counters. */

@@ -25,15 +25,26 @@ export interface UnreadableEvent {
 export interface StoreEvents {
   /** The database is usable: after start-up, and after it answers again. */
   connect: [];
-  /** The database stopped answering: express-session serves requests without a session. */
+  /**
+   * The database stopped answering: express-session serves requests without a session until
+   * `connect`.
+   */
   disconnect: [];
-  /** A set-up error (ERR_SCHEMA, ERR_ACCESS_DENIED, ERR_CONFIG), once each, naming its fix. */
+  /**
+   * A set-up error (ERR_SCHEMA, ERR_ACCESS_DENIED, ERR_CONFIG), once each, whose message names
+   * the fix; printed with console.error when nobody listens. Operations fail at once with it
+   * until the set-up is fixed (checked again every 10 s and on each read of `ready`).
+   */
   error: [error: SessionStoreError];
-  /** Something that weakens the store but does not stop it. */
+  /** Something that weakens the store but does not stop it (console.warn when nobody listens). */
   warning: [message: string];
   /** A statement was sent again. */
   retry: [event: RetryEvent];
-  /** A stored session could not be opened and reads as no session. */
+  /**
+   * A stored session could not be opened (tampered, sealed with an unknown key, sealed while
+   * the store has no `encryption`, or not a JSON object) and so reads as no session
+   * (console.warn when nobody listens).
+   */
   unreadable: [event: UnreadableEvent];
 }
 

@@ -2,8 +2,7 @@
 // home page, follows the navigation to Options and to the migration guide, finds an option
 // with the search box, and switches to dark mode. Then what readers reported, so that it stays
 // fixed: text and the hero's buttons readable in both themes (WCAG contrast), no sideways
-// scrolling on a 390 px phone, no table cut off at 1280 px nor on the phone, a benchmark chart
-// whose text is legible and overlaps nothing on a desktop and on the phone, and the FAQ in the
+// scrolling on a 390 px phone, no table cut off at 1280 px nor on the phone, and the FAQ in the
 // sidebar. Screenshots go to .tmp/docs-screenshots/. Run with `npm run test:docs` after
 // `npm run docs:build`.
 import assert from "node:assert/strict";
@@ -396,107 +395,6 @@ describe("the docs site in Chromium", {
     assert.ok(tables >= 20, `only ${tables} tables found`);
     assert.deepEqual(problems, []);
   });
-
-  it("draws the benchmark chart legibly: text of 11 px or more, labels overlapping nothing", async () => {
-    const desktop = await newPage({ viewport: { width: 1280, height: 900 } });
-    const report = await chartReport(desktop, "10-benchmark-chart");
-    await desktop.context().close();
-    assert.ok(report.width >= 600, `the chart is shown ${report.width}px wide`);
-    assert.ok(report.texts >= 50, `only ${report.texts} texts in the chart`);
-    assert.ok(report.refs >= 1, "the chart draws a reference (bound) line");
-    // Text smaller than 11 px as shown, and labels that overlap.
-    assert.deepEqual({ small: report.small, overlaps: report.overlaps }, {
-      small: [],
-      overlaps: [],
-    });
-  });
-
-  // The wide chart shown in a phone's column (358 px) has text of 6 px: there the page shows the
-  // narrow form, as on a desktop window whose sidebars squeeze the column (1100 px: 568 px).
-  for (const width of [390, 1100]) {
-    it(`draws the benchmark chart legibly in a ${width} px wide window`, async () => {
-      const narrow = await newPage({ viewport: { width, height: 844 } });
-      const report = await chartReport(narrow, `12-benchmark-chart-${width}`);
-      await narrow.context().close();
-      assert.ok(report.texts >= 50, `only ${report.texts} texts in the chart`);
-      assert.ok(report.refs >= 1, "the chart draws a reference (bound) line");
-      assert.ok(report.width <= width - 32, `the chart is shown ${report.width}px wide`);
-      assert.deepEqual({ small: report.small, overlaps: report.overlaps }, {
-        small: [],
-        overlaps: [],
-      });
-    });
-  }
-
-  /**
-   * The benchmark chart as `on` shows it: the image shown (of the forms the page has, the one
-   * its width picks), its texts measured at the size shown (the SVG inlined at the size of the
-   * image), texts smaller than 11 px, and texts that overlap each other or a line.
-   */
-  async function chartReport(on: Page, screenshot: string) {
-    await on.goto(`${server.url}docs/benchmarks`, SETTLED);
-    const image = on.locator('article img[alt^="Benchmark chart"]').filter({ visible: true });
-    assert.equal(await image.count(), 1, "one form of the chart is shown");
-    await image.scrollIntoViewIfNeeded(); // the image is loaded lazily
-    await on.waitForFunction(
-      (img) =>
-        (img as HTMLImageElement | null)?.complete && (img as HTMLImageElement).naturalWidth > 0,
-      await image.elementHandle(),
-    );
-    await image.screenshot({ path: `${screenshots}/${screenshot}.png` });
-    return await image.evaluate(async (img: HTMLImageElement) => {
-      const { width, height } = img.getBoundingClientRect();
-      const source = await (await fetch(img.currentSrc || img.src)).text();
-      const svg = new DOMParser().parseFromString(source, "image/svg+xml").documentElement;
-      const holder = document.createElement("div");
-      holder.style.cssText = "position: absolute; left: 0; top: 0; visibility: hidden";
-      holder.append(document.importNode(svg, true));
-      document.body.append(holder);
-      const inlined = holder.firstElementChild as SVGSVGElement;
-      inlined.style.width = `${width}px`;
-      inlined.style.height = `${height}px`;
-      const texts = Array.from(inlined.querySelectorAll("text")).map((text) => {
-        const ctm = text.getScreenCTM() as DOMMatrix;
-        const fontSize = parseFloat(getComputedStyle(text).fontSize) * Math.hypot(ctm.a, ctm.b);
-        const box = text.getBoundingClientRect();
-        return { text: text.textContent ?? "", fontSize, box };
-      });
-      // Lines lying (the wide form's axis and bound) and standing (the narrow form's).
-      const lines = Array.from(inlined.querySelectorAll("line")).map((line) => ({
-        box: line.getBoundingClientRect(),
-        ref: line.classList.contains("ref"),
-      }));
-      holder.remove();
-      const small = texts.filter((t) => t.fontSize < 11)
-        .map((t) => `${JSON.stringify(t.text)} at ${t.fontSize.toFixed(1)}px`);
-      const overlaps: string[] = [];
-      const slack = 0.5;
-      const cross = (a: DOMRect, b: DOMRect) =>
-        a.left + slack < b.right && b.left < a.right - slack &&
-        a.top + slack < b.bottom && b.top < a.bottom - slack;
-      texts.forEach((a, i) => {
-        for (const b of texts.slice(i + 1)) {
-          if (cross(a.box, b.box)) {
-            overlaps.push(`${JSON.stringify(a.text)} and ${JSON.stringify(b.text)}`);
-          }
-        }
-        for (const line of lines) {
-          if (cross(a.box, line.box)) {
-            overlaps.push(
-              `${JSON.stringify(a.text)} and the ${line.ref ? "reference" : "axis"} line`,
-            );
-          }
-        }
-      });
-      return {
-        width,
-        texts: texts.length,
-        refs: lines.filter((l) => l.ref).length,
-        small,
-        overlaps,
-      };
-    });
-  }
 
   it("lists the FAQ in the sidebar", async () => {
     await page.goto(`${server.url}docs/intro`, SETTLED);

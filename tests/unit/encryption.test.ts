@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
-import { SessionCipher, validateEncryptionOptions } from "../../src/encryption.ts";
+import { SessionCipher } from "../../src/encryption.ts";
+import { validateEncryptionOptions } from "../../src/encryption_options.ts";
 import { SessionReader, type Unreadable } from "../../src/session_reader.ts";
 import {
   at,
