@@ -11,7 +11,11 @@ interface CookieSettings {
 interface Remembered {
   /** The expiry as the column holds it (whole seconds, in ms). */
   expires: number;
-  cookie: CookieSettings | undefined;
+  /**
+   * The cookie's settings; or a copy of the cookie, whose settings are worked out only if a
+   * touch asks (most sessions are read and saved many times for each touch that must compare).
+   */
+  cookie: CookieSettings | { copy: unknown } | undefined;
 }
 
 /**
@@ -67,9 +71,26 @@ export class SessionMemo {
     this.#capacity = capacity;
   }
 
-  /** A get read, or a set wrote, this expiry and cookie. */
+  /**
+   * A get read, or a set wrote, this expiry and cookie. The cookie is copied (its toJSON's
+   * fresh object, or a shallow copy: a cookie's values are plain values), so that a later change
+   * by the app is one, and its settings are worked out only if a touch asks.
+   */
   remember(sid: string, expires: number, cookie: unknown): void {
-    this.#put(sid, { expires: storedTime(expires), cookie: cookieSettings(cookie) });
+    let copy: unknown;
+    try {
+      copy = typeof cookie !== "object" || cookie === null
+        ? undefined
+        : typeof (cookie as { toJSON?: unknown }).toJSON === "function"
+        ? (cookie as { toJSON(): unknown }).toJSON()
+        : { ...cookie };
+    } catch {
+      copy = undefined; // a toJSON that throws: no settings to compare, as cookieSettings says
+    }
+    this.#put(sid, {
+      expires: storedTime(expires),
+      cookie: copy === undefined ? undefined : { copy },
+    });
   }
 
   /** A touch stored this expiry; the cookie's settings stay what they were. */
@@ -96,7 +117,11 @@ export class SessionMemo {
    */
   cookieChanged(sid: string, cookie: unknown, now: number): boolean {
     const remembered = this.#sessions.get(sid);
-    return remembered?.cookie !== undefined && remembered.expires > now &&
+    if (remembered === undefined || remembered.expires <= now) return false;
+    if (remembered.cookie !== undefined && "copy" in remembered.cookie) {
+      remembered.cookie = cookieSettings(remembered.cookie.copy);
+    }
+    return remembered.cookie !== undefined &&
       !sameSettings(remembered.cookie, cookieSettings(cookie));
   }
 

@@ -99,7 +99,8 @@ export class SessionTable {
     const expires = expiryOf(session, clock.now(), this.#options.ttl);
     const { maxAllowedPacket } = this.#startup.facts ??
       await this.#startup.started();
-    const owner = await this.#owners.ownerOf(session);
+    const found = this.#owners.ownerOf(session);
+    const owner = typeof found === "object" && found !== null ? await found : found;
     // Sealed with its owner: a row whose user_id is changed or erased no longer opens.
     const stored = this.#cipher ? await this.#cipher.seal(json, sid, owner) : json;
     checkPacketSize(stored, sid, maxAllowedPacket);

@@ -27,6 +27,8 @@ export class Startup {
   #running: Promise<ServerFacts> | undefined;
   #failure: { error: SessionStoreError; at: number } | undefined;
   #closed = false;
+  /** Counts invalidate() calls: a check that began before one proves nothing after it. */
+  #generation = 0;
 
   constructor(options: StartupOptions) {
     this.#options = options;
@@ -41,7 +43,7 @@ export class Startup {
   started(): Promise<ServerFacts> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#facts) return Promise.resolve(this.#facts);
-    if (this.#failure && clock.monotonic() - this.#failure.at < this.#options.recheckAfter) {
+    if (this.#failure && clock.now() - this.#failure.at < this.#options.recheckAfter) {
       return Promise.reject(this.#failure.error);
     }
     this.#running ??= this.#check().finally(() => {
@@ -58,6 +60,7 @@ export class Startup {
 
   /** The schema changed under the store (a table or procedure gone): check again next time. */
   invalidate(): void {
+    this.#generation++;
     this.#facts = undefined;
   }
 
@@ -69,12 +72,13 @@ export class Startup {
   }
 
   async #check(): Promise<ServerFacts> {
+    const generation = this.#generation;
     let facts: ServerFacts;
     try {
       facts = await this.#options.check();
     } catch (error) {
       if (isSetupError(error)) {
-        this.#failure = { error: error as SessionStoreError, at: clock.monotonic() };
+        this.#failure = { error: error as SessionStoreError, at: clock.now() };
         this.#options.onSetupError(error as SessionStoreError);
       } else if (!this.#closed) {
         this.#options.onUnreachable();
@@ -82,6 +86,8 @@ export class Startup {
       throw error;
     }
     if (this.#closed) throw closedError();
+    // The schema changed while this check ran: its callers get its facts, the next one checks.
+    if (generation !== this.#generation) return facts;
     this.#facts = facts;
     this.#failure = undefined;
     this.#options.onReady(facts);

@@ -43,10 +43,18 @@ export class UserSessions {
     this.#options = options;
   }
 
-  /** What the `user_id` column holds for `session`: its owner (hashed with encryption), or null. */
-  async ownerOf(session: SessionData): Promise<string | null> {
-    const { userId } = this.#options;
-    if (!userId) return null;
+  /**
+   * What the `user_id` column holds for `session`: its owner (hashed with encryption), or null;
+   * at once (no promise) when the store saves no owners, the common case on every save.
+   */
+  ownerOf(session: SessionData): string | null | Promise<string | null> {
+    return this.#options.userId ? this.#ownerOf(session, this.#options.userId) : null;
+  }
+
+  async #ownerOf(
+    session: SessionData,
+    userId: (session: SessionData) => unknown,
+  ): Promise<string | null> {
     let owner: unknown;
     try {
       owner = userId(session);

@@ -200,6 +200,27 @@ describe("SessionMemo.cookieChanged", () => {
   });
 });
 
+describe("SessionMemo.remember keeps a copy of the cookie", () => {
+  it("a touch carrying a change of the read cookie's settings is a change; its expiry alone is not", () => {
+    const memo = new SessionMemo();
+    memo.remember("a", T + HOUR, cookie());
+    assert.equal(
+      memo.cookieChanged("a", cookie({ expires: "2030-01-01T05:00:00.000Z" }), T),
+      false,
+    );
+    assert.equal(memo.cookieChanged("a", cookie({ sameSite: "strict" }), T), true);
+    assert.equal(memo.touchWouldKeep("a", T + HOUR, 0), true);
+  });
+
+  it("keeps the settings as read, even when the caller changes the cookie it got", () => {
+    const memo = new SessionMemo();
+    const got = cookie();
+    memo.remember("a", T + HOUR, got);
+    got.originalMaxAge = 2 * HOUR; // the app changed the session it read, then touches it
+    assert.equal(memo.cookieChanged("a", got, T), true);
+  });
+});
+
 describe("SessionMemo's capacity", () => {
   const known = (memo: SessionMemo, sid: string) => memo.touchWouldKeep(sid, T + HOUR, 0);
 

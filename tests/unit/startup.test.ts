@@ -225,6 +225,23 @@ describe("Startup.invalidate", () => {
       assert.deepEqual(calls.ready, [first, second]);
     }),
   );
+
+  it(
+    "during a check: that check's callers get its facts, and the next call checks again",
+    onFakeClock(async () => {
+      const pending = deferred<ServerFacts>();
+      const stale = facts(1);
+      const fresh = facts(2);
+      const { startup: s, calls } = startup([pending.promise, fresh]);
+      const running = s.started();
+      s.invalidate(); // the schema changed while the check was under way
+      pending.resolve(stale);
+      assert.equal(await running, stale);
+      assert.equal(s.facts, undefined, "facts from before the change are not kept");
+      assert.equal(await s.started(), fresh);
+      assert.equal(calls.checks, 2);
+    }),
+  );
 });
 
 describe("Startup.close", () => {

@@ -71,7 +71,8 @@ function copyingComment(from: string): string {
 /** The source table a copyingComment names, if `comment` is one. */
 export function copyingSource(comment: string): string | undefined {
   const prefix = copyingComment("");
-  return comment.startsWith(prefix) ? comment.slice(prefix.length) : undefined;
+  const source = comment.startsWith(prefix) ? comment.slice(prefix.length) : "";
+  return source === "" ? undefined : source;
 }
 
 /** The names an in-place migration of express-mysql-session's layout uses on the way. */
@@ -183,10 +184,11 @@ function copySteps(facts: MigrationFacts, request: MigrationRequest, to: string)
     Object.keys(layoutDifferences(target.layout, facts.sidCollation)).length > 0 ||
     target.layout.key.name.toLowerCase() !== request.sid.toLowerCase()
   ) {
-    throw new CliError(
-      `table \`${to}\` exists and is not in this store's layout: choose another --to, or ` +
-        `migrate \`${to}\` itself first`,
-    );
+    // The staging table of an in-place migration is named by the plan, not by the user.
+    const fix = to === stagingTable(source.table)
+      ? `drop or rename \`${to}\` (a table this migration did not make), then run it again`
+      : `choose another --to, or migrate \`${to}\` itself first`;
+    throw new CliError(`table \`${to}\` exists and is not in this store's layout: ${fix}`);
   }
   const express = source.family === "express-mysql-session";
   const resume = target.exists && target.copyingFrom === source.table;
