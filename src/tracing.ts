@@ -52,7 +52,7 @@ export interface OperationTrace {
  */
 export const TRACING_CHANNEL = "knex-mysql-session:operation";
 
-const operationChannel = diagnosticsChannel.tracingChannel<unknown, OperationTrace>(
+const operationChannel = diagnosticsChannel.tracingChannel<OperationTrace, OperationTrace>(
   TRACING_CHANNEL,
 );
 

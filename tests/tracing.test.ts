@@ -30,7 +30,7 @@ import { sessionFor } from "./helpers/sessions.ts";
 import { proxyFor } from "./fixtures/tcp_proxy.ts";
 
 const root = new URL("..", import.meta.url);
-const channel = diagnosticsChannel.tracingChannel<unknown, OperationTrace>(TRACING_CHANNEL);
+const channel = diagnosticsChannel.tracingChannel<OperationTrace, OperationTrace>(TRACING_CHANNEL);
 /** Handlers for the events a test does not watch (Node 20's types want all five). */
 const IGNORED = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
 const SID = "trace-me-7f3a";
