@@ -231,6 +231,23 @@ describe("migrate", () => {
     assert.deepEqual(rows, [{ sid: "good" }]);
   });
 
+  test("a NULL sess in a nullable JSON column blocks an in-place conversion, with the count", async () => {
+    const table = tableName("nullable");
+    await knex.schema.createTable(table, (t) => {
+      t.string("sid").primary();
+      t.json("sess").nullable();
+      t.dateTime("expired").notNullable().index();
+    });
+    await knex(table).insert([
+      { sid: "good", sess: '{"user":"alice"}', expired: "2999-01-01 00:00:00" },
+      { sid: "empty", sess: null, expired: "2999-01-01 00:00:00" },
+    ]);
+    const inPlace = await cli(["migrate", "--from", table, "--url", db.url]);
+    assert.equal(inPlace.code, 1);
+    assert.match(inPlace.stderr, /1 row\(s\) of .* hold a `sess` that is not valid JSON/);
+    await knex.schema.dropTable(table);
+  });
+
   test("--to a table that is not a session table is refused", async () => {
     const from = await v5Table(0);
     const other = tableName("other");

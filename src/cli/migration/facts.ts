@@ -81,7 +81,8 @@ export async function gatherFacts(
       target,
       backupExists: inPlace && source.family === "express-mysql-session" &&
         await tableExists(connection, backupTable(source.table)),
-      invalidJsonRows: converting && !source.data.json
+      // A conversion makes `sess` JSON NOT NULL: text that is not JSON, or a NULL, blocks it.
+      invalidJsonRows: converting && (!source.data.json || source.data.nullable)
         ? await countInvalidJson(connection, source.table)
         : 0,
       currentProcedures: (await installedProcedures(connection, source.table))
