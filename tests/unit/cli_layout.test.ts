@@ -5,58 +5,27 @@
 // stand for, so it is left to the database tests (tests/migrate_layouts.test.ts).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  type Column,
-  describeLayout,
-  layoutDifferences,
-  type TableLayout,
-} from "../../src/cli/layout.ts";
+import { describeLayout, layoutDifferences, type TableLayout } from "../../src/cli/layout.ts";
+import { column, storeLayout } from "../helpers/layouts.ts";
 import { SID_COLLATION } from "../../src/server.ts";
 
 const MYSQL = SID_COLLATION.mysql; // utf8mb4_0900_bin
 const MARIADB = SID_COLLATION.mariadb; // utf8mb4_nopad_bin
 
-function column(name: string, type: string, overrides: Partial<Column> = {}): Column {
-  const dataType = type.replace(/[ (].*$/, "");
-  const text = /char|text/.test(dataType);
-  return {
-    name,
-    dataType,
-    columnType: type,
-    charset: text ? "utf8mb4" : null,
-    collation: text ? MYSQL : null,
-    nullable: false,
-    json: dataType === "json",
-    ...overrides,
-  };
-}
-
 /** The seed schema's table: sid VARCHAR(255) with the sid collation, JSON, DATETIME, indexed. */
 function seedLayout(overrides: Partial<TableLayout> = {}): TableLayout {
-  return {
-    family: "connect-session-knex",
-    table: "sessions",
+  return storeLayout("sessions", {
     comment: "knex-mysql-session schema 1",
-    key: column("sid", "varchar(255)"),
-    data: column("sess", "json"),
-    expiry: column("expired", "datetime"),
-    expiryIndexed: true,
     user: undefined,
     userIndexed: false,
     marked: false,
     ...overrides,
-  };
+  });
 }
 
 /** This store's current table: the seed's columns plus an indexed user_id and `destroyed`. */
 function currentLayout(overrides: Partial<TableLayout> = {}): TableLayout {
-  return seedLayout({
-    comment: "knex-mysql-session schema 3",
-    user: column("user_id", "varchar(255)", { nullable: true }),
-    userIndexed: true,
-    marked: true,
-    ...overrides,
-  });
+  return storeLayout("sessions", overrides);
 }
 
 const NO_USER = "no owner column `user_id` (schema 2)";

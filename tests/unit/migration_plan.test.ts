@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CliError } from "../../src/cli/failures.ts";
-import type { Column, TableLayout } from "../../src/cli/layout.ts";
+import type { TableLayout } from "../../src/cli/layout.ts";
+import { column, storeLayout } from "../helpers/layouts.ts";
 import {
   backupTable,
   copyBatchSql,
@@ -21,38 +22,6 @@ import { createTableSql, procedureName, PROCEDURES } from "../../src/sql.ts";
 
 const MYSQL = SID_COLLATION.mysql;
 const MARIADB = SID_COLLATION.mariadb;
-
-function column(name: string, type: string, overrides: Partial<Column> = {}): Column {
-  const dataType = type.replace(/[ (].*$/, "");
-  const text = /char|text/.test(dataType);
-  return {
-    name,
-    dataType,
-    columnType: type,
-    charset: text ? "utf8mb4" : null,
-    collation: text ? MYSQL : null,
-    nullable: false,
-    json: dataType === "json",
-    ...overrides,
-  };
-}
-
-/** This store's current layout (schema 3). */
-function storeLayout(table: string, overrides: Partial<TableLayout> = {}): TableLayout {
-  return {
-    family: "connect-session-knex",
-    table,
-    comment: "knex-mysql-session schema 3",
-    key: column("sid", "varchar(255)"),
-    data: column("sess", "json"),
-    expiry: column("expired", "datetime"),
-    expiryIndexed: true,
-    user: column("user_id", "varchar(255)", { nullable: true }),
-    userIndexed: true,
-    marked: true,
-    ...overrides,
-  };
-}
 
 /** connect-session-knex v2's table: JSON and DATETIME, but a case-insensitive sid, no index. */
 function knexV2Layout(table = "sessions", overrides: Partial<TableLayout> = {}): TableLayout {
