@@ -1,5 +1,5 @@
 // What the store and the CLI know of the errors MySQL, MariaDB and their drivers (mysql2,
-// mysql) report: each error number or code a class (the connection failed, a write conflict,
+// mariadb, mysql) report: each error number or code a class (the connection failed, a write conflict,
 // rolled back, a missing privilege, a refused login, …) and, for the errors someone has to
 // fix, the fix to name. Only here are error numbers written.
 import { PREFIX, SessionStoreError, type SessionStoreErrorCode } from "./errors.ts";
@@ -67,7 +67,21 @@ const CONNECTION_ERROR_CODES = new Set([
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
   "ER_CONNECTION_KILLED",
+  // mariadb (MariaDB Connector/Node): its own errors, numbered 45001-45065.
+  "ER_SOCKET_UNEXPECTED_CLOSE", // the server closed the connection (KILL, a restart)
+  "ER_CMD_NOT_EXECUTED_DESTROYED", // the connection was destroyed under the statement
+  "ER_CMD_CONNECTION_CLOSED",
+  "ER_CONNECTION_ALREADY_CLOSED",
+  "ER_CONNECTION_TIMEOUT", // connectTimeout passed
+  "ER_SOCKET_TIMEOUT",
+  "ER_SOCKET",
 ]);
+
+/** Connecting gave up: the server did not answer in time (mysql2's and mariadb's connectTimeout). */
+function isConnectTimeout(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ETIMEDOUT" || code === "ER_CONNECTION_TIMEOUT";
+}
 
 /** Whether `error` says the database connection failed (as opposed to the statement). */
 export function isConnectionError(error: unknown): boolean {
@@ -79,11 +93,12 @@ export function isConnectionError(error: unknown): boolean {
 
 /** Why a server could not be reached, in words, from the driver's error code. */
 export function unreachableCause(error: unknown): string | undefined {
+  if (isConnectTimeout(error)) {
+    return "no answer in time (ETIMEDOUT): a firewall drops the packets, or the host is wrong";
+  }
   switch ((error as { code?: unknown }).code) {
     case "ECONNREFUSED":
       return "connection refused (ECONNREFUSED): nothing listens on that port";
-    case "ETIMEDOUT":
-      return "no answer in time (ETIMEDOUT): a firewall drops the packets, or the host is wrong";
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return "the host name does not resolve (DNS)";
@@ -268,10 +283,8 @@ function storeErrorOf(operation: string, cause: unknown): SessionStoreError {
       { cause },
     );
   }
-  // Connecting gave up (mysql2's connectTimeout): the server did not answer in time.
-  const timedOut = (cause as { code?: unknown } | null)?.code === "ETIMEDOUT";
   return new SessionStoreError(
-    timedOut ? "ERR_TIMEOUT" : "ERR_DATABASE",
+    isConnectTimeout(cause) ? "ERR_TIMEOUT" : "ERR_DATABASE",
     `${operation} failed: ${detail}`,
     { cause },
   );
@@ -306,15 +319,47 @@ function describe(target: LoginTarget | undefined, message: string): string {
   return `${account} at ${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
+/**
+ * The driver whose settings a fix names: mysql2 (the store's own connection, and a knex client
+ * "mysql2") or mariadb (knex's client "mariadb"), told apart by the codes of their errors.
+ */
+type Driver = "mysql2" | "mariadb";
+
 /** The three ways through caching_sha2_password without TLS, best first. */
-const RSA_KEY_FIXES = "Fix it one of three ways, best first: (1) connect over TLS, verified " +
-  "against the server's CA: `?ssl-ca=/path/to/ca.pem` in a mysql:// URL, or `ssl: { ca: " +
-  'readFileSync("/path/to/ca.pem") }` in a config (MySQL makes ca.pem in its data directory); ' +
-  "(2) give the server's RSA public key (its public_key.pem, or the value of SHOW STATUS LIKE " +
-  "'Caching_sha2_password_rsa_public_key'): `?server-public-key-path=/path/to/public_key.pem`, " +
-  'or `serverPublicKey: readFileSync("/path/to/public_key.pem")`; (3) only on a network you ' +
-  "trust, let the driver fetch the key unverified: `?allowPublicKeyRetrieval=true`, or " +
-  `\`allowPublicKeyRetrieval: true\`. See ${GUIDE}`;
+function rsaKeyFixes(driver: Driver): string {
+  const viaTls = driver === "mysql2"
+    ? '`?ssl-ca=/path/to/ca.pem` in a mysql:// URL, or `ssl: { ca: readFileSync("/path/to/ca.pem") }` in a config'
+    : '`ssl: { ca: readFileSync("/path/to/ca.pem") }` in the connection';
+  const givenKey = driver === "mysql2"
+    ? '`?server-public-key-path=/path/to/public_key.pem`, or `serverPublicKey: readFileSync("/path/to/public_key.pem")`'
+    : '`cachingRsaPublicKey: "/path/to/public_key.pem"` in the connection';
+  const fetchedKey = driver === "mysql2"
+    ? "`?allowPublicKeyRetrieval=true`, or `allowPublicKeyRetrieval: true`"
+    : "`allowPublicKeyRetrieval: true` in the connection";
+  return "Fix it one of three ways, best first: (1) connect over TLS, verified against the " +
+    `server's CA: ${viaTls} (MySQL makes ca.pem in its data directory); (2) give the server's ` +
+    "RSA public key (its public_key.pem, or the value of SHOW STATUS LIKE " +
+    `'Caching_sha2_password_rsa_public_key'): ${givenKey}; (3) only on a network you trust, let ` +
+    `the driver fetch the key unverified: ${fetchedKey}. See ${GUIDE}`;
+}
+
+/** Why a login over plain TCP to a caching_sha2_password account was refused. */
+function keyExchangeRefusal(where: string, driver: Driver): string {
+  return `the server refused the login of ${where} without TLS: the account uses ` +
+    "caching_sha2_password (MySQL 8.4 and 9's default), whose password exchange over a " +
+    "connection without TLS needs the server's RSA public key, and the driver will not " +
+    `fetch it unverified. ${rsaKeyFixes(driver)}`;
+}
+
+/** How a driver verifies the CA alone, not the host name. */
+const CA_ONLY: Record<Driver, string> = {
+  mysql2: "ssl-mode VERIFY_CA (`verifyIdentity: false`, mysql2's default)",
+  mariadb: "`ssl: { ca, checkServerIdentity: () => undefined }`",
+};
+
+// Node's codes for a certificate it would not verify, which the mariadb driver passes on as
+// they are (mysql2 wraps them in HANDSHAKE_SSL_ERROR), and the mariadb driver's own.
+const CERTIFICATE_CODE = /^ERR_TLS_|^ERR_SSL_|CERT|SELF_SIGNED|ISSUER|LEAF_SIGNATURE|^INVALID_CA$/;
 
 const TRUST_CA_FIX =
   "give the CA that signed the server's certificate: `?ssl-ca=/path/to/ca.pem` " +
@@ -323,12 +368,12 @@ const TRUST_CA_FIX =
   "not turn verification off: anyone on the network path could then read the password";
 
 /** A refused TLS handshake: what the certificate problem is, and its fix; undefined if none. */
-function tlsRefusal(message: string, where: string): string | undefined {
+function tlsRefusal(message: string, where: string, driver: Driver): string | undefined {
   if (/Hostname\/IP does not match/i.test(message)) {
     return `the server's certificate is not issued for the host name the connection uses ` +
       `(${where}: ${message}): connect by a name the certificate holds, or, for a certificate ` +
-      "that names no host (MySQL's auto-generated one), verify its CA only: ssl-mode VERIFY_CA " +
-      `(\`verifyIdentity: false\`, mysql2's default). See ${GUIDE}`;
+      `that names no host (MySQL's auto-generated one), verify its CA only: ${CA_ONLY[driver]}. ` +
+      `See ${GUIDE}`;
   }
   if (/certificate has expired|not yet valid/i.test(message)) {
     return `the server's certificate is out of its validity period (${where}: ${message}): ` +
@@ -363,23 +408,29 @@ function refusalOf(error: unknown, where: string, tls: boolean): string | undefi
   const message = messageOf(error);
   switch (code) {
     case "PUBLIC_KEY_RETRIEVAL_NOT_ALLOWED": // mysql2 3.26+
-      return `the server refused the login of ${where} without TLS: the account uses ` +
-        "caching_sha2_password (MySQL 8.4 and 9's default), whose password exchange over a " +
-        "connection without TLS needs the server's RSA public key, and the driver will not " +
-        `fetch it unverified. ${RSA_KEY_FIXES}`;
+      return keyExchangeRefusal(where, "mysql2");
+    case "ER_CANNOT_RETRIEVE_RSA_KEY": // mariadb
+      return keyExchangeRefusal(where, "mariadb");
     case "HANDSHAKE_SSL_ERROR":
-      return tlsRefusal(message, where);
+      return tlsRefusal(message, where, "mysql2");
     case "HANDSHAKE_NO_SSL_SUPPORT":
+    case "ER_SERVER_SSL_DISABLED": // mariadb
       return `the connection asks for TLS but the server (${where}) offers none: configure ` +
         "the server's certificate (ssl_cert, ssl_key), or connect to a server that has one. " +
         `See ${GUIDE}`;
     case "AUTH_SWITCH_PLUGIN_ERROR":
     case "MYSQL_CLEAR_PASSWORD_NOT_ENABLED":
+    case "ER_AUTHENTICATION_PLUGIN_NOT_SUPPORTED": // mariadb
+    case "ER_NOT_SUPPORTED_AUTH_PLUGIN":
+    case "ER_CLEAR_PASSWORD_WITHOUT_SSL":
       return `the login of ${where} failed in its authentication plugin (${message}): use an ` +
         "account on caching_sha2_password or mysql_native_password (ALTER USER … IDENTIFIED " +
         `WITH …). See ${GUIDE}`;
     case "ER_NOT_SUPPORTED_AUTH_MODE": // the mysql driver reports it without an errno
       return notSupportedAuthMode(message, where);
+  }
+  if (typeof code === "string" && CERTIFICATE_CODE.test(code)) {
+    return tlsRefusal(message, where, "mariadb");
   }
   switch (errnoOf(error)) {
     case ER.ACCESS_DENIED:

@@ -20,7 +20,7 @@ export type { MySQLConnectionConfig };
  */
 export interface KnexMySQLStoreOptions {
   /**
-   * The knex instance to use (client `mysql2` or `mysql`). The store never destroys a knex
+   * The knex instance to use (client `mysql2`, `mariadb` or `mysql`). The store never destroys a knex
    * instance it was given. Without it the store creates its own from `connection` or the
    * `MYSQL_URL` environment variable, and destroys it on `close()`.
    */
@@ -300,7 +300,7 @@ function knexOption(value: unknown): Knex | undefined {
   if (client.dialect !== "mysql") {
     throw optionError(
       "knex",
-      'must use the client "mysql2" or "mysql"',
+      'must use the client "mysql2", "mariadb" or "mysql"',
       `a knex instance for ${describeValue(client.dialect)}`,
     );
   }

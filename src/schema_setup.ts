@@ -139,20 +139,27 @@ export async function inspectTable(
     );
   }
   const user = byName.get("user_id");
-  const [indexed] = user
-    ? await db.execute<{ n: number | string; wide: number | string | null }>(
-      "SELECT COUNT(*) AS n, MAX(s.INDEX_NAME = ? AND EXISTS (SELECT 1 FROM " +
-        "information_schema.STATISTICS AS w WHERE w.TABLE_SCHEMA = s.TABLE_SCHEMA AND " +
-        "w.TABLE_NAME = s.TABLE_NAME AND w.INDEX_NAME = s.INDEX_NAME AND w.SEQ_IN_INDEX = 2)) " +
-        "AS wide FROM information_schema.STATISTICS AS s WHERE s.TABLE_SCHEMA = DATABASE() AND " +
-        "s.TABLE_NAME = ? AND s.COLUMN_NAME = 'user_id' AND s.SEQ_IN_INDEX = 1",
-      [`${names.table}_user_index`, names.table],
+  // The table's index columns, judged here: a correlated subquery over information_schema in
+  // a prepared statement crashed a MariaDB 10.11.19 server once (signal 11 while it built the
+  // subquery's temporary table) under concurrent DDL.
+  const indexColumns = user
+    ? await db.execute<{ name: string; seq: number | string; column: string }>(
+      "SELECT INDEX_NAME AS name, SEQ_IN_INDEX AS seq, COLUMN_NAME AS `column` " +
+        "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+      [names.table],
     )
     : [];
+  // Names compared as the server does, without regard to case.
+  const userIndexes = new Set(
+    indexColumns.filter((row) => Number(row.seq) === 1 && row.column.toLowerCase() === "user_id")
+      .map((row) => row.name.toLowerCase()),
+  );
+  const ownIndex = `${names.table}_user_index`.toLowerCase();
   return {
     types: { sid: columnType(sid), user: user && columnType(user) },
-    userIndexed: Number(indexed?.n ?? 0) > 0,
-    userIndexWide: Number(indexed?.wide ?? 0) > 0,
+    userIndexed: userIndexes.size > 0,
+    userIndexWide: userIndexes.has(ownIndex) &&
+      indexColumns.some((row) => row.name.toLowerCase() === ownIndex && Number(row.seq) === 2),
     marked: byName.has("destroyed"),
     warnings,
   };

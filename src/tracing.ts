@@ -56,6 +56,18 @@ const operationChannel = diagnosticsChannel.tracingChannel<OperationTrace, Opera
   TRACING_CHANNEL,
 );
 
+/**
+ * Whether anyone subscribes to the channel: its own `hasSubscribers` where the runtime has it
+ * (Node, Deno); else any of its five channels' (Bun 1.4's tracing channels lack the property,
+ * which would read as "nobody" forever).
+ */
+const subscribed: () => boolean = typeof operationChannel.hasSubscribers === "boolean"
+  ? () => operationChannel.hasSubscribers
+  : () => {
+    const { start, end, asyncStart, asyncEnd, error } = operationChannel;
+    return [start, end, asyncStart, asyncEnd, error].some((channel) => channel.hasSubscribers);
+  };
+
 /** The trace of the operation under way, for the statements it sends to count themselves in. */
 const current = new AsyncLocalStorage<OperationTrace>();
 
@@ -85,7 +97,7 @@ export class OperationTracer {
 
   /** Runs `work`, the store operation `operation`, inside a trace when anyone subscribes. */
   run<T>(operation: TracedOperation, work: () => Promise<T>): Promise<T> {
-    if (!operationChannel.hasSubscribers) return work();
+    if (!subscribed()) return work();
     const trace: OperationTrace = {
       operation,
       table: this.#table,
@@ -109,7 +121,7 @@ const CALLED = /^CALL `([^`]+)`/;
 
 /** Counts a statement into the operation's trace, if it is traced. */
 export function statementSent(sql: string): void {
-  if (!operationChannel.hasSubscribers) return;
+  if (!subscribed()) return;
   const trace = current.getStore();
   if (!trace) return;
   trace.statements++;

@@ -8,7 +8,7 @@
 import type { Knex } from "knex";
 import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../../mod.ts";
 import { cli } from "./cli.ts";
-import type { Account, TestDatabase } from "./database.ts";
+import { type Account, TEST_CLIENT, type TestDatabase } from "./database.ts";
 
 /** The app account of one table of a test database; db.drop() drops it. */
 export interface AppAccount extends Account {
@@ -74,7 +74,11 @@ async function createAppAccount(db: TestDatabase, table: string, sid: string, pa
       const unless = (names: string[], value: object) =>
         names.some((name) => name in options) ? {} : value;
       return new KnexMySQLStore({
-        ...unless(["knex", "connection"], { connection: { ...account.config } }),
+        // On the mariadb client, a knex of the test's: the store's own would be mysql2's.
+        ...unless(
+          ["knex", "connection"],
+          TEST_CLIENT === "mysql2" ? { connection: { ...account.config } } : { knex: app.knex() },
+        ),
         ...unless(["createtable", "createTable"], { createtable: false }),
         ...unless(["tablename", "tableName"], { tablename: table }),
         ...unless(["sidfieldname", "sidFieldName"], { sidfieldname: sid }),

@@ -3,6 +3,8 @@
 // do not even load on older Node), else a fast, clear failure. MYSQL_URL may carry TLS settings
 // in its query string (`?ssl-ca=/path/ca.pem`): every connection made here, root's included,
 // goes through connectionConfigOf, as the store's and the CLI's do (knex would ignore them).
+// KNEX_CLIENT=mariadb runs the tests' app connections on knex's client "mariadb" (MariaDB
+// Connector/Node) instead of mysql2: CI's mariadb-client leg.
 import knex, { type Knex } from "knex";
 import mysql2 from "mysql2";
 import { createHash, randomBytes } from "node:crypto";
@@ -13,6 +15,38 @@ import process from "node:process";
 import { connectionConfigOf, type MySQLConnectionConfig } from "../../src/connection_url.ts";
 
 let serverUrl: Promise<string> | undefined;
+
+/** The knex clients an app may give the store, as the tests run them. */
+export type TestClient = "mysql2" | "mariadb";
+
+/** The knex client of the tests' connections: KNEX_CLIENT, else mysql2. */
+export const TEST_CLIENT: TestClient = (() => {
+  const client = process.env.KNEX_CLIENT || "mysql2";
+  if (client === "mysql2" || client === "mariadb") return client;
+  throw new Error(`KNEX_CLIENT must be mysql2 or mariadb (got ${JSON.stringify(client)})`);
+})();
+
+/**
+ * A mysql2 connection config as `client`'s driver takes it: the mariadb driver names the RSA
+ * key `cachingRsaPublicKey` (a path or the key itself) and verifies the certificate's host name
+ * unless told not to (mysql2 does only with `verifyIdentity`).
+ */
+function driverConfigFor(
+  client: TestClient,
+  config: MySQLConnectionConfig,
+): Record<string, unknown> {
+  if (client === "mysql2") return config;
+  const { serverPublicKey, ssl, ...common } = config as MySQLConnectionConfig & {
+    serverPublicKey?: unknown;
+  };
+  const mariadb: Record<string, unknown> = { ...common };
+  if (serverPublicKey !== undefined) mariadb.cachingRsaPublicKey = String(serverPublicKey);
+  if (typeof ssl === "object" && ssl !== null) {
+    const { verifyIdentity, ...tls } = ssl as { verifyIdentity?: boolean };
+    mariadb.ssl = verifyIdentity ? tls : { ...tls, checkServerIdentity: () => undefined };
+  } else if (ssl !== undefined) mariadb.ssl = ssl;
+  return mariadb;
+}
 
 async function startContainer(): Promise<string> {
   let module: typeof import("@testcontainers/mysql");
@@ -29,7 +63,9 @@ async function startContainer(): Promise<string> {
       .start();
     // The container lives as long as the test process; testcontainers' reaper removes it.
     // Its root has a password: mysql2 3.26+ may fetch the key of this throwaway local server.
-    const keyRetrieval = readsServerPublicKey ? "?allowPublicKeyRetrieval=true" : "";
+    const keyRetrieval = readsServerPublicKey || TEST_CLIENT === "mariadb"
+      ? "?allowPublicKeyRetrieval=true"
+      : "";
     return `mysql://root:root@${container.getHost()}:${container.getPort()}/mysql${keyRetrieval}`;
   } catch (error) {
     throw new Error(
@@ -87,7 +123,9 @@ function passwordLoginParameters(server: string): Promise<Record<string, string>
   let parameters = passwordLogins.get(server);
   if (!parameters) {
     parameters = (async (): Promise<Record<string, string>> => {
-      if (!readsServerPublicKey || configFromUrl(server).ssl !== undefined) return {};
+      // The mariadb driver never fetches the key itself: it needs it from mysql2's first version.
+      const needsKey = readsServerPublicKey || TEST_CLIENT === "mariadb";
+      if (!needsKey || configFromUrl(server).ssl !== undefined) return {};
       const root = knex({
         client: "mysql2",
         connection: configFromUrl(server),
@@ -147,7 +185,10 @@ export interface TestDatabase {
   url: string;
   /** A knex instance on the database with admin rights; destroyed by drop(). */
   admin: Knex;
-  /** A new knex instance on the database (as root, or as `url`'s account); drop() destroys it. */
+  /**
+   * A new knex instance on the database (as root, or as `url`'s account), on TEST_CLIENT unless
+   * `config` names another; drop() destroys it.
+   */
   connect(config?: Partial<Knex.Config>, url?: string): Knex;
   /**
    * A new password account (`password`, else a random one) with each of `grants` (e.g.
@@ -176,9 +217,10 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const url = urlFor(server, name);
   const instances: Knex[] = [];
   const connect = (config: Partial<Knex.Config> = {}, connectUrl = url) => {
+    const client = (config.client ?? TEST_CLIENT) as TestClient;
     const instance = knex({
-      client: "mysql2",
-      connection: configFromUrl(connectUrl),
+      client,
+      connection: driverConfigFor(client, configFromUrl(connectUrl)),
       pool: { min: 0, max: 10 },
       ...config,
     });

@@ -69,12 +69,12 @@ export class Guide {
 
 /**
  * The commands of a shell block, each as its words: POSIX-like quoting ('…' literal, "…" with
- * backslash escapes), `#` comments, no expansion (a `$` fails: the checklists use none, and the
- * test would have to guess its value).
+ * backslash escapes), `#` comments, a line ending in `\` continued on the next, no expansion (a
+ * `$` fails: the checklists use none, and the test would have to guess its value).
  */
 export function shellCommands(code: string): string[][] {
   const commands: string[][] = [];
-  for (const line of code.split("\n")) {
+  for (const line of code.replace(/ \\\n\s*/g, " ").split("\n")) {
     const words: string[] = [];
     let word: string | undefined;
     let quote: "'" | '"' | undefined;

@@ -79,6 +79,14 @@ describe("databaseError", () => {
     assert.equal(databaseError("get", timedOut).code, "ERR_TIMEOUT");
     const lost = Object.assign(new Error("lost"), { code: "PROTOCOL_CONNECTION_LOST" });
     assert.equal(isConnectionError(lost), true);
+    // The mariadb driver's: its connectTimeout, and a connection the server or we closed. Not
+    // fatal here, to show the code alone decides.
+    const mariadb = (code: string, errno: number) =>
+      Object.assign(new Error(code), { code, errno, sqlState: "08S01" });
+    assert.equal(databaseError("get", mariadb("ER_CONNECTION_TIMEOUT", 45012)).code, "ERR_TIMEOUT");
+    for (const code of ["ER_SOCKET_UNEXPECTED_CLOSE", "ER_CMD_NOT_EXECUTED_DESTROYED"]) {
+      assert.equal(isConnectionError(mariadb(code, 45009)), true, code);
+    }
     // A fatal error that is a set-up error (a refused login) is not an outage.
     assert.equal(
       isConnectionError(Object.assign(new Error("denied"), { errno: 1146, fatal: true })),

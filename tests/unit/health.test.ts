@@ -264,12 +264,15 @@ describe("ConnectionHealth.stop", () => {
     assert.equal(health.state, "connected");
   });
 
-  it("its pauses between recovery attempts do not keep the process alive (unref'd timers)", () => {
+  it("its pauses between recovery attempts do not keep the process alive (unref'd timers)", (t) => {
     const timers = () => process.getActiveResourcesInfo().filter((name) => name === "Timeout");
     const before = timers().length;
     const check = setTimeout(() => {}, 1_000); // what a timer that keeps the process alive adds
-    assert.equal(timers().length, before + 1);
+    const listed = timers().length === before + 1;
     clearTimeout(check);
+    // Bun 1.4's getActiveResourcesInfo() lists no timers: nothing to observe there.
+    if (!listed && "Bun" in globalThis) return t.skip("this runtime does not list its timers");
+    assert.ok(listed, "a timer that keeps the process alive is listed");
     const { health, changes } = monitor({ firstDelay: 1_000 });
     try {
       health.disconnected(); // now waits 1 s before its first attempt

@@ -5,6 +5,7 @@ import knex from "knex";
 import process from "node:process";
 import { after, describe, it } from "node:test";
 import { KnexMySQLStore, type KnexMySQLStoreOptions } from "../../mod.ts";
+import { resolveOptions } from "../../src/options.ts";
 import { procedureName, PROCEDURES } from "../../src/sql.ts";
 
 const mysql = knex({ client: "mysql2", connection: "mysql://root@127.0.0.1:1/none" });
@@ -92,12 +93,20 @@ describe("option validation", () => {
     for (const [options, message] of cases) refuses({ ...base, ...options }, message);
   });
 
+  it("takes a knex of each MySQL client: mysql2, mariadb, mysql", async () => {
+    for (const client of ["mysql2", "mariadb", "mysql"]) {
+      const instance = knex({ client }); // no connection: the driver is never loaded
+      assert.equal(resolveOptions({ knex: instance }, {}).knex, instance, client);
+      await instance.destroy();
+    }
+  });
+
   it("rejects a knex that is not a MySQL knex, or not knex at all", async () => {
     refuses({ knex: {} }, /"knex" must be a knex instance/);
     const postgres = knex({ client: "pg" }); // no connection: the driver is never loaded
     refuses(
       { knex: postgres },
-      /"knex" must use the client "mysql2" or "mysql" \(got a knex instance for "postgresql"\)/,
+      /"knex" must use the client "mysql2", "mariadb" or "mysql" \(got a knex instance for "postgresql"\)/,
     );
     await postgres.destroy();
   });

@@ -45,9 +45,10 @@ function npmScriptsIn(text: string): string[] {
 const ROOT_ONLY = ["test:cluster", "test:cluster:mysql", "soak"];
 /**
  * Parts of tiers ci.yml runs whole on every server: .ci/run, one machine against the clock,
- * runs them on the second server of a variant instead of the whole tier again.
+ * runs them on the second server of a variant instead of the whole tier again; and the unit tier
+ * without coverage, which ci.yml runs as test:coverage.
  */
-const SUBSETS = ["test:core", "test:deno:core", "test:newest:core"];
+const SUBSETS = ["test:core", "test:deno:core", "test:newest:core", "test:unit"];
 
 describe("GitHub workflows", () => {
   for (const name of WORKFLOWS) {
