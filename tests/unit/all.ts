@@ -13,6 +13,7 @@ import "./docs_pages.test.ts";
 import "./driver_errors.test.ts";
 import "./encryption.test.ts";
 import "./health.test.ts";
+import "./linger.test.ts";
 import "./migration_plan.test.ts";
 import "./options.test.ts";
 import "./session_memo.test.ts";

@@ -1,0 +1,39 @@
+// The hook every test file loads (tests/helpers/linger.ts): a file whose tests pass but whose
+// process stays alive fails within seconds, naming what keeps it alive, instead of hanging
+// until the runner's timeout.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { it } from "node:test";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+it("a file that leaves a server listening fails, naming the server's port", {
+  // It runs the file the way the npm scripts do: Node's test runner with tsx.
+  skip: "Deno" in globalThis || "Bun" in globalThis ? "Node's test runner only" : false,
+}, () => {
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [
+    "--import",
+    "tsx",
+    "--import",
+    "./tests/helpers/linger.ts",
+    "--test",
+    "tests/fixtures/lingering_test.ts",
+  ], {
+    cwd: root,
+    // Without NODE_TEST_CONTEXT, which would make it a subtest of this run.
+    env: { ...process.env, NODE_TEST_CONTEXT: undefined, LINGER_GRACE_MS: "300" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const output = `${result.stdout}${result.stderr}`;
+  assert.equal(result.signal, null, `it hung until killed:\n${output}`);
+  assert.notEqual(result.status, 0, output);
+  const port = /listening on (\d+)/.exec(output)?.[1];
+  assert.ok(port, output);
+  assert.match(output, /tests finished 300 ms ago but its process is still alive/);
+  assert.match(output, new RegExp(`Server listening on ${port}`));
+  assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+});
