@@ -325,17 +325,30 @@ function describe(target: LoginTarget | undefined, message: string): string {
  */
 type Driver = "mysql2" | "mariadb";
 
+/** Each driver's words for the settings a fix names. */
+const SETTINGS: Record<
+  Driver,
+  { viaTls: string; givenKey: string; fetchedKey: string; caOnly: string }
+> = {
+  mysql2: {
+    viaTls:
+      '`?ssl-ca=/path/to/ca.pem` in a mysql:// URL, or `ssl: { ca: readFileSync("/path/to/ca.pem") }` in a config',
+    givenKey:
+      '`?server-public-key-path=/path/to/public_key.pem`, or `serverPublicKey: readFileSync("/path/to/public_key.pem")`',
+    fetchedKey: "`?allowPublicKeyRetrieval=true`, or `allowPublicKeyRetrieval: true`",
+    caOnly: "ssl-mode VERIFY_CA (`verifyIdentity: false`, mysql2's default)",
+  },
+  mariadb: {
+    viaTls: '`ssl: { ca: readFileSync("/path/to/ca.pem") }` in the connection',
+    givenKey: '`cachingRsaPublicKey: "/path/to/public_key.pem"` in the connection',
+    fetchedKey: "`allowPublicKeyRetrieval: true` in the connection",
+    caOnly: "`ssl: { ca, checkServerIdentity: () => undefined }`",
+  },
+};
+
 /** The three ways through caching_sha2_password without TLS, best first. */
 function rsaKeyFixes(driver: Driver): string {
-  const viaTls = driver === "mysql2"
-    ? '`?ssl-ca=/path/to/ca.pem` in a mysql:// URL, or `ssl: { ca: readFileSync("/path/to/ca.pem") }` in a config'
-    : '`ssl: { ca: readFileSync("/path/to/ca.pem") }` in the connection';
-  const givenKey = driver === "mysql2"
-    ? '`?server-public-key-path=/path/to/public_key.pem`, or `serverPublicKey: readFileSync("/path/to/public_key.pem")`'
-    : '`cachingRsaPublicKey: "/path/to/public_key.pem"` in the connection';
-  const fetchedKey = driver === "mysql2"
-    ? "`?allowPublicKeyRetrieval=true`, or `allowPublicKeyRetrieval: true`"
-    : "`allowPublicKeyRetrieval: true` in the connection";
+  const { viaTls, givenKey, fetchedKey } = SETTINGS[driver];
   return "Fix it one of three ways, best first: (1) connect over TLS, verified against the " +
     `server's CA: ${viaTls} (MySQL makes ca.pem in its data directory); (2) give the server's ` +
     "RSA public key (its public_key.pem, or the value of SHOW STATUS LIKE " +
@@ -350,12 +363,6 @@ function keyExchangeRefusal(where: string, driver: Driver): string {
     "connection without TLS needs the server's RSA public key, and the driver will not " +
     `fetch it unverified. ${rsaKeyFixes(driver)}`;
 }
-
-/** How a driver verifies the CA alone, not the host name. */
-const CA_ONLY: Record<Driver, string> = {
-  mysql2: "ssl-mode VERIFY_CA (`verifyIdentity: false`, mysql2's default)",
-  mariadb: "`ssl: { ca, checkServerIdentity: () => undefined }`",
-};
 
 // Node's codes for a certificate it would not verify, which the mariadb driver passes on as
 // they are (mysql2 wraps them in HANDSHAKE_SSL_ERROR), and the mariadb driver's own.
@@ -372,7 +379,9 @@ function tlsRefusal(message: string, where: string, driver: Driver): string | un
   if (/Hostname\/IP does not match/i.test(message)) {
     return `the server's certificate is not issued for the host name the connection uses ` +
       `(${where}: ${message}): connect by a name the certificate holds, or, for a certificate ` +
-      `that names no host (MySQL's auto-generated one), verify its CA only: ${CA_ONLY[driver]}. ` +
+      `that names no host (MySQL's auto-generated one), verify its CA only: ${
+        SETTINGS[driver].caOnly
+      }. ` +
       `See ${GUIDE}`;
   }
   if (/certificate has expired|not yet valid/i.test(message)) {

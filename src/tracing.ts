@@ -61,12 +61,14 @@ const operationChannel = diagnosticsChannel.tracingChannel<OperationTrace, Opera
  * (Node, Deno); else any of its five channels' (Bun 1.4's tracing channels lack the property,
  * which would read as "nobody" forever).
  */
-const subscribed: () => boolean = typeof operationChannel.hasSubscribers === "boolean"
-  ? () => operationChannel.hasSubscribers
-  : () => {
-    const { start, end, asyncStart, asyncEnd, error } = operationChannel;
-    return [start, end, asyncStart, asyncEnd, error].some((channel) => channel.hasSubscribers);
-  };
+const subscribed: () => boolean = (() => {
+  if (typeof operationChannel.hasSubscribers === "boolean") {
+    return () => operationChannel.hasSubscribers;
+  }
+  const { start, end, asyncStart, asyncEnd, error } = operationChannel;
+  const channels = [start, end, asyncStart, asyncEnd, error];
+  return () => channels.some((channel) => channel.hasSubscribers);
+})();
 
 /** The trace of the operation under way, for the statements it sends to count themselves in. */
 const current = new AsyncLocalStorage<OperationTrace>();

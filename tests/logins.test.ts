@@ -16,6 +16,7 @@ import { createTestDatabase, tableName, type TestDatabase } from "./helpers/data
 import { serverFacts } from "./helpers/server.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 import { assertSetupError, watched } from "./helpers/setup_error.ts";
+import { MYSQL_CA } from "./helpers/tls.ts";
 
 const TLS_PARAMETERS = ["ssl", "ssl-mode", "ssl-ca", "ssl-cert", "ssl-key"];
 
@@ -86,10 +87,6 @@ async function serverPublicKeyFile(): Promise<string> {
   await writeFile(file, (rows as { Value: string }[])[0]!.Value);
   return file;
 }
-
-/** MySQL 9.7's own CA, which made its server certificate at first start (scripts/ensure-mysql.sh). */
-const MYSQL_CA = process.env.KMS_MYSQL_CA ??
-  "/var/cache/mysql-sid/var/lib/mysql-test/ca.pem";
 
 /** A store on `connection` works end to end as the app account: ready, set, get. */
 async function assertWorks(connection: string | Record<string, unknown>, table: string) {

@@ -16,9 +16,7 @@ import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
 import { serverFacts } from "./helpers/server.ts";
 import { sessionFor } from "./helpers/sessions.ts";
 import { assertSetupError, watched } from "./helpers/setup_error.ts";
-
-/** MySQL 9.7's own CA, which made its server certificate at first start (scripts/ensure-mysql.sh). */
-const MYSQL_CA = process.env.KMS_MYSQL_CA ?? "/var/cache/mysql-sid/var/lib/mysql-test/ca.pem";
+import { MYSQL_CA } from "./helpers/tls.ts";
 
 let db: TestDatabase;
 let app: AppAccount;

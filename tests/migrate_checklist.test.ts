@@ -42,6 +42,7 @@ import {
   whoami,
 } from "./helpers/old_stores.ts";
 import { serverFacts } from "./helpers/server.ts";
+import { MYSQL_CA } from "./helpers/tls.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const modPath = `${root}mod.ts`;
@@ -56,9 +57,6 @@ const followed = new Map<string, Set<string>>();
 
 /** The guide's names for the accounts; each run maps them to accounts of its own. */
 type GuideAccount = "app" | "sessions_owner" | "sessions_app";
-
-/** MySQL 9.7's own CA, made at its first start (scripts/ensure-mysql.sh), as logins.test.ts has it. */
-const MYSQL_CA = process.env.KMS_MYSQL_CA ?? "/var/cache/mysql-sid/var/lib/mysql-test/ca.pem";
 
 /** The grants connect-session-knex's and express-mysql-session's apps usually run with. */
 const OLD_APP_GRANTS = "SELECT, INSERT, UPDATE, DELETE, CREATE";

@@ -1,5 +1,5 @@
 // The TLS-only MariaDB of scripts/ensure-mariadb-tls.sh as the tests see it: its certificates,
-// its URL, and a way to make it serve its expired certificate for a while. Node and Deno both
+// its URL, and a way to make it serve its expired certificate for a while; and MySQL 9.7's CA. Node and Deno both
 // load this file (node: imports only).
 import { execFile } from "node:child_process";
 import { copyFile, open, readFile, rm, stat } from "node:fs/promises";
@@ -7,6 +7,10 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Knex } from "knex";
+
+/** MySQL 9.7's own CA, which made its server certificate at first start (scripts/ensure-mysql.sh). */
+export const MYSQL_CA: string = process.env.KMS_MYSQL_CA ??
+  "/var/cache/mysql-sid/var/lib/mysql-test/ca.pem";
 
 /** The certificate directory: KMS_TLS_DIR, else the script's default. */
 function tlsDir(): string {
