@@ -1,10 +1,19 @@
+import { databaseError, isRolledBack } from "./driver_errors.ts";
 import { closedError, isSetupError, type SessionStoreError } from "./errors.ts";
+import { retryAfter, type RetryPolicy } from "./retry.ts";
 import type { ServerFacts } from "./schema_setup.ts";
 import { clock } from "./clock.ts";
 
-export interface StartupOptions {
-  /** Checks (and with createtable, installs) the schema; rejects with the reason it cannot. */
+export interface StartupOptions extends RetryPolicy {
+  /**
+   * Checks (and with createtable, installs) the schema, idempotently; rejects with the
+   * driver's error or a SessionStoreError naming the fix.
+   */
   check: () => Promise<ServerFacts>;
+  /** How long a check rolled back by the server is run again, in ms. */
+  queryTimeout: number;
+  /** The check is being run again after the server rolled it back. */
+  onRetry: (attempt: number, error: unknown) => void;
   /** The check passed (again). */
   onReady: (facts: ServerFacts) => void;
   /** The check failed for want of a fix by someone (ERR_SCHEMA, ERR_ACCESS_DENIED, ERR_CONFIG). */
@@ -71,11 +80,34 @@ export class Startup {
     await this.#running?.catch(() => {});
   }
 
+  /**
+   * The check, run again while the server rolls it back: on a cluster, stores starting on
+   * several nodes at once each install the schema, and one node's DDL aborts a statement of
+   * another's check (Galera reports a deadlock). The check is idempotent, so running it again
+   * is safe.
+   */
+  #attempt(): Promise<ServerFacts> {
+    const { check, queryTimeout, onRetry } = this.#options;
+    const deadline = clock.monotonic() + queryTimeout;
+    return check().catch((error) =>
+      retryAfter(
+        error,
+        check,
+        deadline,
+        this.#options,
+        onRetry,
+        (cause) => !this.#closed && isRolledBack(cause),
+      )
+    ).catch((error) => {
+      throw databaseError("start-up", error);
+    });
+  }
+
   async #check(): Promise<ServerFacts> {
     const generation = this.#generation;
     let facts: ServerFacts;
     try {
-      facts = await this.#options.check();
+      facts = await this.#attempt();
     } catch (error) {
       if (isSetupError(error)) {
         this.#failure = { error: error as SessionStoreError, at: clock.now() };

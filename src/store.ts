@@ -8,7 +8,6 @@ import { createOwnKnex } from "./own_knex.ts";
 import { Database } from "./database.ts";
 import { SessionCipher } from "./encryption.ts";
 import { plaintextWindowNote } from "./encryption_options.ts";
-import { databaseError } from "./driver_errors.ts";
 import type { SessionStoreError } from "./errors.ts";
 import { SessionMemo } from "./session_memo.ts";
 import { ConnectionHealth } from "./health.ts";
@@ -97,10 +96,9 @@ export class KnexMySQLStore extends Store {
     const names = { table: tableName, sid: sidFieldName };
     const sql = statements(names);
     this.#startup = new Startup({
-      check: () =>
-        prepareSchema(this.#db, names, this.#options.createTable).catch((error) => {
-          throw databaseError("start-up", error);
-        }),
+      ...this.#options,
+      check: () => prepareSchema(this.#db, names, this.#options.createTable),
+      onRetry: (attempt, error) => this.#retried("start-up", attempt, error),
       onReady: (facts) => {
         this.#reported.clear();
         const window = plaintextWindowNote(encryption, clock.now());
@@ -130,10 +128,7 @@ export class KnexMySQLStore extends Store {
       db: this.#db,
       startup: this.#startup,
       health: this.#health,
-      onRetry: (operation, attempt, error) => {
-        this.#stats.retries++;
-        this.emit("retry", { operation, attempt, error });
-      },
+      onRetry: (operation, attempt, error) => this.#retried(operation, attempt, error),
       onSetupError: (error) => this.#report(error),
       closing: () => this.#closing !== undefined,
     });
@@ -376,6 +371,12 @@ export class KnexMySQLStore extends Store {
     this.#reported.add(key);
     if (this.listenerCount("error") > 0) this.emit("error", error);
     else console.error(error.message);
+  }
+
+  /** A statement (or the start-up check) sent again: counted, and told to `retry` listeners. */
+  #retried(operation: string, attempt: number, error: unknown): void {
+    this.#stats.retries++;
+    this.emit("retry", { operation, attempt, error });
   }
 
   #warn(message: string): void {

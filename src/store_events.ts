@@ -3,7 +3,10 @@ import type { SessionStoreError } from "./errors.ts";
 
 /** The payload of the `retry` event. */
 export interface RetryEvent {
-  /** The store operation: get, set, touch, destroy, all, length, clear or cleanup. */
+  /**
+   * The store operation (get, set, touch, destroy, all, length, clear, the by-user lookups,
+   * cleanup), or start-up: the schema check, run again after the server rolled it back.
+   */
   operation: string;
   /** 1 for the first retry. */
   attempt: number;

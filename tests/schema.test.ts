@@ -1,11 +1,13 @@
 // Runs as root: what is tested here is createtable's install (DDL), not an app's login.
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import process from "node:process";
 import { KnexMySQLStore, SCHEMA_VERSION } from "../mod.ts";
 import {
   configFromUrl,
   createTestDatabase,
+  everyConnectionRuns,
   tableName,
   type TestDatabase,
 } from "./helpers/database.ts";
@@ -37,6 +39,40 @@ describe("createtable", () => {
     await Promise.all(eight.map((store) => store.ready));
     await Promise.all(eight.map((store, i) => store.set(`s${i}`, sessionFor({ i }))));
     assert.equal(await eight[0]!.length(), 8);
+  });
+
+  it("a start-up the server rolls back (a lock wait, as a cluster node's DDL causes) runs again", async () => {
+    const table = tableName();
+    await open({ tablename: table }).ready;
+    // Unstamped, so the next start-up ALTERs the table, which waits for a reader's metadata lock
+    // for at most 1 s, then fails with error 1205 (as on Galera, another node's DDL aborts it).
+    await database.admin.raw(`ALTER TABLE \`${table}\` COMMENT = ''`);
+    const reader = await database.admin.client.acquireConnection();
+    try {
+      await database.admin.raw("START TRANSACTION").connection(reader);
+      await database.admin.raw(`SELECT COUNT(*) FROM \`${table}\``).connection(reader);
+      const store = open({
+        tablename: table,
+        knex: database.connect(everyConnectionRuns("SET SESSION lock_wait_timeout = 1", 2)),
+      });
+      const resent = once(store, "retry");
+      const ready = store.ready;
+      // Without the resend, ready rejects with the lock wait: the race fails with it.
+      const [{ operation, error }] = await Promise.race([resent, ready.then(() => [])]);
+      assert.equal(operation, "start-up");
+      assert.match(String(error), /Lock wait timeout/);
+      await database.admin.raw("COMMIT").connection(reader);
+      await ready;
+      await store.set("after-the-wait", sessionFor({ n: 1 }));
+      const [[row]] = await database.admin.raw(
+        "SELECT TABLE_COMMENT AS comment FROM information_schema.TABLES " +
+          "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        [table],
+      );
+      assert.equal(row.comment, `knex-mysql-session schema ${SCHEMA_VERSION}`);
+    } finally {
+      await database.admin.client.releaseConnection(reader);
+    }
   });
 
   it("tables named like SQL words work, `new` (MySQL's row-alias example) included", async () => {

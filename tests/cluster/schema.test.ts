@@ -1,5 +1,6 @@
 // Schema installation on a Galera Cluster: what one node installs, every node has; stores on
-// all three nodes starting at the same moment all become ready.
+// all three nodes starting at the same moment all become ready (a check aborted by another
+// node's DDL runs again).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../../mod.ts";
@@ -39,7 +40,8 @@ describe("schema on a Galera Cluster", () => {
     await Promise.all([installer.close(), user.close(), reader.close()]);
   });
 
-  test("eight stores on three nodes start at once on an empty database", async () => {
-    await assertEightStartAtOnce(db, NODE_PORTS);
+  test("eight stores on three nodes start at once on a new table, 6 times: all start", async (t) => {
+    const resent = await assertEightStartAtOnce(db, NODE_PORTS, 6);
+    t.diagnostic(`start-up checks run again after a conflict: ${resent}`);
   });
 });

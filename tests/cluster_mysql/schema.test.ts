@@ -46,8 +46,9 @@ describe("schema on a Group Replication cluster", () => {
     await Promise.all([installer.close(), reader.close()]);
   });
 
-  test("eight stores through HAProxy start at once on an empty database", async () => {
-    await assertEightStartAtOnce(db, [ROUTER_PORT]);
+  test("eight stores through HAProxy start at once on a new table, 3 times: all start", async (t) => {
+    const resent = await assertEightStartAtOnce(db, [ROUTER_PORT], 3);
+    t.diagnostic(`start-up checks run again after a conflict: ${resent}`);
   });
 
   test("upgrade of a schema-1 table through HAProxy: schema 2 on every member", async () => {

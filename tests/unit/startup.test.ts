@@ -10,6 +10,7 @@ import { Startup, type StartupOptions } from "../../src/startup.ts";
 import { withClock } from "../helpers/clock.ts";
 
 const RECHECK_AFTER = 30_000;
+const QUERY_TIMEOUT = 10_000;
 
 /** A promise and the functions that settle it. */
 function deferred<T>() {
@@ -36,6 +37,7 @@ function startup(outcomes: (ServerFacts | Error | Promise<ServerFacts>)[] = []) 
     ready: [] as ServerFacts[],
     setupErrors: [] as SessionStoreError[],
     unreachable: 0,
+    retries: [] as { attempt: number; error: unknown }[],
   };
   const options: StartupOptions = {
     check: () => {
@@ -45,7 +47,11 @@ function startup(outcomes: (ServerFacts | Error | Promise<ServerFacts>)[] = []) 
     onReady: (facts) => calls.ready.push(facts),
     onSetupError: (error) => calls.setupErrors.push(error),
     onUnreachable: () => calls.unreachable++,
+    onRetry: (attempt, error) => calls.retries.push({ attempt, error }),
     recheckAfter: RECHECK_AFTER,
+    queryTimeout: QUERY_TIMEOUT,
+    maxRetries: Infinity,
+    retryDelay: 25,
   };
   return { startup: new Startup(options), calls };
 }
@@ -60,9 +66,19 @@ function onFakeClock(run: () => Promise<void>): () => Promise<void> {
     return withClock({
       now: () => Date.UTC(2030, 0, 1) + elapsed,
       monotonic: () => 1_000 + elapsed,
+      // A resend's pause moves the clock on instead of waiting.
+      rest: (ms) => {
+        elapsed += ms;
+        return Promise.resolve();
+      },
     }, run);
   };
 }
+
+/** The rejection of a check that failed with `cause`: the store's error, naming the start-up. */
+const failedWith = (cause: unknown) => (error: unknown) =>
+  error instanceof SessionStoreError && error.cause === cause &&
+  error.message.includes("start-up failed");
 
 const setupError = (code: "ERR_SCHEMA" | "ERR_ACCESS_DENIED" | "ERR_CONFIG") =>
   new SessionStoreError(code, `a ${code} for the test`);
@@ -108,14 +124,47 @@ describe("Startup.started", () => {
       const lost = new Error("connect ECONNREFUSED");
       const passed = facts(5);
       const { startup: s, calls } = startup([timeout, lost, passed]);
-      await assert.rejects(s.started(), (error) => error === timeout);
+      await assert.rejects(s.started(), failedWith(timeout));
       assert.equal(calls.unreachable, 1);
-      await assert.rejects(s.started(), (error) => error === lost);
+      await assert.rejects(s.started(), failedWith(lost));
       assert.equal(calls.unreachable, 2);
       assert.equal(await s.started(), passed);
       assert.equal(calls.checks, 3);
       assert.deepEqual(calls.setupErrors, []);
       assert.equal(calls.ready.length, 1);
+      assert.deepEqual(calls.retries, [], "a check that got no answer is not run again at once");
+    }),
+  );
+
+  it(
+    "a check the server rolled back (a cluster's conflicting DDL: a deadlock) runs again at once",
+    onFakeClock(async () => {
+      const deadlock = Object.assign(new Error("Deadlock found when trying to get lock"), {
+        errno: 1213,
+      });
+      const lockWait = Object.assign(new Error("Lock wait timeout exceeded"), { errno: 1205 });
+      const passed = facts(7);
+      const { startup: s, calls } = startup([deadlock, lockWait, passed]);
+      assert.equal(await s.started(), passed);
+      assert.equal(calls.checks, 3);
+      assert.deepEqual(calls.retries, [
+        { attempt: 1, error: deadlock },
+        { attempt: 2, error: lockWait },
+      ]);
+      assert.equal(calls.unreachable, 0);
+      assert.deepEqual(calls.ready, [passed]);
+    }),
+  );
+
+  it(
+    "a check rolled back until queryTimeout has passed fails with the server's error",
+    onFakeClock(async () => {
+      const deadlock = Object.assign(new Error("Deadlock found"), { errno: 1213 });
+      const { startup: s, calls } = startup(Array(1_000).fill(deadlock));
+      await assert.rejects(s.started(), failedWith(deadlock));
+      assert.ok(calls.checks > 2 && calls.checks < 1_000, `${calls.checks} checks`);
+      assert.ok(elapsed < QUERY_TIMEOUT, `resent for ${elapsed} ms`);
+      assert.equal(calls.unreachable, 1);
     }),
   );
 
@@ -304,8 +353,24 @@ describe("Startup.close", () => {
       const lost = new Error("connect ECONNREFUSED");
       answer.reject(lost);
       await closing;
-      await assert.rejects(running, (error) => error === lost);
+      await assert.rejects(running, failedWith(lost));
       assert.equal(calls.unreachable, 0);
+    }),
+  );
+
+  it(
+    "a check under way that the server rolls back is not run again",
+    onFakeClock(async () => {
+      const answer = deferred<ServerFacts>();
+      const { startup: s, calls } = startup([answer.promise]);
+      const running = s.started();
+      const closing = s.close();
+      const deadlock = Object.assign(new Error("Deadlock found"), { errno: 1213 });
+      answer.reject(deadlock);
+      await closing;
+      await assert.rejects(running, failedWith(deadlock));
+      assert.equal(calls.checks, 1);
+      assert.deepEqual(calls.retries, []);
     }),
   );
 
