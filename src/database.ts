@@ -1,7 +1,8 @@
 import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
 import { closedError, SessionStoreError } from "./errors.ts";
-import { isReadOnlyRefusal, loginRefusalOf, type LoginTarget } from "./driver_errors.ts";
+import { isReadOnlyRefusal } from "./driver_errors.ts";
+import { loginRefusalOf, type LoginTarget } from "./login_refusals.ts";
 import {
   type DriverCallback,
   type DriverConnection,

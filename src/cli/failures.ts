@@ -1,11 +1,11 @@
 import {
-  CREDENTIALS,
   ER,
   isAccessDenied,
   isConnectionError,
   messageOf,
   unreachableCause,
 } from "../driver_errors.ts";
+import { CREDENTIALS } from "../login_refusals.ts";
 import { SessionStoreError } from "../errors.ts";
 import { quoteIdentifier } from "./names.ts";
 

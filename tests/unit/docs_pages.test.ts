@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { grantStatements } from "../../src/grants.ts";
-import { loginRefusalOf } from "../../src/driver_errors.ts";
+import { loginRefusalOf } from "../../src/login_refusals.ts";
 import { SERVER_KINDS, SID_COLLATION } from "../../src/server.ts";
 import { PROCEDURES } from "../../src/sql.ts";
 
