@@ -11,11 +11,40 @@ import {
   type PoolGauges,
 } from "./knex_client.ts";
 
+/**
+ * How statements of one kind that wait for a connection at the same moment go out as one: the
+ * store's gets as one SELECT, its touches as one CALL. Only statements already waiting are
+ * combined (nothing waits to be combined), and each keeps its own deadline and its own result.
+ */
+export interface Coalescing {
+  /** The most statements one combined statement answers. */
+  readonly max: number;
+  /** The combined statement for the values of two or more statements, in order. */
+  combine(values: unknown[][]): { sql: string; values: unknown[] };
+  /** The result the statement with `values` would have had, from the combined one's. */
+  share(result: unknown, values: unknown[]): unknown;
+  /** A combined statement answering `size` statements was sent. */
+  onBatch(size: number): void;
+}
+
+/** Statements sent as one: settled together, unless some pass their deadline first. */
+interface Batch {
+  jobs: Job[];
+  /** Whether every job passed its deadline, so that the connection was closed. */
+  abandoned: boolean;
+}
+
 interface Job {
   sql: string;
   values: unknown[];
   /** Prepared statement (execute) or text protocol (query). */
   prepared: boolean;
+  /** How it may be combined with others of its kind waiting at the same time. */
+  coalescing: Coalescing | undefined;
+  /** The statements it went out with, when it was combined. */
+  batch?: Batch;
+  /** Told how many statements it went out with, once sent (its operation's trace). */
+  onSent: ((batchSize: number) => void) | undefined;
   resolve: (result: unknown) => void;
   reject: (error: unknown) => void;
   /** performance.now() when it was asked for, and by when it must have settled. */
@@ -38,6 +67,14 @@ export interface DatabaseOptions {
   slowAfter: number;
   /** Something is slow: a partition, a dead server, or only a busy one (the caller probes). */
   onSlow: () => void;
+}
+
+/** What a statement may say of itself beyond its text and values. */
+export interface SendOptions {
+  /** Set: it may go out with others of its kind waiting at the same time. */
+  coalescing?: Coalescing;
+  /** Told, once it is sent, how many statements went out with it (1: alone). */
+  onSent?: (batchSize: number) => void;
 }
 
 /** How often deadlines are checked while statements are outstanding. */
@@ -99,7 +136,7 @@ export class Database {
   /** Runs one statement through the text protocol: DDL cannot be prepared. */
   query(sql: string, values: unknown[] = [], timeout = this.#options.timeout): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      this.#enqueue(sql, values, false, timeout, resolve, reject)
+      this.#enqueue({ sql, values, prepared: false }, timeout, resolve, reject)
     );
   }
 
@@ -109,12 +146,15 @@ export class Database {
    * first result set: a SELECT's rows, the rows a procedure selects, or none for a CALL that
    * selects nothing. `timeout` is the time left to this statement, in ms.
    */
-  execute<Row>(sql: string, values: unknown[], timeout = this.#options.timeout): Promise<Row[]> {
+  execute<Row>(
+    sql: string,
+    values: unknown[],
+    timeout = this.#options.timeout,
+    options: SendOptions = {},
+  ): Promise<Row[]> {
     return new Promise((resolve, reject) =>
       this.#enqueue(
-        sql,
-        values,
-        true,
+        { sql, values, prepared: true, ...options },
         timeout,
         (result) => resolve(firstResultSet<Row>(result)),
         reject,
@@ -127,9 +167,19 @@ export class Database {
    * has them, and resolves to how many rows its last statement changed: the CALL's OK packet
    * carries that count on MySQL and MariaDB, so no result set need be sent for it.
    */
-  write(sql: string, values: unknown[], timeout = this.#options.timeout): Promise<number> {
+  write(
+    sql: string,
+    values: unknown[],
+    timeout = this.#options.timeout,
+    options: SendOptions = {},
+  ): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.#enqueue(sql, values, true, timeout, (result) => resolve(affectedRows(result)), reject)
+      this.#enqueue(
+        { sql, values, prepared: true, ...options },
+        timeout,
+        (result) => resolve(affectedRows(result)),
+        reject,
+      )
     );
   }
 
@@ -189,9 +239,7 @@ export class Database {
   }
 
   #enqueue(
-    sql: string,
-    values: unknown[],
-    prepared: boolean,
+    statement: { sql: string; values: unknown[]; prepared: boolean } & SendOptions,
     timeout: number,
     resolve: (result: unknown) => void,
     reject: (error: unknown) => void,
@@ -199,9 +247,11 @@ export class Database {
     if (this.#closed) return reject(markUnsent(closedError()));
     const started = performance.now();
     const job: Job = {
-      sql,
-      values,
-      prepared,
+      sql: statement.sql,
+      values: statement.values,
+      prepared: statement.prepared,
+      coalescing: statement.coalescing,
+      onSent: statement.onSent,
       resolve,
       reject,
       started,
@@ -267,13 +317,16 @@ export class Database {
 
   #expire(job: Job): void {
     const timeout = Math.round(job.deadline - job.started);
-    const { state, connection } = job;
+    const { state, connection, batch } = job;
     if (state === "sent" && connection) {
       this.#settle(
         job,
         new SessionStoreError("ERR_TIMEOUT", `no reply from the server within ${timeout} ms`),
         undefined,
       );
+      // Statements sent with it still wait for the reply, each until its own deadline.
+      if (batch && batch.jobs.some((other) => other.state === "sent")) return;
+      if (batch) batch.abandoned = true;
       // Stuck, or its late reply would answer the next statement: it cannot be used again.
       forceClose(connection);
       this.#giveBack(connection);
@@ -354,8 +407,11 @@ export class Database {
   }
 
   #send(connection: DriverConnection, job: Job): void {
+    const alike = job.coalescing && this.#waitingAlike(job.coalescing);
+    if (alike) return this.#sendBatch(connection, [job, ...alike], job.coalescing as Coalescing);
     job.state = "sent";
     job.connection = connection;
+    job.onSent?.(1);
     const done: DriverCallback = (error, result) => {
       if (job.state !== "sent") return; // past its deadline: the connection went with it
       // A read-only member (a demoted primary) refused it: a resend must reach the router
@@ -369,6 +425,52 @@ export class Database {
       else connection.query(job.sql, job.values, done);
     } catch (error) {
       // The driver throws synchronously on some bad input instead of calling back.
+      done(markUnsent(error as Error), undefined);
+    }
+  }
+
+  /**
+   * Takes from the queue the statements that may be combined with one of `coalescing`, up to
+   * its max with that one; undefined when none waits (it goes alone, as ever).
+   */
+  #waitingAlike(coalescing: Coalescing): Job[] | undefined {
+    let alike: Job[] | undefined;
+    for (let i = 0; i < this.#waiting.length && (alike?.length ?? 0) < coalescing.max - 1;) {
+      const job = this.#waiting[i] as Job;
+      if (job.coalescing !== coalescing) {
+        i++;
+        continue;
+      }
+      (alike ??= []).push(job);
+      this.#waiting.splice(i, 1);
+    }
+    return alike;
+  }
+
+  /** Sends `jobs` as one statement; each gets its share of the reply, or the failure. */
+  #sendBatch(connection: DriverConnection, jobs: Job[], coalescing: Coalescing): void {
+    const batch: Batch = { jobs, abandoned: false };
+    for (const job of jobs) {
+      job.state = "sent";
+      job.connection = connection;
+      job.batch = batch;
+      job.onSent?.(jobs.length);
+    }
+    coalescing.onBatch(jobs.length);
+    const { sql, values } = coalescing.combine(jobs.map((job) => job.values));
+    const done: DriverCallback = (error, result) => {
+      if (batch.abandoned) return; // every one passed its deadline: the connection went
+      if (isReadOnlyRefusal(error)) forceClose(connection);
+      for (const job of jobs) {
+        if (error) this.#settle(job, error, undefined);
+        else this.#settle(job, undefined, coalescing.share(result, job.values));
+      }
+      this.#finished(connection);
+    };
+    try {
+      if (connection.execute) connection.execute(sql, values, done);
+      else connection.query(sql, values, done);
+    } catch (error) {
       done(markUnsent(error as Error), undefined);
     }
   }

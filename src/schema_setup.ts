@@ -1,7 +1,13 @@
 import type { Database } from "./database.ts";
 import { ER, errnoOf, isAccessDenied, messageOf } from "./driver_errors.ts";
 import { SessionStoreError } from "./errors.ts";
-import { type ServerKind, serverKindOf, SID_COLLATION, unsupportedVersion } from "./server.ts";
+import {
+  comparesLikeJavaScript,
+  type ServerKind,
+  serverKindOf,
+  SID_COLLATION,
+  unsupportedVersion,
+} from "./server.ts";
 import {
   type ColumnType,
   createProcedureSql,
@@ -22,6 +28,8 @@ export interface ServerFacts {
   server: ServerKind;
   /** The largest packet the server accepts; a bigger statement makes it drop the connection. */
   maxAllowedPacket: number;
+  /** Whether the sid column compares ids as JavaScript does (see comparesLikeJavaScript). */
+  sidComparesLikeJavaScript: boolean;
   /** Things that weaken the store but do not stop it, e.g. a case-insensitive sid column. */
   warnings: string[];
 }
@@ -438,6 +446,7 @@ export async function prepareSchema(
   return {
     server: connection.server,
     maxAllowedPacket: connection.maxAllowedPacket,
+    sidComparesLikeJavaScript: comparesLikeJavaScript(types.sid.collation),
     warnings,
   };
 }

@@ -21,6 +21,14 @@ export const SID_COLLATION: Readonly<Record<ServerKind, string>> = {
   mariadb: "utf8mb4_nopad_bin",
 };
 
+/**
+ * Whether a sid column of `collation` tells ids apart exactly as JavaScript's `===` does (byte
+ * for byte, NO PAD), so that rows of several ids read at once can be told apart in JavaScript.
+ */
+export function comparesLikeJavaScript(collation: string): boolean {
+  return /_(0900|nopad)_bin$/.test(collation);
+}
+
 /** The oldest MySQL the store runs on: the row alias of INSERT … ON DUPLICATE KEY UPDATE. */
 const MIN_MYSQL = [8, 0, 19] as const;
 

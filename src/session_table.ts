@@ -8,6 +8,9 @@ import type { SessionReader } from "./session_reader.ts";
 import type { Statements } from "./sql.ts";
 import { READ, type StatementRunner, SWEEP, WRITE } from "./statement_runner.ts";
 import type { Startup } from "./startup.ts";
+import type { Coalescing } from "./database.ts";
+import type { ServerFacts } from "./schema_setup.ts";
+import { batchLimit, getBatches, touchBatches } from "./statement_batches.ts";
 import { expiryOf, toSqlDateTime, withStoredExpiry } from "./time.ts";
 import type { UserSessions } from "./user_sessions.ts";
 import { clock } from "./clock.ts";
@@ -26,6 +29,34 @@ export interface StoreStats {
    * conflict, or a certification conflict on Galera): that instance finishes the work.
    */
   sweepConflicts: number;
+  /** SELECTs that answered several gets waiting for a connection at once. */
+  getBatches: number;
+  /** Gets answered by those SELECTs. */
+  batchedGets: number;
+  /** CALLs that extended the sessions of several touches waiting for a connection at once. */
+  touchBatches: number;
+  /** Touches made by those CALLs. */
+  batchedTouches: number;
+}
+
+/** How gets and touches go out together, for the server facts they were made for. */
+interface StatementBatches {
+  facts: ServerFacts;
+  gets: Coalescing | undefined;
+  touches: Coalescing | undefined;
+}
+
+/** Every counter at 0. */
+export function noStats(): StoreStats {
+  return {
+    retries: 0,
+    sessionsSwept: 0,
+    sweepConflicts: 0,
+    getBatches: 0,
+    batchedGets: 0,
+    touchBatches: 0,
+    batchedTouches: 0,
+  };
 }
 
 export interface SessionTableOptions {
@@ -60,6 +91,8 @@ export class SessionTable {
   readonly #memo: SessionTableOptions["memo"];
   readonly #startup: SessionTableOptions["startup"];
   readonly #stats: SessionTableOptions["stats"];
+  /** How gets and touches go out together, for the server facts they were made for. */
+  #batches: StatementBatches | undefined;
 
   constructor(options: SessionTableOptions) {
     this.#options = options;
@@ -82,6 +115,7 @@ export class SessionTable {
       this.#sql.get,
       [sid, toSqlDateTime(clock.now())],
       READ,
+      this.#batchesFor(this.#startup.facts)?.gets,
     );
     const row = rows[0];
     const session = row ? await this.#reader.read(row.sess, sid, row.owner) : null;
@@ -91,6 +125,35 @@ export class SessionTable {
     }
     this.#memo.remember(sid, Number(row.expires_at) * 1000, session.cookie);
     return withStoredExpiry(session, row.expires_at);
+  }
+
+  /**
+   * How gets and touches waiting at once go out as one statement each, once the server is
+   * known: none where max_allowed_packet leaves no room for more than one; gets not where the sid
+   * column compares ids otherwise than JavaScript (case-insensitive, PAD SPACE).
+   */
+  #batchesFor(facts: ServerFacts | undefined): StatementBatches | undefined {
+    if (!facts) return undefined;
+    if (this.#batches?.facts !== facts) {
+      const max = batchLimit(facts.maxAllowedPacket);
+      const stats = this.#stats;
+      this.#batches = {
+        facts,
+        gets: max > 1 && facts.sidComparesLikeJavaScript
+          ? getBatches(this.#sql.getMany, max, (size) => {
+            stats.getBatches++;
+            stats.batchedGets += size;
+          })
+          : undefined,
+        touches: max > 1
+          ? touchBatches(this.#sql.touchMany, max, (size) => {
+            stats.touchBatches++;
+            stats.batchedTouches += size;
+          })
+          : undefined,
+      };
+    }
+    return this.#batches;
   }
 
   async set(sid: string, session: SessionData): Promise<void> {
@@ -131,6 +194,7 @@ export class SessionTable {
       this.#sql.touch,
       [sid, toSqlDateTime(expires), toSqlDateTime(now)],
       WRITE,
+      this.#batchesFor(this.#startup.facts)?.touches,
     );
     this.#memo.touched(sid, expires);
   }

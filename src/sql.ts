@@ -34,6 +34,7 @@ export interface ParameterTypes {
 export const PROCEDURES = [
   "set",
   "touch",
+  "touch_many",
   "destroy",
   "destroy_user",
   "clear",
@@ -70,12 +71,16 @@ export function withoutComments(sql: string): string {
 /** The SQL the store sends: one SELECT per read, one CALL per write. */
 export interface Statements {
   get: string;
+  /** The SELECT answering `count` gets at once (see sql/queries/get_many.sql). */
+  getMany: (count: number) => string;
   length: string;
   all: string;
   sessionsOf: string;
   countOf: string;
   set: string;
   touch: string;
+  /** The CALL making several touches at once, with a JSON array (sql/procedures/touch_many.sql). */
+  touchMany: string;
   destroy: string;
   destroyUser: string;
   clear: string;
@@ -84,17 +89,20 @@ export interface Statements {
 
 export function statements(names: SchemaNames): Statements {
   const values = { table: names.table, sid: names.sid };
-  const query = (file: SqlFileName) => withoutComments(renderSql(file, values));
+  const query = (file: SqlFileName, more = {}) =>
+    withoutComments(renderSql(file, { ...values, ...more }));
   const call = (name: ProcedureName, parameters: number) =>
     `CALL \`${procedureName(names.table, name)}\`(${Array(parameters).fill("?").join(", ")})`;
   return {
     get: query("queries/get"),
+    getMany: (count) => query("queries/get_many", { sids: Array(count).fill("?").join(", ") }),
     length: query("queries/length"),
     all: query("queries/all"),
     sessionsOf: query("queries/sessions_of"),
     countOf: query("queries/count_of"),
     set: call("set", 4),
     touch: call("touch", 3),
+    touchMany: call("touch_many", 1),
     destroy: call("destroy", 1),
     destroyUser: call("destroy_user", 2),
     clear: call("clear", 0),

@@ -1,4 +1,4 @@
-import type { Database } from "./database.ts";
+import type { Coalescing, Database, SendOptions } from "./database.ts";
 import { databaseError, isConnectionError, isWriteConflict } from "./driver_errors.ts";
 import { isSetupError, SessionStoreError } from "./errors.ts";
 import type { ConnectionHealth } from "./health.ts";
@@ -21,6 +21,17 @@ export const SWEEP: Resendable = (error) => isTransientError(error) && !isWriteC
 /** What a write whose reply never came says: it may have been applied, and was not resent. */
 const UNKNOWN_OUTCOME = "the server may or may not have applied the write, and it was not " +
   "sent again, as a late copy could undo a later write";
+
+/** How a statement is sent: counted into its operation's trace, which learns its batch's size. */
+function sendOptions(sql: string, coalescing: Coalescing | undefined): SendOptions {
+  const trace = statementSent(sql);
+  return {
+    coalescing,
+    onSent: trace && ((batchSize) => {
+      trace.batchSize = batchSize;
+    }),
+  };
+}
 
 /** Whether `error` is a deadline the database layer enforced (no reply, or no connection). */
 function isTimeout(error: unknown): boolean {
@@ -55,32 +66,39 @@ export class StatementRunner {
     this.#options = options;
   }
 
-  /** A SELECT (or a CALL that selects), resolving to its rows. */
+  /**
+   * A SELECT (or a CALL that selects), resolving to its rows; with `coalescing`, it may go out
+   * with others of its kind waiting for a connection at the same time.
+   */
   rows<Row>(
     operation: string,
     sql: string,
     values: unknown[],
     resendable: Resendable,
+    coalescing?: Coalescing,
   ): Promise<Row[]> {
     const { db } = this.#options;
-    return this.#send(operation, (msLeft) => {
-      statementSent(sql);
-      return db.execute<Row>(sql, values, msLeft);
-    }, resendable);
+    return this.#send(
+      operation,
+      (msLeft) => db.execute<Row>(sql, values, msLeft, sendOptions(sql, coalescing)),
+      resendable,
+    );
   }
 
-  /** A CALL that selects nothing, resolving to the rows it changed. */
+  /** A CALL that selects nothing, resolving to the rows it changed; `coalescing` as for rows. */
   write(
     operation: string,
     sql: string,
     values: unknown[],
     resendable: Resendable,
+    coalescing?: Coalescing,
   ): Promise<number> {
     const { db } = this.#options;
-    return this.#send(operation, (msLeft) => {
-      statementSent(sql);
-      return db.write(sql, values, msLeft);
-    }, resendable);
+    return this.#send(
+      operation,
+      (msLeft) => db.write(sql, values, msLeft, sendOptions(sql, coalescing)),
+      resendable,
+    );
   }
 
   /**

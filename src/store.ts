@@ -26,7 +26,7 @@ import { Startup } from "./startup.ts";
 import type { StoreEvents, StoreListener, UnreadableEvent } from "./store_events.ts";
 import { OperationTracer } from "./tracing.ts";
 import { type UserSession, UserSessions } from "./user_sessions.ts";
-import { SessionTable, type SessionWithId, type StoreStats } from "./session_table.ts";
+import { noStats, SessionTable, type SessionWithId, type StoreStats } from "./session_table.ts";
 import { clock } from "./clock.ts";
 
 export type { RetryEvent, StoreEvents, StoreListener, UnreadableEvent } from "./store_events.ts";
@@ -63,7 +63,7 @@ export class KnexMySQLStore extends Store {
   readonly #cleanup: CleanupScheduler | undefined;
   readonly #users: UserSessions;
   readonly #table: SessionTable;
-  readonly #stats: StoreStats = { retries: 0, sessionsSwept: 0, sweepConflicts: 0 };
+  readonly #stats: StoreStats = noStats();
   /** Set-up errors already reported (code and message), so that each is reported once. */
   readonly #reported = new Set<string>();
   readonly #tracer: OperationTracer;

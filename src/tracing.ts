@@ -39,6 +39,12 @@ export interface OperationTrace {
   procedure: string | undefined;
   /** Statements sent, each resend counted: 0 when the operation sent none (a touch skipped). */
   statements: number;
+  /**
+   * How many operations the last statement sent answered: 1 when it went alone, more when gets
+   * (or touches) waiting for a connection at the same moment went out as one; undefined when
+   * none was sent.
+   */
+  batchSize: number | undefined;
   /** Set by the channel when the operation failed: a SessionStoreError, its `code` to branch on. */
   error?: unknown;
   /** Set by the channel when the operation succeeded: what it resolved to. */
@@ -107,6 +113,7 @@ export class OperationTracer {
       server: this.#server(),
       procedure: undefined,
       statements: 0,
+      batchSize: undefined,
     };
     const run = async () => {
       try {
@@ -121,11 +128,12 @@ export class OperationTracer {
 
 const CALLED = /^CALL `([^`]+)`/;
 
-/** Counts a statement into the operation's trace, if it is traced. */
-export function statementSent(sql: string): void {
-  if (!subscribed()) return;
+/** Counts a statement into the operation's trace, if it is traced, and returns the trace. */
+export function statementSent(sql: string): OperationTrace | undefined {
+  if (!subscribed()) return undefined;
   const trace = current.getStore();
-  if (!trace) return;
+  if (!trace) return undefined;
   trace.statements++;
   trace.procedure = CALLED.exec(sql)?.[1] ?? trace.procedure;
+  return trace;
 }

@@ -16,7 +16,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Knex } from "knex";
 import { KnexMySQLStore } from "../mod.ts";
-import { SCHEMA_VERSION } from "../src/sql.ts";
+import { PROCEDURES, SCHEMA_VERSION } from "../src/sql.ts";
 import { cli, type CliResult } from "./helpers/cli.ts";
 import { closing, type Defer } from "./helpers/closing.ts";
 import {
@@ -374,7 +374,7 @@ async function assertStatusAfterDeploy(run: ChecklistRun, args: string[] = []) {
   for (
     const line of [
       `layout: knex-mysql-session schema ${SCHEMA_VERSION}`,
-      `procedures: v${SCHEMA_VERSION} (6 installed`,
+      `procedures: v${SCHEMA_VERSION} (${PROCEDURES.length} installed`,
     ]
   ) {
     assert.ok(run.guide.text.includes(line), `the page shows ${line}`);

@@ -233,6 +233,18 @@ describe("the OpenTelemetry recipe on the Tracing page, with the SDK", () => {
     assert.ok(points.some((point) => Number(point.value) >= 1), "the retry is counted");
   });
 
+  it("gets that went out as one SELECT: db.operation.batch.size on their spans", async () => {
+    const store = open({ knex: app.knex({ pool: { min: 0, max: 1 } }) });
+    await store.set("batched", sessionFor({}));
+    spans.reset();
+    await Promise.all(Array.from({ length: 10 }, () => store.get("batched")));
+    const sizes = spans.getFinishedSpans().map((span) =>
+      attributesOf(span)["db.operation.batch.size"]
+    );
+    // The first went alone on the one connection; the nine that waited for it, together.
+    assert.deepEqual(sizes.sort(), [...Array(9).fill(9), undefined]);
+  });
+
   it("a get past its deadline: a failed span with error.type ERR_TIMEOUT", async () => {
     const { proxy, url } = await proxyFor(app.url);
     try {

@@ -169,7 +169,10 @@ describe("upgrading a schema 2 table", () => {
     await fill(db.admin, table);
     // The v2 app's account, with schema 2's grants.
     for (const statement of grantStatements({ table, sid: "sid" }, `'${app}'@'%'`, db.name)) {
-      await db.admin.raw(statement.replace(/_v3`/, "_v2`"));
+      // Schema 2 had no touch_many.
+      if (!statement.includes("_touch_many_")) {
+        await db.admin.raw(statement.replace(/_v3`/, "_v2`"));
+      }
     }
     const v2 = (sid: string, n: number, user: string | null, existing: 0 | 1) =>
       db.admin.raw(`CALL \`${table}_set_v2\`(?, ?, ?, ?, ?)`, [
@@ -229,7 +232,9 @@ async function upgradeBesideV2(
   assert.equal(grant.code, 0, grant.stderr);
   assert.match(
     grant.stdout,
-    new RegExp(`changed: 6 grant\\(s\\) new for '${app}'@'%' \\(schema version 3\\)`),
+    new RegExp(
+      `changed: ${PROCEDURES.length} grant\\(s\\) new for '${app}'@'%' \\(schema version 3\\)`,
+    ),
   );
   assert.match(
     grant.stdout,

@@ -19,6 +19,7 @@ import "./options.test.ts";
 import "./session_memo.test.ts";
 import "./sql_embed.test.ts";
 import "./startup.test.ts";
+import "./statement_batches.test.ts";
 import "./sync_version.test.ts";
 import "./test_database.test.ts";
 import "./workflows.test.ts";

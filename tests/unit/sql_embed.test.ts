@@ -34,6 +34,7 @@ it("every SQL file is embedded, and only placeholders the renderer fills are use
       "sid",
       "sid_charset",
       "sid_collation",
+      "sids",
       "table",
       "user_charset",
       "user_collation",

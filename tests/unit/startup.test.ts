@@ -24,7 +24,7 @@ function deferred<T>() {
 }
 
 function facts(maxAllowedPacket = 64 << 20): ServerFacts {
-  return { server: "mysql", maxAllowedPacket, warnings: [] };
+  return { server: "mysql", maxAllowedPacket, sidComparesLikeJavaScript: true, warnings: [] };
 }
 
 /**

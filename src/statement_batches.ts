@@ -1,0 +1,94 @@
+// Gets and touches that wait for a connection at the same moment go out as one statement each
+// kind: under load the database's cost per statement, not per row, is the ceiling. What each
+// combined statement is, and how each caller gets its own share of the reply.
+import type { Coalescing } from "./database.ts";
+
+/** The most operations one combined statement answers. */
+export const MAX_BATCH = 64;
+
+/**
+ * The most bytes one operation adds to a combined statement: a 255-character id of 4-byte
+ * characters, JSON-escaped at worst (6 bytes for a control character), and its times.
+ */
+const BYTES_PER_OPERATION = 1_600;
+
+/** Room left in a packet for the statement's own text and the protocol's framing. */
+const PACKET_HEADROOM = 16_384;
+
+/** How many operations a combined statement may answer under `maxAllowedPacket`: 1 is none. */
+export function batchLimit(maxAllowedPacket: number): number {
+  const fits = Math.floor((maxAllowedPacket - PACKET_HEADROOM) / BYTES_PER_OPERATION);
+  return Math.max(1, Math.min(MAX_BATCH, fits));
+}
+
+/** A row of get's SELECT, with the id it is for. */
+interface GetRow {
+  sid: string;
+  expires_at: number | string;
+}
+
+/** Seconds since 1970-01-01 UTC of a 'YYYY-MM-DD hh:mm:ss' UTC time. */
+function epochSeconds(sqlDateTime: string): number {
+  return Date.parse(`${sqlDateTime.replace(" ", "T")}Z`) / 1000;
+}
+
+/**
+ * Gets (values: sid, now) as one SELECT of their distinct ids, `getMany(count)`, whose count is
+ * padded to a power of two with the first id again: a few statement texts, each prepared once
+ * per connection. It reads the rows live at the earliest caller's `now`; each caller keeps the
+ * row of its own id that is live at its own. Needs a sid column that compares ids as JavaScript
+ * does, or a row could be given to an id the server counts equal but JavaScript does not.
+ */
+export function getBatches(
+  getMany: (count: number) => string,
+  max: number,
+  onBatch: (size: number) => void,
+): Coalescing {
+  return {
+    max,
+    combine(values) {
+      const sids = [...new Set(values.map(([sid]) => sid))];
+      const now = values.map(([, now]) => now as string).reduce((a, b) => (a < b ? a : b));
+      let count = 2;
+      while (count < sids.length) count *= 2;
+      const padded = [...sids, ...Array(count - sids.length).fill(sids[0])];
+      return { sql: getMany(count), values: [...padded, now] };
+    },
+    share(result, [sid, now]) {
+      const nowSeconds = epochSeconds(now as string);
+      return (result as GetRow[]).filter((row) =>
+        row.sid === sid && Number(row.expires_at) > nowSeconds
+      );
+    },
+    onBatch,
+  };
+}
+
+/**
+ * Touches (values: sid, expired, now) as one CALL of `touchMany` with a JSON array of
+ * `[sid, expired, now]`, one per id (of two touches of one id, the later expiry), in order of id. Each caller's
+ * count is the CALL's, of every row it extended (touch does not use it).
+ */
+export function touchBatches(
+  touchMany: string,
+  max: number,
+  onBatch: (size: number) => void,
+): Coalescing {
+  return {
+    max,
+    combine(values) {
+      const latest = new Map<unknown, unknown[]>();
+      for (const touch of values) {
+        const before = latest.get(touch[0]);
+        if (!before || (before[1] as string) < (touch[1] as string)) latest.set(touch[0], touch);
+      }
+      // In one order of ids, so that two batches lock their rows in the same order.
+      const touches = [...latest.values()].sort((a, b) =>
+        (a[0] as string) < (b[0] as string) ? -1 : 1
+      );
+      return { sql: touchMany, values: [JSON.stringify(touches)] };
+    },
+    share: (result) => result,
+    onBatch,
+  };
+}

@@ -1,0 +1,262 @@
+// Gets and touches that wait for a connection at the same moment go out as one statement of each
+// kind (src/statement_batches.ts, combined in src/database.ts): each caller gets its own result,
+// its own deadline and its own failure under the resend rules of its kind, and a batched touch
+// keeps what a touch keeps (an expired session, a destroyed one's marker). As the app account.
+import assert from "node:assert/strict";
+import diagnosticsChannel from "node:diagnostics_channel";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, test } from "node:test";
+import {
+  type KnexMySQLStore,
+  type KnexMySQLStoreOptions,
+  type OperationTrace,
+  SessionStoreError,
+  TRACING_CHANNEL,
+} from "../mod.ts";
+import { type AppAccount, appAccount } from "./helpers/app_account.ts";
+import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+import { sessionFor } from "./helpers/sessions.ts";
+
+let db: TestDatabase;
+let app: AppAccount;
+const stores: KnexMySQLStore[] = [];
+
+before(async () => {
+  db = await createTestDatabase("batches");
+  app = await appAccount(db);
+});
+after(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  await db.drop();
+});
+
+/** A started store as the app account, on a pool of `connections`: more callers wait. */
+async function storeOn(connections: number, options: KnexMySQLStoreOptions = {}) {
+  const store = app.store({
+    knex: app.knex({ pool: { min: 0, max: connections } }),
+    clearInterval: 0,
+    ...options,
+  });
+  stores.push(store);
+  await store.ready;
+  return store;
+}
+
+/** Seconds until the row of `sid` expires, and whether it is a destroyed session's marker. */
+async function rowOf(sid: string): Promise<{ left: number; destroyed: boolean } | undefined> {
+  const [[row]] = await db.admin.raw(
+    "SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), `expired`) AS left_s, `destroyed` " +
+      "FROM `sessions` WHERE `sid` = ?",
+    [sid],
+  );
+  return row && { left: Number(row.left_s), destroyed: Boolean(row.destroyed) };
+}
+
+/** Ends the session of `sid` behind the store's back: its row expired a minute ago. */
+async function expire(sid: string): Promise<void> {
+  await db.admin.raw(
+    "UPDATE `sessions` SET `expired` = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE `sid` = ?",
+    [sid],
+  );
+}
+
+/** The app account's connections that run a statement now (not the idle ones). */
+async function busyConnections(): Promise<number[]> {
+  const [rows] = await db.admin.raw(
+    "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND <> 'Sleep'",
+    [app.name],
+  );
+  return (rows as { id: number }[]).map((row) => Number(row.id));
+}
+
+async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+): Promise<void> {
+  for (const started = Date.now(); !(await condition());) {
+    if (Date.now() - started > 10_000) throw new Error(`waited 10 s for ${what}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * A connection of root's holding the locks of `statement` (a locking read, or LOCK TABLES)
+ * until `release()`.
+ */
+async function holding(statement: string) {
+  const connection = await db.admin.client.acquireConnection();
+  const run = (sql: string) => db.admin.raw(sql).connection(connection);
+  await run("START TRANSACTION");
+  await run(statement);
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      await run("COMMIT");
+      await run("UNLOCK TABLES");
+      await db.admin.client.releaseConnection(connection);
+    },
+  };
+}
+
+describe("gets waiting for a connection at once", () => {
+  test("go out as a few SELECTs, and each gets its own session or none", async () => {
+    const writer = await storeOn(2);
+    for (let i = 0; i < 40; i++) await writer.set(`g${i}`, sessionFor({ n: i }));
+    await writer.destroy("g7");
+    await expire("g9");
+    const reader = await storeOn(2);
+    // Live, destroyed, expired, missing, and ids differing only in case: each many times over.
+    const ids = Array.from({ length: 300 }, (_, i) => i % 5 === 4 ? `G${i % 40}` : `g${i % 45}`);
+    const got = await Promise.all(ids.map((id) => reader.get(id)));
+    const wrong = ids.filter((id, i) => {
+      const n = Number(id.slice(1));
+      const expected = id.startsWith("g") && n < 40 && n !== 7 && n !== 9 ? n : null;
+      return ((got[i] as { n?: number } | null)?.n ?? null) !== expected;
+    });
+    assert.deepEqual(wrong, []);
+    const { getBatches, batchedGets } = reader.stats();
+    assert.ok(
+      getBatches >= 1 && batchedGets >= 100,
+      `${batchedGets} gets in ${getBatches} SELECTs`,
+    );
+    assert.ok(batchedGets <= getBatches * 64, "at most 64 gets a SELECT");
+  });
+
+  test("whose connection is lost are sent again, each, and each answered", async () => {
+    const writer = await storeOn(1);
+    for (let i = 0; i < 8; i++) await writer.set(`lost${i}`, sessionFor({ n: i }));
+    const reader = await storeOn(1);
+    const resent: string[] = [];
+    reader.on("retry", ({ operation }) => resent.push(operation));
+    const lock = await holding("LOCK TABLES `sessions` WRITE");
+    try {
+      const first = reader.get("lost0"); // alone on the one connection, waiting for the lock
+      await waitFor("the first get", async () => (await busyConnections()).length === 1);
+      const rest = Array.from({ length: 7 }, (_, i) => reader.get(`lost${i + 1}`));
+      await db.admin.raw(`KILL ${(await busyConnections())[0]}`);
+      // The first is sent again; the seven that waited go out as one, and wait for the lock.
+      await waitFor("the batch", () => reader.stats().getBatches === 1);
+      await waitFor("it to be sent", async () => (await busyConnections()).length > 0);
+      for (const id of await busyConnections()) await db.admin.raw(`KILL ${id}`);
+      await waitFor("the resends", () => resent.length >= 8);
+      await lock.release();
+      const got = await Promise.all([first, ...rest]);
+      assert.deepEqual(got.map((session) => (session as { n?: number } | null)?.n), [
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+      ]);
+    } finally {
+      await lock.release();
+    }
+    assert.ok(resent.every((operation) => operation === "get"));
+  });
+
+  test("publish each trace with the size of the batch that answered it", async () => {
+    const writer = await storeOn(1);
+    await writer.set("traced", sessionFor({ n: 1 }));
+    const reader = await storeOn(1);
+    const sizes: (number | undefined)[] = [];
+    const channel = diagnosticsChannel.tracingChannel<OperationTrace, OperationTrace>(
+      TRACING_CHANNEL,
+    );
+    const handlers = {
+      start() {},
+      end() {},
+      asyncStart() {},
+      asyncEnd: (trace: OperationTrace) => sizes.push(trace.batchSize),
+      error() {},
+    };
+    channel.subscribe(handlers);
+    try {
+      await Promise.all(Array.from({ length: 20 }, () => reader.get("traced")));
+    } finally {
+      channel.unsubscribe(handlers);
+    }
+    assert.equal(sizes.length, 20);
+    assert.ok(sizes.includes(1), "the first went alone");
+    assert.ok(sizes.some((size) => (size ?? 0) > 1), `sizes: ${sizes.join(", ")}`);
+    assert.equal(sizes.filter((size) => size === 19).length, 19, "the other 19 went together");
+  });
+});
+
+describe("touches waiting for a connection at once", () => {
+  test("go out as a few CALLs: live sessions extended, expired ones and markers kept", async () => {
+    const writer = await storeOn(2);
+    for (let i = 0; i < 40; i++) await writer.set(`t${i}`, sessionFor({ n: i }));
+    await writer.destroy("t7");
+    await expire("t9");
+    const toucher = await storeOn(2);
+    const hour = 3_600_000;
+    const touches = Array.from({ length: 200 }, (_, i) => {
+      const sid = `t${i % 45}`;
+      // Two touches of t3 at once: the later expiry stays, in whichever order they go.
+      const expiresIn = sid === "t3" && i >= 45 ? hour / 2 : hour;
+      return toucher.touch(sid, sessionFor({ n: i % 45 }, 60_000, expiresIn));
+    });
+    await Promise.all(touches);
+    for (let i = 0; i < 45; i++) {
+      const row = await rowOf(`t${i}`);
+      if (i >= 40) assert.equal(row, undefined, `t${i}: a touch inserts nothing`);
+      else if (i === 7) assert.ok(row?.destroyed && row.left <= 60, `t7 stays a marker`);
+      else if (i === 9) assert.ok(row && row.left < 0, "t9 stays expired");
+      else assert.ok(row && row.left > hour / 1000 - 60, `t${i} extended: ${row?.left} s left`);
+    }
+    const { touchBatches, batchedTouches } = toucher.stats();
+    assert.ok(touchBatches >= 1 && batchedTouches >= 100, `${batchedTouches} in ${touchBatches}`);
+    assert.equal(await toucher.get("t7"), null);
+    assert.equal(await toucher.get("t9"), null);
+  });
+
+  test("each keep their own deadline: one past it fails, one within it gets the reply", async () => {
+    const writer = await storeOn(1);
+    for (const sid of ["w", "x", "y"]) await writer.set(sid, sessionFor({ sid }));
+    const queryTimeout = 1_500;
+    const toucher = await storeOn(1, { queryTimeout });
+    let resent = 0;
+    toucher.on("retry", () => resent++);
+    const lock = await holding("SELECT `sid` FROM `sessions` WHERE `sid` IN ('w', 'x') FOR UPDATE");
+    const later = (sid: string) => sessionFor({ sid }, 60_000, 3_600_000);
+    const outcome = async (sid: string) => {
+      const started = performance.now();
+      const error = await toucher.touch(sid, later(sid)).then(() => undefined, (e) => e);
+      return { error, after: performance.now() - started };
+    };
+    try {
+      // w goes alone and waits for its row; x and y wait for the one connection, 300 ms apart,
+      // then go out as one when w's deadline closes it, and wait for x's row.
+      const w = outcome("w");
+      await sleep(100);
+      const x = outcome("x");
+      await sleep(300);
+      const y = outcome("y");
+      const failed = await Promise.all([w, x]);
+      // Past x's deadline, within y's: the batch's reply comes, and is y's.
+      await lock.release();
+      const answered = await y;
+      for (const [sid, done] of [["w", failed[0]], ["x", failed[1]]] as const) {
+        assert.ok(done.error instanceof SessionStoreError, `${sid}: ${done.error}`);
+        assert.equal(done.error.code, "ERR_TIMEOUT", sid);
+        assert.match(done.error.message, /may or may not have applied the write/, sid);
+        assert.ok(
+          done.after >= queryTimeout && done.after < queryTimeout + 250,
+          `${sid} failed after ${Math.round(done.after)} ms, not at its own deadline`,
+        );
+      }
+      assert.equal(answered.error, undefined, `y, within its deadline: ${answered.error}`);
+      assert.ok(answered.after < queryTimeout);
+      assert.ok(((await rowOf("y"))?.left ?? 0) > 3_000, "y extended");
+      assert.equal(toucher.stats().touchBatches, 1);
+    } finally {
+      await lock.release();
+    }
+    assert.equal(resent, 0, "no touch is sent again after its reply was lost");
+  });
+});

@@ -1,0 +1,67 @@
+// The combined statements of src/statement_batches.ts: what one SELECT or CALL carries for the
+// gets or touches it answers, and each caller's share of the reply. Against the servers, in
+// tests/batched_statements.test.ts.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { batchLimit, getBatches, MAX_BATCH, touchBatches } from "../../src/statement_batches.ts";
+
+const getMany = (count: number) => `SELECT … IN (${Array(count).fill("?").join(", ")}) …`;
+const ignore = () => {};
+
+describe("batchLimit", () => {
+  it("is 64 under the servers' default max_allowed_packet, less under a small one, 1 for none", () => {
+    assert.equal(batchLimit(64 << 20), MAX_BATCH);
+    assert.equal(batchLimit(16 << 20), MAX_BATCH);
+    assert.equal(batchLimit(64 * 1024), 30);
+    assert.equal(batchLimit(1024), 1);
+  });
+});
+
+describe("getBatches", () => {
+  const batches = getBatches(getMany, 64, ignore);
+
+  it("reads each id once, padded to a power of two, live at the earliest caller's time", () => {
+    const { sql, values } = batches.combine([
+      ["a", "2030-01-01 00:00:05"],
+      ["b", "2030-01-01 00:00:03"],
+      ["a", "2030-01-01 00:00:04"],
+    ]);
+    assert.equal(sql, getMany(2));
+    assert.deepEqual(values, ["a", "b", "2030-01-01 00:00:03"]);
+    const five = batches.combine(["a", "b", "c", "d", "e"].map((sid) => [sid, "2030-01-01"]));
+    assert.equal(five.sql, getMany(8));
+    assert.deepEqual(five.values, ["a", "b", "c", "d", "e", "a", "a", "a", "2030-01-01"]);
+  });
+
+  it("gives each caller the row of its own id, if live at its own time", () => {
+    const at = Date.UTC(2030, 0, 1) / 1000;
+    const rows = [
+      { sid: "a", expires_at: at + 5, sess: "A" },
+      { sid: "b", expires_at: String(at + 60), sess: "B" },
+    ];
+    assert.deepEqual(batches.share(rows, ["b", "2030-01-01 00:00:00"]), [rows[1]]);
+    assert.deepEqual(batches.share(rows, ["a", "2030-01-01 00:00:04"]), [rows[0]]);
+    assert.deepEqual(batches.share(rows, ["a", "2030-01-01 00:00:05"]), [], "expired at its time");
+    assert.deepEqual(batches.share(rows, ["A", "2030-01-01 00:00:00"]), [], "another id");
+  });
+});
+
+describe("touchBatches", () => {
+  it("sends each id once with its later expiry, in order of id", () => {
+    const sizes: number[] = [];
+    const batches = touchBatches("CALL `t_touch_many_v3`(?)", 64, (size) => sizes.push(size));
+    const { sql, values } = batches.combine([
+      ["b", "2030-01-01 01:00:00", "2030-01-01 00:00:00"],
+      ["a", "2030-01-01 02:00:00", "2030-01-01 00:00:01"],
+      ["b", "2030-01-01 03:00:00", "2030-01-01 00:00:02"],
+      ["b", "2030-01-01 00:30:00", "2030-01-01 00:00:03"],
+    ]);
+    assert.equal(sql, "CALL `t_touch_many_v3`(?)");
+    assert.deepEqual(JSON.parse(values[0] as string), [
+      ["a", "2030-01-01 02:00:00", "2030-01-01 00:00:01"],
+      ["b", "2030-01-01 03:00:00", "2030-01-01 00:00:02"],
+    ]);
+    batches.onBatch(4);
+    assert.deepEqual(sizes, [4]);
+  });
+});
