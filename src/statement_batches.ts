@@ -27,23 +27,27 @@ interface GetRow {
   expires_at: number | string;
 }
 
-/** Seconds since 1970-01-01 UTC of a 'YYYY-MM-DD hh:mm:ss' UTC time. */
-function epochSeconds(sqlDateTime: string): number {
-  return Date.parse(`${sqlDateTime.replace(" ", "T")}Z`) / 1000;
-}
+/** A reply's rows by id, and whether each has been given to a caller yet. */
+type RowsById = Map<string, { row: GetRow; given: boolean }>;
 
 /**
  * Gets (values: sid, now) as one SELECT of their distinct ids, `getMany(count)`, whose count is
  * padded to a power of two with the first id again: a few statement texts, each prepared once
  * per connection. It reads the rows live at the earliest caller's `now`; each caller keeps the
- * row of its own id that is live at its own. Needs a sid column that compares ids as JavaScript
- * does, or a row could be given to an id the server counts equal but JavaScript does not.
+ * row of its own id that is live at its own. Two callers of one id get a row each, not one
+ * object to share (MySQL's driver parses a JSON column into an object, which an app mutates).
+ * Needs a sid column that compares ids as JavaScript does, or a row could be given to an id the
+ * server counts equal but JavaScript does not.
  */
 export function getBatches(
   getMany: (count: number) => string,
   max: number,
   onBatch: (size: number) => void,
 ): Coalescing {
+  const byReply = new WeakMap<object, RowsById>();
+  // The callers of one batch mostly share their `now`: parsed once.
+  let nowText = "";
+  let nowSeconds = 0;
   return {
     max,
     combine(values) {
@@ -55,10 +59,21 @@ export function getBatches(
       return { sql: getMany(count), values: [...padded, now] };
     },
     share(result, [sid, now]) {
-      const nowSeconds = epochSeconds(now as string);
-      return (result as GetRow[]).filter((row) =>
-        row.sid === sid && Number(row.expires_at) > nowSeconds
-      );
+      const rows = result as GetRow[];
+      let index = byReply.get(rows);
+      if (!index) {
+        index = new Map(rows.map((row) => [row.sid, { row, given: false }]));
+        byReply.set(rows, index);
+      }
+      if (now !== nowText) {
+        nowText = now as string;
+        nowSeconds = Date.parse(`${nowText.replace(" ", "T")}Z`) / 1000;
+      }
+      const found = index.get(sid as string);
+      if (!found || Number(found.row.expires_at) <= nowSeconds) return [];
+      if (found.given) return [structuredClone(found.row)];
+      found.given = true;
+      return [found.row];
     },
     onBatch,
   };

@@ -116,6 +116,10 @@ describe("gets waiting for a connection at once", () => {
       return ((got[i] as { n?: number } | null)?.n ?? null) !== expected;
     });
     assert.deepEqual(wrong, []);
+    // Each caller of one id has its own session, whatever the other does to its copy.
+    const found = got.filter((session) => session !== null);
+    assert.equal(new Set(found).size, found.length, "a session object given to two callers");
+    assert.equal(new Set(found.map((session) => session.cookie)).size, found.length);
     const { getBatches, batchedGets } = reader.stats();
     assert.ok(
       getBatches >= 1 && batchedGets >= 100,

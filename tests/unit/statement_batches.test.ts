@@ -44,6 +44,16 @@ describe("getBatches", () => {
     assert.deepEqual(batches.share(rows, ["a", "2030-01-01 00:00:05"]), [], "expired at its time");
     assert.deepEqual(batches.share(rows, ["A", "2030-01-01 00:00:00"]), [], "another id");
   });
+
+  it("gives two callers of one id a row each, equal but not shared", () => {
+    const at = Date.UTC(2030, 0, 1) / 1000;
+    const rows = [{ sid: "a", expires_at: at + 5, sess: { cart: ["x"] } }];
+    const [first] = batches.share(rows, ["a", "2030-01-01 00:00:00"]) as typeof rows;
+    const [second] = batches.share(rows, ["a", "2030-01-01 00:00:00"]) as typeof rows;
+    assert.deepEqual(second, first);
+    assert.notEqual(second, first);
+    assert.notEqual(second?.sess, first?.sess);
+  });
 });
 
 describe("touchBatches", () => {
