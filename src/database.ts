@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
+import { clearInterval, setImmediate, setInterval } from "node:timers";
 import { closedError, SessionStoreError } from "./errors.ts";
 import { isReadOnlyRefusal } from "./driver_errors.ts";
 import { loginRefusalOf, type LoginTarget } from "./login_refusals.ts";
@@ -10,22 +10,9 @@ import {
   type KnexClient,
   type PoolGauges,
 } from "./knex_client.ts";
-
-/**
- * How statements of one kind that wait for a connection at the same moment go out as one: the
- * store's gets as one SELECT, its touches as one CALL. Only statements already waiting are
- * combined (nothing waits to be combined), and each keeps its own deadline and its own result.
- */
-export interface Coalescing {
-  /** The most statements one combined statement answers. */
-  readonly max: number;
-  /** The combined statement for the values of two or more statements, in order. */
-  combine(values: unknown[][]): { sql: string; values: unknown[] };
-  /** The result the statement with `values` would have had, from the combined one's. */
-  share(result: unknown, values: unknown[]): unknown;
-  /** A combined statement answering `size` statements was sent. */
-  onBatch(size: number): void;
-}
+import { affectedRows, firstResultSet, markUnsent } from "./driver_replies.ts";
+import { probeServer } from "./server_probe.ts";
+import type { Coalescing } from "./statement_batches.ts";
 
 /** Statements sent as one: settled together, unless some pass their deadline first. */
 interface Batch {
@@ -79,19 +66,6 @@ export interface SendOptions {
 
 /** How often deadlines are checked while statements are outstanding. */
 const TICK = 50;
-
-/** Failures before the statement reached the driver: the server cannot have run it. */
-const unsent = new WeakSet<object>();
-
-/** Whether `error` happened before its statement was handed to the driver. */
-export function neverSent(error: unknown): boolean {
-  return typeof error === "object" && error !== null && unsent.has(error);
-}
-
-function markUnsent<T>(error: T): T {
-  if (typeof error === "object" && error !== null) unsent.add(error);
-  return error;
-}
 
 /**
  * Runs statements on connections borrowed from knex's pool. The knex instance stays the
@@ -185,44 +159,10 @@ export class Database {
 
   /**
    * Resolves when the server answers `SELECT 1` on a connection of its own, outside the pool
-   * and the queue, within `timeout` ms: a probe must not wait behind the statements whose
-   * slowness made someone ask, nor count a full pool as a dead server.
+   * and the queue, within `timeout` ms (see probeServer).
    */
-  async probe(timeout: number): Promise<void> {
-    const { driver, connectionSettings } = this.#client;
-    let connection: DriverConnection | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new SessionStoreError("ERR_TIMEOUT", `no answer within ${timeout} ms`)),
-        timeout,
-      );
-      timer.unref();
-    });
-    try {
-      if (driver?.createConnection && connectionSettings) {
-        connection = driver.createConnection(connectionSettings);
-        connection.on?.("error", () => {}); // reported through the query's callback
-        const open = connection;
-        await Promise.race([
-          new Promise<void>((resolve, reject) =>
-            open.query("SELECT 1", [], (error) => (error ? reject(error) : resolve()))
-          ),
-          expired,
-        ]);
-      } else {
-        // A knex whose connection settings come from a function: probe through the pool.
-        await Promise.race([
-          this.#client.acquireConnection().then((borrowed) => {
-            this.#client.releaseConnection(borrowed);
-          }),
-          expired,
-        ]);
-      }
-    } finally {
-      clearTimeout(timer);
-      if (connection) forceClose(connection);
-    }
+  probe(timeout: number): Promise<void> {
+    return probeServer(this.#client, timeout);
   }
 
   /**
@@ -406,23 +346,42 @@ export class Database {
     );
   }
 
+  /**
+   * Sends `job`, with the statements waiting that may be combined with it (see Coalescing);
+   * each gets its share of the reply, or the failure.
+   */
   #send(connection: DriverConnection, job: Job): void {
-    const alike = job.coalescing && this.#waitingAlike(job.coalescing);
-    if (alike) return this.#sendBatch(connection, [job, ...alike], job.coalescing as Coalescing);
-    job.state = "sent";
-    job.connection = connection;
-    job.onSent?.(1);
+    const { coalescing } = job;
+    const alike = coalescing && this.#waitingAlike(coalescing);
+    const jobs = alike ? [job, ...alike] : [job];
+    const batch: Batch | undefined = alike && { jobs, abandoned: false };
+    for (const sent of jobs) {
+      sent.state = "sent";
+      sent.connection = connection;
+      sent.batch = batch;
+      sent.onSent?.(jobs.length);
+    }
+    let { sql, values, prepared } = job;
+    if (batch && coalescing) {
+      coalescing.onBatch(jobs.length);
+      ({ sql, values } = coalescing.combine(jobs.map((one) => one.values)));
+      prepared = true;
+    }
     const done: DriverCallback = (error, result) => {
-      if (job.state !== "sent") return; // past its deadline: the connection went with it
+      // Past its deadline (every one's, for a batch): the connection went with it.
+      if (batch ? batch.abandoned : job.state !== "sent") return;
       // A read-only member (a demoted primary) refused it: a resend must reach the router
       // afresh, which sends new connections to the current primary.
       if (isReadOnlyRefusal(error)) forceClose(connection);
-      this.#settle(job, error ?? undefined, result);
+      for (const one of jobs) {
+        const share = batch && coalescing && !error ? coalescing.share(result, one.values) : result;
+        this.#settle(one, error ?? undefined, share);
+      }
       this.#finished(connection);
     };
     try {
-      if (job.prepared && connection.execute) connection.execute(job.sql, job.values, done);
-      else connection.query(job.sql, job.values, done);
+      if (prepared && connection.execute) connection.execute(sql, values, done);
+      else connection.query(sql, values, done);
     } catch (error) {
       // The driver throws synchronously on some bad input instead of calling back.
       done(markUnsent(error as Error), undefined);
@@ -445,34 +404,6 @@ export class Database {
       this.#waiting.splice(i, 1);
     }
     return alike;
-  }
-
-  /** Sends `jobs` as one statement; each gets its share of the reply, or the failure. */
-  #sendBatch(connection: DriverConnection, jobs: Job[], coalescing: Coalescing): void {
-    const batch: Batch = { jobs, abandoned: false };
-    for (const job of jobs) {
-      job.state = "sent";
-      job.connection = connection;
-      job.batch = batch;
-      job.onSent?.(jobs.length);
-    }
-    coalescing.onBatch(jobs.length);
-    const { sql, values } = coalescing.combine(jobs.map((job) => job.values));
-    const done: DriverCallback = (error, result) => {
-      if (batch.abandoned) return; // every one passed its deadline: the connection went
-      if (isReadOnlyRefusal(error)) forceClose(connection);
-      for (const job of jobs) {
-        if (error) this.#settle(job, error, undefined);
-        else this.#settle(job, undefined, coalescing.share(result, job.values));
-      }
-      this.#finished(connection);
-    };
-    try {
-      if (connection.execute) connection.execute(sql, values, done);
-      else connection.query(sql, values, done);
-    } catch (error) {
-      done(markUnsent(error as Error), undefined);
-    }
   }
 
   /** A statement ended on `connection`: hand it to the next statement, keep it, or return it. */
@@ -510,20 +441,4 @@ export class Database {
     this.#borrowed--;
     this.#client.releaseConnection(connection);
   }
-}
-
-/** The changed rows an OK packet reports (mysql2's ResultSetHeader, mysql's OkPacket). */
-function affectedRows(result: unknown): number {
-  const packet = Array.isArray(result) ? result[result.length - 1] : result;
-  return Number((packet as { affectedRows?: unknown } | undefined)?.affectedRows ?? 0);
-}
-
-/**
- * A SELECT yields its rows; a CALL yields `[rows, okPacket]` when the procedure selects and an
- * OK packet alone when it does not.
- */
-function firstResultSet<Row>(result: unknown): Row[] {
-  if (!Array.isArray(result)) return [];
-  if (result.length > 0 && Array.isArray(result[0])) return result[0] as Row[];
-  return result as Row[];
 }

@@ -1,4 +1,4 @@
-import { neverSent } from "./database.ts";
+import { neverSent } from "./driver_replies.ts";
 import { isConnectionError, isInterrupted, isRolledBack } from "./driver_errors.ts";
 import { clock } from "./clock.ts";
 

@@ -3,6 +3,7 @@ import { ER, errnoOf, isAccessDenied, messageOf } from "./driver_errors.ts";
 import { SessionStoreError } from "./errors.ts";
 import {
   comparesLikeJavaScript,
+  isCaseSensitiveCollation,
   type ServerKind,
   serverKindOf,
   SID_COLLATION,
@@ -87,11 +88,6 @@ async function serverSettings(db: Database): Promise<Connection> {
     account: at < 0 ? row.account : `'${row.account.slice(0, at)}'@'${row.account.slice(at + 1)}'`,
     database: row.db,
   };
-}
-
-/** Whether `collation` compares bytes, so that ids differing only in case stay apart. */
-export function isCaseSensitiveCollation(collation: string): boolean {
-  return collation.endsWith("_bin") || collation === "binary";
 }
 
 interface ColumnRow {

@@ -21,6 +21,11 @@ export const SID_COLLATION: Readonly<Record<ServerKind, string>> = {
   mariadb: "utf8mb4_nopad_bin",
 };
 
+/** Whether `collation` compares bytes, so that ids differing only in case stay apart. */
+export function isCaseSensitiveCollation(collation: string): boolean {
+  return collation.endsWith("_bin") || collation === "binary";
+}
+
 /**
  * Whether a sid column of `collation` tells ids apart exactly as JavaScript's `===` does (byte
  * for byte, NO PAD), so that rows of several ids read at once can be told apart in JavaScript.

@@ -8,7 +8,7 @@ import type { SessionReader } from "./session_reader.ts";
 import type { Statements } from "./sql.ts";
 import { READ, type StatementRunner, SWEEP, WRITE } from "./statement_runner.ts";
 import type { Startup } from "./startup.ts";
-import type { Coalescing } from "./database.ts";
+import type { Coalescing } from "./statement_batches.ts";
 import type { ServerFacts } from "./schema_setup.ts";
 import { batchLimit, getBatches, touchBatches } from "./statement_batches.ts";
 import { expiryOf, toSqlDateTime, withStoredExpiry } from "./time.ts";

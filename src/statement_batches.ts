@@ -1,7 +1,22 @@
 // Gets and touches that wait for a connection at the same moment go out as one statement each
 // kind: under load the database's cost per statement, not per row, is the ceiling. What each
 // combined statement is, and how each caller gets its own share of the reply.
-import type { Coalescing } from "./database.ts";
+
+/**
+ * How statements of one kind that wait for a connection at the same moment go out as one: the
+ * store's gets as one SELECT, its touches as one CALL. Only statements already waiting are
+ * combined (nothing waits to be combined), and each keeps its own deadline and its own result.
+ */
+export interface Coalescing {
+  /** The most statements one combined statement answers. */
+  readonly max: number;
+  /** The combined statement for the values of two or more statements, in order. */
+  combine(values: unknown[][]): { sql: string; values: unknown[] };
+  /** The result the statement with `values` would have had, from the combined one's. */
+  share(result: unknown, values: unknown[]): unknown;
+  /** A combined statement answering `size` statements was sent. */
+  onBatch(size: number): void;
+}
 
 /** The most operations one combined statement answers. */
 export const MAX_BATCH = 64;

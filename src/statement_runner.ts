@@ -1,4 +1,5 @@
-import type { Coalescing, Database, SendOptions } from "./database.ts";
+import type { Database, SendOptions } from "./database.ts";
+import type { Coalescing } from "./statement_batches.ts";
 import { databaseError, isConnectionError, isWriteConflict } from "./driver_errors.ts";
 import { isSetupError, SessionStoreError } from "./errors.ts";
 import type { ConnectionHealth } from "./health.ts";

@@ -1,7 +1,8 @@
 // Which session-table layout a table has: this store's, connect-session-knex's (every major
 // wrote `<sid>`/`sess`/`expired`, differing in types, collation and index), or
 // express-mysql-session's (`session_id`/`expires` in unix seconds/`data`).
-import { isCaseSensitiveCollation, stampedVersion, tableComment } from "../schema_setup.ts";
+import { stampedVersion, tableComment } from "../schema_setup.ts";
+import { isCaseSensitiveCollation } from "../server.ts";
 import type { Connection } from "./admin_connection.ts";
 import { CliError } from "./failures.ts";
 

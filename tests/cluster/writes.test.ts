@@ -5,7 +5,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../../mod.ts";
-import { assertMarkersReplicate, marksOnEveryNode } from "../helpers/cluster_checks.ts";
+import {
+  assertBatchedTouchesFromTwo,
+  assertMarkersReplicate,
+  marksOnEveryNode,
+} from "../helpers/cluster_checks.ts";
 import { sessionFor } from "../helpers/sessions.ts";
 import { type ClusterDatabase, createClusterDatabase, NODE_PORTS } from "./cluster.ts";
 
@@ -83,6 +87,14 @@ describe("writes from several Galera nodes", () => {
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }
+  });
+
+  test("batched touches of the same sessions from two nodes: 0 errors, every node agrees", async (t) => {
+    const { batches, retries } = await assertBatchedTouchesFromTwo(db, [
+      NODE_PORTS[0],
+      NODE_PORTS[1],
+    ]);
+    t.diagnostic(`${batches} batches; ${retries} touches resent after a conflict`);
   });
 
   test("a user logged out everywhere from one node is logged out on every node", async () => {

@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore, type RetryEvent } from "../../mod.ts";
-import { assertMarkersReplicate, marksOnEveryNode } from "../helpers/cluster_checks.ts";
+import {
+  assertBatchedTouchesFromTwo,
+  assertMarkersReplicate,
+  marksOnEveryNode,
+} from "../helpers/cluster_checks.ts";
 import { sessionFor } from "../helpers/sessions.ts";
 import {
   type ClusterDatabase,
@@ -143,18 +147,20 @@ describe("writes on a Group Replication cluster", () => {
     }
   });
 
-  test("multi-primary mode: conflicting writes on two members (errno 3101) are resent", async (t) => {
+  test("multi-primary mode: conflicting writes and batched touches on two members (errno 3101) are resent", async (t) => {
     const admin = db.node(ROUTER_PORT);
     const { primary } = await roles();
     // The owners' table is installed on the primary first: DDL from two members at once in
     // multi-primary mode is not safe.
-    const installer = new KnexMySQLStore({
-      knex: db.connect(ROUTER_PORT),
-      tablename: "by_user",
-      clearInterval: 0,
-    });
-    await installer.ready;
-    await installer.close();
+    for (const tablename of ["by_user", "touched"]) {
+      const installer = new KnexMySQLStore({
+        knex: db.connect(ROUTER_PORT),
+        tablename,
+        clearInterval: 0,
+      });
+      await installer.ready;
+      await installer.close();
+    }
     await admin.raw("SELECT group_replication_switch_to_multi_primary_mode()");
     const stores = NODE_PORTS.slice(0, 2).map((port) =>
       new KnexMySQLStore({ knex: db.connect(port), clearInterval: 0 })
@@ -173,6 +179,9 @@ describe("writes on a Group Replication cluster", () => {
       assert.deepEqual(marks.slice(1), [marks[0], marks[0]], "the members disagree");
       t.diagnostic(`resent after errno: ${JSON.stringify([...errnos])}`);
       assert.ok(errnos.get(3101), "no certification conflict happened: nothing was tested");
+      // Touches of the same sessions from both members, in batches: each conflict resent.
+      const touched = await assertBatchedTouchesFromTwo(db, [NODE_PORTS[0], NODE_PORTS[1]]);
+      t.diagnostic(`${touched.batches} touch batches; ${touched.retries} touches resent`);
       // A log out everywhere on one member, a late save on the other: the markers hold.
       const owners = NODE_PORTS.slice(0, 2).map((port) =>
         new KnexMySQLStore({

@@ -41,29 +41,33 @@ export function urlFor(port: number, database: string): string {
 }
 
 /**
- * A knex instance on one port. With `consistent` (the default) every pooled connection runs
- * the cluster's read-your-writes setting when it is created.
+ * A knex instance on one port, of at most `connections`. With `consistent` (the default) every
+ * pooled connection runs the cluster's read-your-writes setting when it is created.
  */
 function clusterKnex(
   cluster: Cluster,
   port: number,
   database: string,
   consistent = true,
+  connections = 10,
 ): Knex {
   return knex({
     client: "mysql2",
     connection: urlFor(port, database),
     ...(consistent
-      ? everyConnectionRuns(cluster.readYourWrites, 10)
-      : { pool: { min: 0, max: 10 } }),
+      ? everyConnectionRuns(cluster.readYourWrites, connections)
+      : { pool: { min: 0, max: connections } }),
   });
 }
 
 export interface ClusterDatabase {
   name: string;
   cluster: Cluster;
-  /** A new knex instance on `port` (read-your-writes on unless told), destroyed by drop(). */
-  connect(port: number, consistent?: boolean): Knex;
+  /**
+   * A new knex instance on `port` (read-your-writes on unless told; a pool of 10 unless told),
+   * destroyed by drop().
+   */
+  connect(port: number, consistent?: boolean, connections?: number): Knex;
   /** The test's own knex instance on `port` (read-your-writes on), to check what it holds. */
   node(port: number): Knex;
   /** Drops the database and destroys every knex instance made by connect(). */
@@ -77,8 +81,8 @@ export async function createClusterDatabase(
 ): Promise<ClusterDatabase> {
   const name = `kms_${label}_${randomBytes(4).toString("hex")}`;
   const instances: Knex[] = [];
-  const connect = (port: number, consistent = true) => {
-    const instance = clusterKnex(cluster, port, name, consistent);
+  const connect = (port: number, consistent = true, connections = 10) => {
+    const instance = clusterKnex(cluster, port, name, consistent, connections);
     instances.push(instance);
     return instance;
   };

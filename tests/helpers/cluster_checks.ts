@@ -243,3 +243,61 @@ export async function assertMarkersReplicate(
     );
   }
 }
+
+/**
+ * Two app instances on `ports` (the same one twice through a router) touch the same 40 sessions
+ * at once, 300 touches each, 5 runs, each run to a later expiry, on small pools so that the
+ * touches go out in batches. On a cluster, two batches touching the same rows conflict (Galera:
+ * a certification failure, 1213; Group Replication multi-primary: 3101); each touch of a batch the
+ * server rolled back is sent again on its own, so none fails. Every node ends with every
+ * session at the last run's expiry. Resolves to the batches sent and the touches resent.
+ */
+export async function assertBatchedTouchesFromTwo(
+  db: ClusterDatabase,
+  ports: readonly [number, number],
+): Promise<{ batches: number; retries: number }> {
+  const stores = ports.map((port) =>
+    new KnexMySQLStore({
+      knex: db.connect(port, true, 3),
+      tablename: "touched",
+      clearInterval: 0,
+    })
+  );
+  const sids = Array.from({ length: 40 }, (_, i) => `touched-${i}`);
+  try {
+    await Promise.all(stores.map((store) => store.ready));
+    for (const sid of sids) await stores[0]!.set(sid, sessionFor({ sid }));
+    const hour = 3_600_000;
+    for (let run = 1; run <= 5; run++) {
+      const outcomes = await Promise.allSettled(
+        stores.flatMap((store, node) =>
+          Array.from({ length: 300 }, (_, i) => {
+            const sid = sids[(i * 7 + node * 13) % sids.length]!;
+            return store.touch(sid, sessionFor({ sid }, 60_000, run * hour));
+          })
+        ),
+      );
+      const failed = outcomes.filter((outcome) => outcome.status === "rejected");
+      assert.deepEqual(
+        failed.map((outcome) => String((outcome as PromiseRejectedResult).reason)),
+        [],
+        `run ${run}`,
+      );
+    }
+    for (const port of db.cluster.nodePorts) {
+      const rows = await select<{ left_s: number }>(
+        db.node(port),
+        "SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), expired) AS left_s FROM touched",
+      );
+      assert.equal(rows.length, sids.length);
+      for (const row of rows) {
+        assert.ok(Number(row.left_s) > 5 * 3_600 - 120, `node ${port}: ${row.left_s} s left`);
+      }
+    }
+    const batches = stores.reduce((sum, store) => sum + store.stats().touchBatches, 0);
+    assert.ok(batches > 0, "no touches went out together: the test did not test batches");
+    return { batches, retries: stores.reduce((sum, store) => sum + store.stats().retries, 0) };
+  } finally {
+    await Promise.all(stores.map((store) => store.close()));
+  }
+}

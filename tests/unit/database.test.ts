@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
-import { Database, neverSent } from "../../src/database.ts";
+import { Database } from "../../src/database.ts";
+import { neverSent } from "../../src/driver_replies.ts";
 
 type Callback = (error: Error | null, result?: unknown) => void;
 
