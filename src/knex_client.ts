@@ -10,6 +10,10 @@ export interface DriverConnection {
   on?(event: "error", listener: () => void): void;
   /** mysql2's socket: its destroy() only ends the socket politely, which a dead peer ignores. */
   stream?: { destroy?: () => void };
+  /** mariadb's: marks the connection closing at once (its pool then refuses it), then QUITs. */
+  end?(callback?: (error?: unknown) => void): void;
+  /** The mariadb driver's access to its socket (the only one its callback API has). */
+  __tests?: { getSocket?: () => { destroy(): void } | undefined };
 }
 export type DriverCallback = (error: Error | null, result: unknown) => void;
 
@@ -36,6 +40,15 @@ export interface KnexClient {
 /** Closes a connection at once, whatever state its peer is in. */
 export function forceClose(connection: DriverConnection): void {
   try {
+    // The mariadb driver's destroy() KILLs a running statement from a new connection and
+    // leaves that KILL's failure an unhandled rejection (3.5.4), which ends a Node process.
+    // Instead: end() marks it closing at once (so that knex's pool never lends it again), and
+    // its socket is closed, as mysql2's is; the driver fails what was under way.
+    const socket = connection.__tests?.getSocket?.();
+    if (socket && connection.end) {
+      connection.end(() => {});
+      return socket.destroy();
+    }
     connection.destroy();
     connection.stream?.destroy?.();
   } catch {
