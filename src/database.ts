@@ -56,14 +56,6 @@ export interface DatabaseOptions {
   onSlow: () => void;
 }
 
-/** What a statement may say of itself beyond its text and values. */
-export interface SendOptions {
-  /** Set: it may go out with others of its kind waiting at the same time. */
-  coalescing?: Coalescing;
-  /** Told, once it is sent, how many statements went out with it (1: alone). */
-  onSent?: (batchSize: number) => void;
-}
-
 /** How often deadlines are checked while statements are outstanding. */
 const TICK = 50;
 
@@ -110,7 +102,7 @@ export class Database {
   /** Runs one statement through the text protocol: DDL cannot be prepared. */
   query(sql: string, values: unknown[] = [], timeout = this.#options.timeout): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      this.#enqueue({ sql, values, prepared: false }, timeout, resolve, reject)
+      this.#enqueue(sql, values, false, timeout, resolve, reject)
     );
   }
 
@@ -124,14 +116,19 @@ export class Database {
     sql: string,
     values: unknown[],
     timeout = this.#options.timeout,
-    options: SendOptions = {},
+    coalescing?: Coalescing,
+    onSent?: (batchSize: number) => void,
   ): Promise<Row[]> {
     return new Promise((resolve, reject) =>
       this.#enqueue(
-        { sql, values, prepared: true, ...options },
+        sql,
+        values,
+        true,
         timeout,
         (result) => resolve(firstResultSet<Row>(result)),
         reject,
+        coalescing,
+        onSent,
       )
     );
   }
@@ -145,14 +142,19 @@ export class Database {
     sql: string,
     values: unknown[],
     timeout = this.#options.timeout,
-    options: SendOptions = {},
+    coalescing?: Coalescing,
+    onSent?: (batchSize: number) => void,
   ): Promise<number> {
     return new Promise((resolve, reject) =>
       this.#enqueue(
-        { sql, values, prepared: true, ...options },
+        sql,
+        values,
+        true,
         timeout,
         (result) => resolve(affectedRows(result)),
         reject,
+        coalescing,
+        onSent,
       )
     );
   }
@@ -179,19 +181,23 @@ export class Database {
   }
 
   #enqueue(
-    statement: { sql: string; values: unknown[]; prepared: boolean } & SendOptions,
+    sql: string,
+    values: unknown[],
+    prepared: boolean,
     timeout: number,
     resolve: (result: unknown) => void,
     reject: (error: unknown) => void,
+    coalescing?: Coalescing,
+    onSent?: (batchSize: number) => void,
   ): void {
     if (this.#closed) return reject(markUnsent(closedError()));
     const started = performance.now();
     const job: Job = {
-      sql: statement.sql,
-      values: statement.values,
-      prepared: statement.prepared,
-      coalescing: statement.coalescing,
-      onSent: statement.onSent,
+      sql,
+      values,
+      prepared,
+      coalescing,
+      onSent,
       resolve,
       reject,
       started,

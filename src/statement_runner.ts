@@ -1,4 +1,4 @@
-import type { Database, SendOptions } from "./database.ts";
+import type { Database } from "./database.ts";
 import type { Coalescing } from "./statement_batches.ts";
 import { databaseError, isConnectionError, isWriteConflict } from "./driver_errors.ts";
 import { isSetupError, SessionStoreError } from "./errors.ts";
@@ -23,15 +23,15 @@ export const SWEEP: Resendable = (error) => isTransientError(error) && !isWriteC
 const UNKNOWN_OUTCOME = "the server may or may not have applied the write, and it was not " +
   "sent again, as a late copy could undo a later write";
 
-/** How a statement is sent: counted into its operation's trace, which learns its batch's size. */
-function sendOptions(sql: string, coalescing: Coalescing | undefined): SendOptions {
+/**
+ * Counts a statement into its operation's trace, if it is traced, and returns what tells that
+ * trace the size of the batch the statement went out with.
+ */
+function traced(sql: string): ((batchSize: number) => void) | undefined {
   const trace = statementSent(sql);
-  return {
-    coalescing,
-    onSent: trace && ((batchSize) => {
-      trace.batchSize = batchSize;
-    }),
-  };
+  return trace && ((batchSize) => {
+    trace.batchSize = batchSize;
+  });
 }
 
 /** Whether `error` is a deadline the database layer enforced (no reply, or no connection). */
@@ -81,7 +81,7 @@ export class StatementRunner {
     const { db } = this.#options;
     return this.#send(
       operation,
-      (msLeft) => db.execute<Row>(sql, values, msLeft, sendOptions(sql, coalescing)),
+      (msLeft) => db.execute<Row>(sql, values, msLeft, coalescing, traced(sql)),
       resendable,
     );
   }
@@ -97,7 +97,7 @@ export class StatementRunner {
     const { db } = this.#options;
     return this.#send(
       operation,
-      (msLeft) => db.write(sql, values, msLeft, sendOptions(sql, coalescing)),
+      (msLeft) => db.write(sql, values, msLeft, coalescing, traced(sql)),
       resendable,
     );
   }
