@@ -12,7 +12,7 @@ import {
 } from "./knex_client.ts";
 import { affectedRows, firstResultSet, markUnsent } from "./driver_replies.ts";
 import { probeServer } from "./server_probe.ts";
-import type { Coalescing } from "./statement_batches.ts";
+import { type Coalescing, takeAlike } from "./statement_batches.ts";
 
 /** Statements sent as one: settled together, unless some pass their deadline first. */
 interface Batch {
@@ -358,7 +358,7 @@ export class Database {
    */
   #send(connection: DriverConnection, job: Job): void {
     const { coalescing } = job;
-    const alike = coalescing && this.#waitingAlike(coalescing);
+    const alike = coalescing && takeAlike(this.#waiting, job);
     const jobs = alike ? [job, ...alike] : [job];
     const batch: Batch | undefined = alike && { jobs, abandoned: false };
     for (const sent of jobs) {
@@ -392,24 +392,6 @@ export class Database {
       // The driver throws synchronously on some bad input instead of calling back.
       done(markUnsent(error as Error), undefined);
     }
-  }
-
-  /**
-   * Takes from the queue the statements that may be combined with one of `coalescing`, up to
-   * its max with that one; undefined when none waits (it goes alone, as ever).
-   */
-  #waitingAlike(coalescing: Coalescing): Job[] | undefined {
-    let alike: Job[] | undefined;
-    for (let i = 0; i < this.#waiting.length && (alike?.length ?? 0) < coalescing.max - 1;) {
-      const job = this.#waiting[i] as Job;
-      if (job.coalescing !== coalescing) {
-        i++;
-        continue;
-      }
-      (alike ??= []).push(job);
-      this.#waiting.splice(i, 1);
-    }
-    return alike;
   }
 
   /** A statement ended on `connection`: hand it to the next statement, keep it, or return it. */

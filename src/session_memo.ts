@@ -33,17 +33,30 @@ const MAX_AGE_JITTER = 1_000;
  */
 function cookieSettings(cookie: unknown): CookieSettings | undefined {
   if (typeof cookie !== "object" || cookie === null) return undefined;
-  let data: Record<string, unknown>;
   try {
-    data = JSON.parse(JSON.stringify(cookie)); // a Cookie's toJSON; Dates as text
+    // A Cookie's toJSON gives its settings as a plain object; nothing is copied (every touch
+    // asks, so this is on the hot path): the pairs are serialized as they are read.
+    const data = typeof (cookie as { toJSON?: unknown }).toJSON === "function"
+      ? (cookie as { toJSON(): unknown }).toJSON()
+      : cookie;
+    if (typeof data !== "object" || data === null) return undefined;
+    const record = data as Record<string, unknown>;
+    const { originalMaxAge } = record;
+    // What a JSON round trip (the stored row) keeps: no undefined, function or symbol value.
+    const others = Object.keys(record).filter((key) =>
+      key !== "originalMaxAge" && key !== "expires" && isJsonValue(record[key])
+    ).sort();
+    return {
+      originalMaxAge: typeof originalMaxAge === "number" ? originalMaxAge : null,
+      others: JSON.stringify(others.map((key) => [key, record[key]])),
+    };
   } catch {
-    return undefined;
+    return undefined; // a toJSON or a value's toJSON that throws: no settings to compare
   }
-  const { originalMaxAge, expires: _, ...others } = data;
-  return {
-    originalMaxAge: typeof originalMaxAge === "number" ? originalMaxAge : null,
-    others: JSON.stringify(Object.keys(others).sort().map((key) => [key, others[key]])),
-  };
+}
+
+function isJsonValue(value: unknown): boolean {
+  return value !== undefined && typeof value !== "function" && typeof value !== "symbol";
 }
 
 function sameSettings(a: CookieSettings | undefined, b: CookieSettings | undefined): boolean {

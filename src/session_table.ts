@@ -10,7 +10,13 @@ import { READ, type StatementRunner, SWEEP, WRITE } from "./statement_runner.ts"
 import type { Startup } from "./startup.ts";
 import type { Coalescing } from "./statement_batches.ts";
 import type { ServerFacts } from "./schema_setup.ts";
-import { batchLimit, getBatches, touchBatches } from "./statement_batches.ts";
+import {
+  batchLimit,
+  getBatches,
+  setBatchBytes,
+  setBatches,
+  touchBatches,
+} from "./statement_batches.ts";
 import { expiryOf, toSqlDateTime, withStoredExpiry } from "./time.ts";
 import type { UserSessions } from "./user_sessions.ts";
 import { clock } from "./clock.ts";
@@ -33,16 +39,21 @@ export interface StoreStats {
   getBatches: number;
   /** Gets answered by those SELECTs. */
   batchedGets: number;
+  /** CALLs that saved the sessions of several saves waiting for a connection at once. */
+  setBatches: number;
+  /** Saves made by those CALLs. */
+  batchedSets: number;
   /** CALLs that extended the sessions of several touches waiting for a connection at once. */
   touchBatches: number;
   /** Touches made by those CALLs. */
   batchedTouches: number;
 }
 
-/** How gets and touches go out together, for the server facts they were made for. */
+/** How gets, saves and touches go out together, for the server facts they were made for. */
 interface StatementBatches {
   facts: ServerFacts;
   gets: Coalescing | undefined;
+  sets: Coalescing | undefined;
   touches: Coalescing | undefined;
 }
 
@@ -54,6 +65,8 @@ export function noStats(): StoreStats {
     sweepConflicts: 0,
     getBatches: 0,
     batchedGets: 0,
+    setBatches: 0,
+    batchedSets: 0,
     touchBatches: 0,
     batchedTouches: 0,
   };
@@ -91,7 +104,7 @@ export class SessionTable {
   readonly #memo: SessionTableOptions["memo"];
   readonly #startup: SessionTableOptions["startup"];
   readonly #stats: SessionTableOptions["stats"];
-  /** How gets and touches go out together, for the server facts they were made for. */
+  /** How gets, saves and touches go out together, for the server facts they were made for. */
   #batches: StatementBatches | undefined;
 
   constructor(options: SessionTableOptions) {
@@ -128,21 +141,29 @@ export class SessionTable {
   }
 
   /**
-   * How gets and touches waiting at once go out as one statement each, once the server is
-   * known: none where max_allowed_packet leaves no room for more than one; gets not where the sid
-   * column compares ids otherwise than JavaScript (case-insensitive, PAD SPACE).
+   * How gets, saves and touches waiting at once go out as one statement each, once the server
+   * is known: none where max_allowed_packet leaves no room for more than one; gets and saves not
+   * where the sid column compares ids otherwise than JavaScript (case-insensitive, PAD SPACE):
+   * a row could be given to another id, or of two saves of one row the wrong one kept.
    */
   #batchesFor(facts: ServerFacts | undefined): StatementBatches | undefined {
     if (!facts) return undefined;
     if (this.#batches?.facts !== facts) {
       const max = batchLimit(facts.maxAllowedPacket);
+      const byId = max > 1 && facts.sidComparesLikeJavaScript;
       const stats = this.#stats;
       this.#batches = {
         facts,
-        gets: max > 1 && facts.sidComparesLikeJavaScript
+        gets: byId
           ? getBatches(this.#sql.getMany, max, (size) => {
             stats.getBatches++;
             stats.batchedGets += size;
+          })
+          : undefined,
+        sets: byId
+          ? setBatches(this.#sql.setMany, max, setBatchBytes(facts.maxAllowedPacket), (size) => {
+            stats.setBatches++;
+            stats.batchedSets += size;
           })
           : undefined,
         touches: max > 1
@@ -160,20 +181,20 @@ export class SessionTable {
     checkSid(sid);
     const json = encodeSession(session);
     const expires = expiryOf(session, clock.now(), this.#options.ttl);
-    const { maxAllowedPacket } = this.#startup.facts ??
-      await this.#startup.started();
+    const facts = this.#startup.facts ?? await this.#startup.started();
     const found = this.#owners.ownerOf(session);
     const owner = typeof found === "object" && found !== null ? await found : found;
     // Sealed with its owner: a row whose user_id is changed or erased no longer opens.
     const stored = this.#cipher ? await this.#cipher.seal(json, sid, owner) : json;
-    checkPacketSize(stored, sid, maxAllowedPacket);
+    checkPacketSize(stored, sid, facts.maxAllowedPacket);
     // A destroyed session's marker stays: the procedure does not save over it.
-    await this.#runner.write("set", this.#sql.set, [
-      sid,
-      stored,
-      toSqlDateTime(expires),
-      owner,
-    ], WRITE);
+    await this.#runner.write(
+      "set",
+      this.#sql.set,
+      [sid, stored, toSqlDateTime(expires), owner],
+      WRITE,
+      this.#batchesFor(facts)?.sets,
+    );
     this.#memo.remember(sid, expires, session.cookie);
   }
 

@@ -33,6 +33,7 @@ export interface ParameterTypes {
 /** The procedures of one schema version, in the order the install creates them. */
 export const PROCEDURES = [
   "set",
+  "set_many",
   "touch",
   "touch_many",
   "destroy",
@@ -78,6 +79,8 @@ export interface Statements {
   sessionsOf: string;
   countOf: string;
   set: string;
+  /** The CALL making several saves at once, with a JSON array (sql/procedures/set_many.sql). */
+  setMany: string;
   touch: string;
   /** The CALL making several touches at once, with a JSON array (sql/procedures/touch_many.sql). */
   touchMany: string;
@@ -101,6 +104,7 @@ export function statements(names: SchemaNames): Statements {
     sessionsOf: query("queries/sessions_of"),
     countOf: query("queries/count_of"),
     set: call("set", 4),
+    setMany: call("set_many", 1),
     touch: call("touch", 3),
     touchMany: call("touch_many", 1),
     destroy: call("destroy", 1),

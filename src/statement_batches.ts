@@ -1,6 +1,7 @@
-// Gets and touches that wait for a connection at the same moment go out as one statement each
-// kind: under load the database's cost per statement, not per row, is the ceiling. What each
-// combined statement is, and how each caller gets its own share of the reply.
+// Gets, saves and touches that wait for a connection at the same moment go out as one statement
+// each kind: under load the database's cost per statement, not per row, is the ceiling. What
+// each combined statement is, which waiting statements it takes, and how each caller gets its
+// own share of the reply.
 
 /**
  * How statements of one kind that wait for a connection at the same moment go out as one: the
@@ -10,6 +11,12 @@
 export interface Coalescing {
   /** The most statements one combined statement answers. */
   readonly max: number;
+  /**
+   * The most bytes one combined statement may carry, with `bytes` what one statement's values
+   * add at most; unbounded (but for `max`) without them.
+   */
+  readonly maxBytes?: number;
+  bytes?(values: unknown[]): number;
   /** The combined statement for the values of two or more statements, in order. */
   combine(values: unknown[][]): { sql: string; values: unknown[] };
   /** The result the statement with `values` would have had, from the combined one's. */
@@ -20,6 +27,9 @@ export interface Coalescing {
 
 /** The most operations one combined statement answers. */
 export const MAX_BATCH = 64;
+
+/** The most bytes of sessions one combined save carries: a larger session goes alone. */
+const MAX_SET_BATCH_BYTES = 512 * 1024;
 
 /**
  * The most bytes one operation adds to a combined statement: a 255-character id of 4-byte
@@ -34,6 +44,42 @@ const PACKET_HEADROOM = 16_384;
 export function batchLimit(maxAllowedPacket: number): number {
   const fits = Math.floor((maxAllowedPacket - PACKET_HEADROOM) / BYTES_PER_OPERATION);
   return Math.max(1, Math.min(MAX_BATCH, fits));
+}
+
+/** What `takeAlike` picks from: a waiting statement and how it may be combined. */
+interface Combinable {
+  coalescing: Coalescing | undefined;
+  values: unknown[];
+}
+
+/**
+ * Takes from `queue`, in order, the statements that may go out with `first` (of the same
+ * Coalescing), up to its `max` and `maxBytes` with `first`: undefined when none may (it goes
+ * alone, as ever). One too large for what is left ends the batch: it and those after it wait
+ * for the next statement, so that a later save of an id never goes out before an earlier one.
+ */
+export function takeAlike<T extends Combinable>(queue: T[], first: T): T[] | undefined {
+  const coalescing = first.coalescing as Coalescing;
+  const { max, maxBytes = Infinity } = coalescing;
+  let bytes = coalescing.bytes?.(first.values) ?? 0;
+  let alike: T[] | undefined;
+  for (let i = 0; i < queue.length && (alike?.length ?? 0) < max - 1;) {
+    const job = queue[i] as T;
+    if (job.coalescing !== coalescing) {
+      i++;
+      continue;
+    }
+    bytes += coalescing.bytes?.(job.values) ?? 0;
+    if (bytes > maxBytes) break;
+    (alike ??= []).push(job);
+    queue.splice(i, 1);
+  }
+  return alike;
+}
+
+/** The most bytes of sessions a combined save may carry under `maxAllowedPacket`. */
+export function setBatchBytes(maxAllowedPacket: number): number {
+  return Math.min(MAX_SET_BATCH_BYTES, maxAllowedPacket - PACKET_HEADROOM);
 }
 
 /** A row of get's SELECT, with the id it is for. */
@@ -117,6 +163,41 @@ export function touchBatches(
         (a[0] as string) < (b[0] as string) ? -1 : 1
       );
       return { sql: touchMany, values: [JSON.stringify(touches)] };
+    },
+    share: (result) => result,
+    onBatch,
+  };
+}
+
+/**
+ * Saves (values: sid, sess, expired, owner; sess a session's JSON text) as one CALL of
+ * `setMany` with a JSON array of `[sid, sess, expired, owner]`, the session as a JSON document
+ * in it (not a string holding one: no second escaping), one per id (of two saves of one id,
+ * the later: it is what a server running them in turn would keep), in order of id. At most
+ * `maxBytes` of them, each counted at 3 bytes a UTF-16 unit (UTF-8's most) and its id and owner
+ * at their most. Each caller's count is the CALL's (set does not use it).
+ */
+export function setBatches(
+  setMany: string,
+  max: number,
+  maxBytes: number,
+  onBatch: (size: number) => void,
+): Coalescing {
+  return {
+    max,
+    maxBytes,
+    bytes: ([, sess]) => (sess as string).length * 3 + 2 * BYTES_PER_OPERATION,
+    combine(values) {
+      const latest = new Map<unknown, unknown[]>();
+      for (const save of values) latest.set(save[0], save);
+      // In one order of ids, so that two batches lock their rows in the same order.
+      const items = [...latest.values()].sort((a, b) =>
+        (a[0] as string) < (b[0] as string) ? -1 : 1
+      )
+        .map(([sid, sess, expired, owner]) =>
+          `[${JSON.stringify(sid)},${sess},${JSON.stringify(expired)},${JSON.stringify(owner)}]`
+        );
+      return { sql: setMany, values: [`[${items.join(",")}]`] };
     },
     share: (result) => result,
     onBatch,

@@ -41,7 +41,7 @@ export interface OperationTrace {
   statements: number;
   /**
    * How many operations the last statement sent answered: 1 when it went alone, more when gets
-   * (or touches) waiting for a connection at the same moment went out as one; undefined when
+   * (saves, touches) waiting for a connection at the same moment went out as one; undefined when
    * none was sent.
    */
   batchSize: number | undefined;

@@ -1,8 +1,10 @@
-// Gets and touches that wait for a connection at the same moment go out as one statement of each
-// kind (src/statement_batches.ts, combined in src/database.ts): each caller gets its own result,
-// its own deadline and its own failure under the resend rules of its kind, and a batched touch
-// keeps what a touch keeps (an expired session, a destroyed one's marker). As the app account.
+// Gets, saves and touches that wait for a connection at the same moment go out as one statement
+// of each kind (src/statement_batches.ts, combined in src/database.ts): each caller gets its own
+// result, its own deadline and its own failure under the resend rules of its kind, and a batched
+// write keeps what the write keeps (an expired session, a destroyed one's marker; of two saves of
+// one id, the later). As the app account.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import diagnosticsChannel from "node:diagnostics_channel";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
@@ -219,48 +221,124 @@ describe("touches waiting for a connection at once", () => {
     assert.equal(await toucher.get("t9"), null);
   });
 
-  test("each keep their own deadline: one past it fails, one within it gets the reply", async () => {
-    const writer = await storeOn(1);
-    for (const sid of ["w", "x", "y"]) await writer.set(sid, sessionFor({ sid }));
-    const queryTimeout = 1_500;
-    const toucher = await storeOn(1, { queryTimeout });
-    let resent = 0;
-    toucher.on("retry", () => resent++);
-    const lock = await holding("SELECT `sid` FROM `sessions` WHERE `sid` IN ('w', 'x') FOR UPDATE");
-    const later = (sid: string) => sessionFor({ sid }, 60_000, 3_600_000);
-    const outcome = async (sid: string) => {
-      const started = performance.now();
-      const error = await toucher.touch(sid, later(sid)).then(() => undefined, (e) => e);
-      return { error, after: performance.now() - started };
-    };
-    try {
-      // w goes alone and waits for its row; x and y wait for the one connection, 300 ms apart,
-      // then go out as one when w's deadline closes it, and wait for x's row.
-      const w = outcome("w");
-      await sleep(100);
-      const x = outcome("x");
-      await sleep(300);
-      const y = outcome("y");
-      const failed = await Promise.all([w, x]);
-      // Past x's deadline, within y's: the batch's reply comes, and is y's.
-      await lock.release();
-      const answered = await y;
-      for (const [sid, done] of [["w", failed[0]], ["x", failed[1]]] as const) {
-        assert.ok(done.error instanceof SessionStoreError, `${sid}: ${done.error}`);
-        assert.equal(done.error.code, "ERR_TIMEOUT", sid);
-        assert.match(done.error.message, /may or may not have applied the write/, sid);
-        assert.ok(
-          done.after >= queryTimeout && done.after < queryTimeout + 250,
-          `${sid} failed after ${Math.round(done.after)} ms, not at its own deadline`,
-        );
-      }
-      assert.equal(answered.error, undefined, `y, within its deadline: ${answered.error}`);
-      assert.ok(answered.after < queryTimeout);
-      assert.ok(((await rowOf("y"))?.left ?? 0) > 3_000, "y extended");
-      assert.equal(toucher.stats().touchBatches, 1);
-    } finally {
-      await lock.release();
+  test("each keep their own deadline: one past it fails, one within it gets the reply", () =>
+    eachKeepsItsDeadline("touch"));
+});
+
+/**
+ * Writes of `kind` to w, x and y, whose deadline is 1.5 s: w goes alone and waits for its
+ * locked row; x and y wait for the one connection, 300 ms apart, then go out as one when w's
+ * deadline closes it, and wait for x's locked row. w and x fail at their own deadlines (the
+ * write may or may not have applied, and is not resent); the batch's reply comes within y's.
+ */
+async function eachKeepsItsDeadline(kind: "touch" | "set") {
+  const writer = await storeOn(1);
+  const [w, x, y] = [`${kind}-w`, `${kind}-x`, `${kind}-y`];
+  for (const sid of [w, x, y]) await writer.set(sid, sessionFor({ sid }));
+  const queryTimeout = 1_500;
+  const store = await storeOn(1, { queryTimeout });
+  let resent = 0;
+  store.on("retry", () => resent++);
+  const lock = await holding(
+    `SELECT \`sid\` FROM \`sessions\` WHERE \`sid\` IN ('${w}', '${x}') FOR UPDATE`,
+  );
+  const outcome = async (sid: string) => {
+    const started = performance.now();
+    const later = sessionFor({ sid }, 60_000, 3_600_000);
+    const error = await store[kind](sid, later).then(() => undefined, (e) => e);
+    return { error, after: performance.now() - started };
+  };
+  try {
+    const first = outcome(w);
+    await sleep(100);
+    const second = outcome(x);
+    await sleep(300);
+    const third = outcome(y);
+    const failed = await Promise.all([first, second]);
+    // Past x's deadline, within y's: the batch's reply comes, and is y's.
+    await lock.release();
+    const answered = await third;
+    for (const [sid, done] of [[w, failed[0]], [x, failed[1]]] as const) {
+      assert.ok(done.error instanceof SessionStoreError, `${sid}: ${done.error}`);
+      assert.equal(done.error.code, "ERR_TIMEOUT", sid);
+      assert.match(done.error.message, /may or may not have applied the write/, sid);
+      assert.ok(
+        done.after >= queryTimeout && done.after < queryTimeout + 250,
+        `${sid} failed after ${Math.round(done.after)} ms, not at its own deadline`,
+      );
     }
-    assert.equal(resent, 0, "no touch is sent again after its reply was lost");
+    assert.equal(answered.error, undefined, `y, within its deadline: ${answered.error}`);
+    assert.ok(answered.after < queryTimeout);
+    assert.ok(((await rowOf(y))?.left ?? 0) > 3_000, "y written");
+    const stats = store.stats();
+    assert.equal(kind === "set" ? stats.setBatches : stats.touchBatches, 1);
+  } finally {
+    await lock.release();
+  }
+  assert.equal(resent, 0, `no ${kind} is sent again after its reply was lost`);
+}
+
+for (const encrypted of [false, true]) {
+  describe(`saves waiting for a connection at once${encrypted ? ", sealed" : ""}`, () => {
+    const sealing = encrypted ? { encryption: { keys: [randomBytes(32).toString("base64")] } } : {};
+    const options = {
+      userId: (session: { user?: string }) => session.user ?? null,
+      ...sealing,
+    } as KnexMySQLStoreOptions;
+
+    test("go out as a few CALLs: each id's later save kept, a marker kept, owners as saved", async () => {
+      const prefix = encrypted ? "e" : "p";
+      const saver = await storeOn(1, options);
+      await saver.set(`${prefix}-gone`, sessionFor({ user: "u0" }));
+      await saver.destroy(`${prefix}-gone`);
+      // 300 saves of 50 ids and of the destroyed one, in the order they are made; one connection,
+      // so the batches run in turn: of each id's saves, the last made is the one kept.
+      const saves = Array.from({ length: 300 }, (_, i) => {
+        const sid = i % 51 === 50 ? `${prefix}-gone` : `${prefix}${i % 51}`;
+        return saver.set(sid, sessionFor({ i, user: `u${i % 3}` }));
+      });
+      await Promise.all(saves);
+      const last = new Map<string, number>();
+      for (let i = 0; i < 300; i++) if (i % 51 !== 50) last.set(`${prefix}${i % 51}`, i);
+      const reader = await storeOn(2, sealing as KnexMySQLStoreOptions);
+      for (const [sid, i] of last) {
+        const got = await reader.get(sid) as { i?: number; user?: string } | null;
+        assert.deepEqual([got?.i, got?.user], [i, `u${i % 3}`], sid);
+      }
+      assert.equal(await reader.get(`${prefix}-gone`), null, "the marker stays");
+      assert.equal((await rowOf(`${prefix}-gone`))?.destroyed, true);
+      const owned = (await saver.sessionsOf("u1")).map(({ id }) => id).sort();
+      const expected = [...last].filter(([, i]) => i % 3 === 1).map(([sid]) => sid).sort();
+      assert.deepEqual(owned, expected);
+      if (encrypted) {
+        const [[row]] = await db.admin.raw("SELECT `sess` FROM `sessions` WHERE `sid` = ?", [
+          `${prefix}1`,
+        ]);
+        const text = typeof row.sess === "string" ? row.sess : JSON.stringify(row.sess);
+        assert.doesNotMatch(text, /"user"/, "sealed");
+      }
+      const { setBatches, batchedSets } = saver.stats();
+      assert.ok(setBatches >= 1 && batchedSets >= 200, `${batchedSets} saves in ${setBatches}`);
+    });
+  });
+}
+
+describe("saves waiting for a connection at once", () => {
+  test("each keep their own deadline: one past it fails, one within it gets the reply", () =>
+    eachKeepsItsDeadline("set"));
+
+  test("a session too large for what a batch may carry goes alone", async () => {
+    const saver = await storeOn(1);
+    const large = (n: number) => sessionFor({ n, blob: "x".repeat(200_000) });
+    await Promise.all([
+      saver.set("large0", large(0)),
+      saver.set("large1", large(1)),
+      saver.set("large2", large(2)),
+    ]);
+    // Each counts at 600 KB (3 bytes a unit at most), over the 512 KiB of a batch.
+    assert.equal(saver.stats().setBatches, 0);
+    for (const n of [0, 1, 2]) {
+      assert.equal(((await saver.get(`large${n}`)) as { n?: number } | null)?.n, n);
+    }
   });
 });

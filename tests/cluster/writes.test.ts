@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KnexMySQLStore } from "../../mod.ts";
 import {
-  assertBatchedTouchesFromTwo,
+  assertBatchedWritesFromTwo,
   assertMarkersReplicate,
   marksOnEveryNode,
 } from "../helpers/cluster_checks.ts";
@@ -89,13 +89,13 @@ describe("writes from several Galera nodes", () => {
     }
   });
 
-  test("batched touches of the same sessions from two nodes: 0 errors, every node agrees", async (t) => {
-    const { batches, retries } = await assertBatchedTouchesFromTwo(db, [
-      NODE_PORTS[0],
-      NODE_PORTS[1],
-    ]);
-    t.diagnostic(`${batches} batches; ${retries} touches resent after a conflict`);
-  });
+  for (const [kind, writes] of [["touch", "touches"], ["set", "saves"]] as const) {
+    test(`batched ${writes} of the same sessions from two nodes: 0 errors, every node agrees`, async (t) => {
+      const ports = [NODE_PORTS[0], NODE_PORTS[1]] as const;
+      const { batches, retries } = await assertBatchedWritesFromTwo(db, ports, kind);
+      t.diagnostic(`${batches} batches; ${retries} ${writes} resent after a conflict`);
+    });
+  }
 
   test("a user logged out everywhere from one node is logged out on every node", async () => {
     const stores = NODE_PORTS.map((port) =>

@@ -245,25 +245,24 @@ export async function assertMarkersReplicate(
 }
 
 /**
- * Two app instances on `ports` (the same one twice through a router) touch the same 40 sessions
- * at once, 300 touches each, 5 runs, each run to a later expiry, on small pools so that the
- * touches go out in batches. On a cluster, two batches touching the same rows conflict (Galera:
- * a certification failure, 1213; Group Replication multi-primary: 3101); each touch of a batch the
- * server rolled back is sent again on its own, so none fails. Every node ends with every
- * session at the last run's expiry. Resolves to the batches sent and the touches resent.
+ * Two stores on two members write (`kind`: touch or save) the same 40 sessions, 300 writes each
+ * per run, 5 runs, on pools of 3 connections so that the writes go out in batches. On a
+ * cluster, two batches writing the same rows conflict (Galera: a certification failure, 1213;
+ * Group Replication multi-primary: 3101); each write of a batch the server rolled back is sent
+ * again on its own, so none fails. Every node ends with every session at the last run's expiry
+ * (and, for saves, the same data: the last run's). Resolves to the batches sent and the writes
+ * resent.
  */
-export async function assertBatchedTouchesFromTwo(
+export async function assertBatchedWritesFromTwo(
   db: ClusterDatabase,
   ports: readonly [number, number],
+  kind: "touch" | "set",
 ): Promise<{ batches: number; retries: number }> {
+  const tablename = kind === "touch" ? "touched" : "saved";
   const stores = ports.map((port) =>
-    new KnexMySQLStore({
-      knex: db.connect(port, true, 3),
-      tablename: "touched",
-      clearInterval: 0,
-    })
+    new KnexMySQLStore({ knex: db.connect(port, true, 3), tablename, clearInterval: 0 })
   );
-  const sids = Array.from({ length: 40 }, (_, i) => `touched-${i}`);
+  const sids = Array.from({ length: 40 }, (_, i) => `${tablename}-${i}`);
   try {
     await Promise.all(stores.map((store) => store.ready));
     for (const sid of sids) await stores[0]!.set(sid, sessionFor({ sid }));
@@ -273,7 +272,7 @@ export async function assertBatchedTouchesFromTwo(
         stores.flatMap((store, node) =>
           Array.from({ length: 300 }, (_, i) => {
             const sid = sids[(i * 7 + node * 13) % sids.length]!;
-            return store.touch(sid, sessionFor({ sid }, 60_000, run * hour));
+            return store[kind](sid, sessionFor({ sid, run }, 60_000, run * hour));
           })
         ),
       );
@@ -284,18 +283,30 @@ export async function assertBatchedTouchesFromTwo(
         `run ${run}`,
       );
     }
+    const seen: string[] = [];
     for (const port of db.cluster.nodePorts) {
-      const rows = await select<{ left_s: number }>(
+      const rows = await select<{ sid: string; sess: unknown; left_s: number }>(
         db.node(port),
-        "SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), expired) AS left_s FROM touched",
+        "SELECT sid, sess, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), expired) AS left_s " +
+          `FROM ${tablename} ORDER BY sid`,
       );
       assert.equal(rows.length, sids.length);
       for (const row of rows) {
         assert.ok(Number(row.left_s) > 5 * 3_600 - 120, `node ${port}: ${row.left_s} s left`);
       }
+      const data = rows.map(({ sid, sess }) => {
+        const session = typeof sess === "string" ? JSON.parse(sess) : sess;
+        return `${sid}:${(session as { run?: number }).run ?? "-"}`;
+      });
+      if (kind === "set") assert.ok(data.every((item) => item.endsWith(":5")), data.join(" "));
+      seen.push(data.join(" "));
     }
-    const batches = stores.reduce((sum, store) => sum + store.stats().touchBatches, 0);
-    assert.ok(batches > 0, "no touches went out together: the test did not test batches");
+    assert.deepEqual(seen.slice(1), [seen[0], seen[0]], "the nodes disagree");
+    const batches = stores.reduce(
+      (sum, store) => sum + store.stats()[kind === "touch" ? "touchBatches" : "setBatches"],
+      0,
+    );
+    assert.ok(batches > 0, `no ${kind} went out with others: the test did not test batches`);
     return { batches, retries: stores.reduce((sum, store) => sum + store.stats().retries, 0) };
   } finally {
     await Promise.all(stores.map((store) => store.close()));

@@ -3,6 +3,7 @@
 // stays bounded. The store's use of it against a server is in tests/store.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import session from "express-session";
 import { SessionMemo } from "../../src/session_memo.ts";
 
 /** A second boundary, in ms since the epoch, well inside DATETIME's range. */
@@ -94,6 +95,22 @@ describe("SessionMemo.cookieChanged", () => {
     assert.equal(memo.cookieChanged("a", cookie({ path: "/app" }), T), true);
     const { httpOnly: _, ...withoutHttpOnly } = cookie();
     assert.equal(memo.cookieChanged("a", withoutHttpOnly, T), true);
+  });
+
+  it("compares an express-session Cookie with the stored copy of it, as JSON does", () => {
+    const memo = new SessionMemo();
+    // Read back from the row: what JSON kept of the saved Cookie (no undefined fields).
+    memo.remember("a", T + HOUR, { originalMaxAge: HOUR, httpOnly: true, path: "/" });
+    const live = new session.Cookie(); // httpOnly, path "/", its other settings undefined
+    live.maxAge = HOUR;
+    assert.equal(memo.cookieChanged("a", live, T), false);
+    live.secure = true;
+    assert.equal(memo.cookieChanged("a", live, T), true);
+    // A Date setting compares by its JSON text; a value JSON drops is no setting.
+    memo.remember("b", T + HOUR, { originalMaxAge: HOUR, since: new Date(T).toJSON() });
+    const dated = { originalMaxAge: HOUR, since: new Date(T), dropped: undefined, f: () => 1 };
+    assert.equal(memo.cookieChanged("b", dated, T), false);
+    assert.equal(memo.cookieChanged("b", { ...dated, since: new Date(T + 1) }, T), true);
   });
 
   it("ignores the order of the cookie's keys (MySQL's JSON column reorders them)", () => {

@@ -1,9 +1,18 @@
-// The combined statements of src/statement_batches.ts: what one SELECT or CALL carries for the
-// gets or touches it answers, and each caller's share of the reply. Against the servers, in
-// tests/batched_statements.test.ts.
+// The combined statements of src/statement_batches.ts: which waiting statements go out
+// together, what one SELECT or CALL carries for the gets, saves or touches it answers, and each
+// caller's share of the reply. Against the servers, in tests/batched_statements.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { batchLimit, getBatches, MAX_BATCH, touchBatches } from "../../src/statement_batches.ts";
+import {
+  batchLimit,
+  type Coalescing,
+  getBatches,
+  MAX_BATCH,
+  setBatchBytes,
+  setBatches,
+  takeAlike,
+  touchBatches,
+} from "../../src/statement_batches.ts";
 
 const getMany = (count: number) => `SELECT … IN (${Array(count).fill("?").join(", ")}) …`;
 const ignore = () => {};
@@ -73,5 +82,59 @@ describe("touchBatches", () => {
     ]);
     batches.onBatch(4);
     assert.deepEqual(sizes, [4]);
+  });
+});
+
+describe("takeAlike", () => {
+  const job = (coalescing: Coalescing | undefined, sess = "{}") => ({
+    coalescing,
+    values: ["s", sess, "2030-01-01 00:00:00", null],
+  });
+
+  it("takes the waiting statements of the same kind, in order, up to max with the first", () => {
+    const sets = setBatches("CALL s", 3, Infinity, ignore);
+    const touches = touchBatches("CALL t", 64, ignore);
+    const [first, a, b, c] = [job(sets), job(sets), job(sets), job(sets)];
+    const other = job(touches);
+    const queue = [a, other, b, job(undefined), c];
+    assert.deepEqual(takeAlike(queue, first), [a, b]);
+    assert.equal(queue.length, 3);
+    assert.deepEqual(queue.slice(0, 2), [other, queue[1]]);
+    assert.equal(queue[2], c, "over max: waits for the next statement");
+    assert.equal(takeAlike([other], first), undefined, "none alike: it goes alone");
+  });
+
+  it("ends the batch at a save too large for what is left of maxBytes", () => {
+    // Each save counts its session at 3 bytes a unit, plus 3,200 for its id and owner.
+    const sets = setBatches("CALL s", 64, 3 * 3_300, ignore);
+    const first = job(sets, "x".repeat(10));
+    const small = job(sets, "y".repeat(10));
+    const large = job(sets, "x".repeat(2_000));
+    const later = job(sets, "z".repeat(10));
+    const queue = [small, large, later];
+    assert.deepEqual(takeAlike(queue, first), [small]);
+    assert.deepEqual(queue, [large, later], "a later save of an id never overtakes an earlier one");
+    assert.equal(takeAlike([later], large), undefined, "a large first save goes alone");
+  });
+});
+
+describe("setBatches", () => {
+  it("sends each id once, its later save, in order of id, each session as JSON in the array", () => {
+    const batches = setBatches("CALL `t_set_many_v3`(?)", 64, 1 << 20, ignore);
+    const { sql, values } = batches.combine([
+      ["b", '{"n":1}', "2030-01-01 01:00:00", null],
+      ["a", '{"s":"\\"é\\u2028"}', "2030-01-01 02:00:00", "alice"],
+      ["b", '{"n":2}', "2030-01-01 00:30:00", "bob"],
+    ]);
+    assert.equal(sql, "CALL `t_set_many_v3`(?)");
+    assert.deepEqual(JSON.parse(values[0] as string), [
+      ["a", { s: '"é\u2028' }, "2030-01-01 02:00:00", "alice"],
+      ["b", { n: 2 }, "2030-01-01 00:30:00", "bob"],
+    ]);
+  });
+
+  it("carries at most 512 KiB, less under a small max_allowed_packet", () => {
+    assert.equal(setBatchBytes(64 << 20), 512 * 1024);
+    assert.equal(setBatchBytes(256 * 1024), 256 * 1024 - 16_384);
   });
 });
