@@ -12,6 +12,7 @@ import type { Coalescing } from "./statement_batches.ts";
 import type { ServerFacts } from "./schema_setup.ts";
 import {
   batchLimit,
+  destroyBatches,
   getBatches,
   setBatchBytes,
   setBatches,
@@ -47,14 +48,19 @@ export interface StoreStats {
   touchBatches: number;
   /** Touches made by those CALLs. */
   batchedTouches: number;
+  /** CALLs that ended the sessions of several destroys waiting for a connection at once. */
+  destroyBatches: number;
+  /** Destroys made by those CALLs. */
+  batchedDestroys: number;
 }
 
-/** How gets, saves and touches go out together, for the server facts they were made for. */
+/** How each kind of operation goes out together, for the server facts they were made for. */
 interface StatementBatches {
   facts: ServerFacts;
   gets: Coalescing | undefined;
   sets: Coalescing | undefined;
   touches: Coalescing | undefined;
+  destroys: Coalescing | undefined;
 }
 
 /** Every counter at 0. */
@@ -69,6 +75,8 @@ export function noStats(): StoreStats {
     batchedSets: 0,
     touchBatches: 0,
     batchedTouches: 0,
+    destroyBatches: 0,
+    batchedDestroys: 0,
   };
 }
 
@@ -104,7 +112,7 @@ export class SessionTable {
   readonly #memo: SessionTableOptions["memo"];
   readonly #startup: SessionTableOptions["startup"];
   readonly #stats: SessionTableOptions["stats"];
-  /** How gets, saves and touches go out together, for the server facts they were made for. */
+  /** How each kind of operation goes out together, for the server facts they were made for. */
   #batches: StatementBatches | undefined;
 
   constructor(options: SessionTableOptions) {
@@ -141,10 +149,11 @@ export class SessionTable {
   }
 
   /**
-   * How gets, saves and touches waiting at once go out as one statement each, once the server
-   * is known: none where max_allowed_packet leaves no room for more than one; gets and saves not
-   * where the sid column compares ids otherwise than JavaScript (case-insensitive, PAD SPACE):
-   * a row could be given to another id, or of two saves of one row the wrong one kept.
+   * How gets, saves, touches and destroys waiting at once go out as one statement each, once the
+   * server is known: none where max_allowed_packet leaves no room for more than one, and touches
+   * alone where the sid column compares ids otherwise than JavaScript (case-insensitive, PAD
+   * SPACE): there a row (or a destroy's answer) could go to another id, or of two saves of one
+   * row the wrong one be kept.
    */
   #batchesFor(facts: ServerFacts | undefined): StatementBatches | undefined {
     if (!facts) return undefined;
@@ -170,6 +179,12 @@ export class SessionTable {
           ? touchBatches(this.#sql.touchMany, max, (size) => {
             stats.touchBatches++;
             stats.batchedTouches += size;
+          })
+          : undefined,
+        destroys: byId
+          ? destroyBatches(this.#sql.destroyMany, max, (size) => {
+            stats.destroyBatches++;
+            stats.batchedDestroys += size;
           })
           : undefined,
       };
@@ -227,6 +242,7 @@ export class SessionTable {
       this.#sql.destroy,
       [sid],
       WRITE,
+      this.#batchesFor(this.#startup.facts)?.destroys,
     );
     this.#memo.forget(sid);
     return destroyed > 0;

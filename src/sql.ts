@@ -37,6 +37,7 @@ export const PROCEDURES = [
   "touch",
   "touch_many",
   "destroy",
+  "destroy_many",
   "destroy_user",
   "clear",
   "clear_expired",
@@ -85,6 +86,8 @@ export interface Statements {
   /** The CALL making several touches at once, with a JSON array (sql/procedures/touch_many.sql). */
   touchMany: string;
   destroy: string;
+  /** The CALL ending several sessions at once, with a JSON array (sql/procedures/destroy_many.sql). */
+  destroyMany: string;
   destroyUser: string;
   clear: string;
   clearExpired: string;
@@ -108,6 +111,7 @@ export function statements(names: SchemaNames): Statements {
     touch: call("touch", 3),
     touchMany: call("touch_many", 1),
     destroy: call("destroy", 1),
+    destroyMany: call("destroy_many", 1),
     destroyUser: call("destroy_user", 2),
     clear: call("clear", 0),
     clearExpired: call("clear_expired", 2),

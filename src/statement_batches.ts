@@ -1,12 +1,15 @@
-// Gets, saves and touches that wait for a connection at the same moment go out as one statement
-// each kind: under load the database's cost per statement, not per row, is the ceiling. What
-// each combined statement is, which waiting statements it takes, and how each caller gets its
-// own share of the reply.
+// Gets, saves, touches and destroys that wait for a connection at the same moment go out as one
+// statement each kind: under load the database's cost per statement, not per row, is the
+// ceiling. What each combined statement is, which waiting statements it takes, and how each
+// caller gets its own share of the reply.
+
+import { firstResultSet } from "./driver_replies.ts";
 
 /**
  * How statements of one kind that wait for a connection at the same moment go out as one: the
- * store's gets as one SELECT, its touches as one CALL. Only statements already waiting are
- * combined (nothing waits to be combined), and each keeps its own deadline and its own result.
+ * store's gets as one SELECT, its saves, touches and destroys as one CALL each. Only statements
+ * already waiting are combined (nothing waits to be combined), and each keeps its own deadline
+ * and its own result.
  */
 export interface Coalescing {
   /** The most statements one combined statement answers. */
@@ -200,6 +203,40 @@ export function setBatches(
       return { sql: setMany, values: [`[${items.join(",")}]`] };
     },
     share: (result) => result,
+    onBatch,
+  };
+}
+
+/**
+ * Destroys (values: sid) as one CALL of `destroyMany` with a JSON array of their distinct ids, in
+ * order of id, whose result set names the ids that held a session. Each caller's count is 1 when
+ * its id was one of them, as destroy's would be; of two destroys of one id, the first made the
+ * marker and the second found none, as they would one after the other.
+ */
+export function destroyBatches(
+  destroyMany: string,
+  max: number,
+  onBatch: (size: number) => void,
+): Coalescing {
+  // Per reply: the ids that held a session and have not yet been answered so.
+  const byReply = new WeakMap<object, Set<unknown>>();
+  return {
+    max,
+    combine(values) {
+      const sids = [...new Set(values.map(([sid]) => sid as string))].sort((a, b) =>
+        a < b ? -1 : 1
+      );
+      return { sql: destroyMany, values: [JSON.stringify(sids)] };
+    },
+    share(result, [sid]) {
+      const rows = firstResultSet<{ sid: string }>(result);
+      let held = byReply.get(rows);
+      if (!held) {
+        held = new Set(rows.map((row) => row.sid));
+        byReply.set(rows, held);
+      }
+      return { affectedRows: held.delete(sid) ? 1 : 0 };
+    },
     onBatch,
   };
 }

@@ -41,8 +41,8 @@ export interface OperationTrace {
   statements: number;
   /**
    * How many operations the last statement sent answered: 1 when it went alone, more when gets
-   * (saves, touches) waiting for a connection at the same moment went out as one; undefined when
-   * none was sent.
+   * (saves, touches, destroys) waiting for a connection at the same moment went out as one;
+   * undefined when none was sent.
    */
   batchSize: number | undefined;
   /** Set by the channel when the operation failed: a SessionStoreError, its `code` to branch on. */

@@ -1,8 +1,8 @@
-// Gets, saves and touches that wait for a connection at the same moment go out as one statement
-// of each kind (src/statement_batches.ts, combined in src/database.ts): each caller gets its own
-// result, its own deadline and its own failure under the resend rules of its kind, and a batched
-// write keeps what the write keeps (an expired session, a destroyed one's marker; of two saves of
-// one id, the later). As the app account.
+// Gets, saves, touches and destroys that wait for a connection at the same moment go out as one
+// statement of each kind (src/statement_batches.ts, combined in src/database.ts): each caller gets
+// its own result, its own deadline and its own failure under the resend rules of its kind, and a
+// batched write keeps what the write keeps (an expired session, a destroyed one's marker; of two
+// saves of one id, the later; of two destroys, the first ends it). As the app account.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import diagnosticsChannel from "node:diagnostics_channel";
@@ -226,12 +226,12 @@ describe("touches waiting for a connection at once", () => {
 });
 
 /**
- * Writes of `kind` to w, x and y, whose deadline is 1.5 s: w goes alone and waits for its
+ * Writes of `kind` (a touch or save to a later expiry, or a destroy) to w, x and y, whose deadline is 1.5 s: w goes alone and waits for its
  * locked row; x and y wait for the one connection, 300 ms apart, then go out as one when w's
  * deadline closes it, and wait for x's locked row. w and x fail at their own deadlines (the
  * write may or may not have applied, and is not resent); the batch's reply comes within y's.
  */
-async function eachKeepsItsDeadline(kind: "touch" | "set") {
+async function eachKeepsItsDeadline(kind: "touch" | "set" | "destroy") {
   const writer = await storeOn(1);
   const [w, x, y] = [`${kind}-w`, `${kind}-x`, `${kind}-y`];
   for (const sid of [w, x, y]) await writer.set(sid, sessionFor({ sid }));
@@ -245,7 +245,8 @@ async function eachKeepsItsDeadline(kind: "touch" | "set") {
   const outcome = async (sid: string) => {
     const started = performance.now();
     const later = sessionFor({ sid }, 60_000, 3_600_000);
-    const error = await store[kind](sid, later).then(() => undefined, (e) => e);
+    const write = kind === "destroy" ? store.destroy(sid) : store[kind](sid, later);
+    const error = await write.then(() => undefined, (e) => e);
     return { error, after: performance.now() - started };
   };
   try {
@@ -269,9 +270,9 @@ async function eachKeepsItsDeadline(kind: "touch" | "set") {
     }
     assert.equal(answered.error, undefined, `y, within its deadline: ${answered.error}`);
     assert.ok(answered.after < queryTimeout);
-    assert.ok(((await rowOf(y))?.left ?? 0) > 3_000, "y written");
-    const stats = store.stats();
-    assert.equal(kind === "set" ? stats.setBatches : stats.touchBatches, 1);
+    const row = await rowOf(y);
+    assert.ok(kind === "destroy" ? row?.destroyed : (row?.left ?? 0) > 3_000, "y written");
+    assert.equal(store.stats()[`${kind}Batches`], 1);
   } finally {
     await lock.release();
   }
@@ -291,24 +292,30 @@ for (const encrypted of [false, true]) {
       const saver = await storeOn(1, options);
       await saver.set(`${prefix}-gone`, sessionFor({ user: "u0" }));
       await saver.destroy(`${prefix}-gone`);
-      // 300 saves of 50 ids and of the destroyed one, in the order they are made; one connection,
-      // so the batches run in turn: of each id's saves, the last made is the one kept.
+      // 300 saves of 50 ids and of the destroyed one; one connection, so the batches run in turn:
+      // of each id's saves, the last to reach the queue is the one kept. Plain saves reach it in
+      // the order they are made; sealed ones once sealed, in whatever order sealing ends
+      // (Deno's WebCrypto does not keep call order), so there any save of the id may be last.
       const saves = Array.from({ length: 300 }, (_, i) => {
         const sid = i % 51 === 50 ? `${prefix}-gone` : `${prefix}${i % 51}`;
         return saver.set(sid, sessionFor({ i, user: `u${i % 3}` }));
       });
       await Promise.all(saves);
-      const last = new Map<string, number>();
-      for (let i = 0; i < 300; i++) if (i % 51 !== 50) last.set(`${prefix}${i % 51}`, i);
       const reader = await storeOn(2, sealing as KnexMySQLStoreOptions);
-      for (const [sid, i] of last) {
+      const kept = new Map<string, number>();
+      for (let n = 0; n < 50; n++) {
+        const sid = `${prefix}${n}`;
         const got = await reader.get(sid) as { i?: number; user?: string } | null;
-        assert.deepEqual([got?.i, got?.user], [i, `u${i % 3}`], sid);
+        const i = got?.i ?? -1;
+        const last = n + 51 * Math.floor((299 - n) / 51);
+        assert.ok(encrypted ? i % 51 === n : i === last, `${sid}: save ${i} kept, not ${last}`);
+        assert.equal(got?.user, `u${i % 3}`, `${sid}: the owner of save ${i}`);
+        kept.set(sid, i);
       }
       assert.equal(await reader.get(`${prefix}-gone`), null, "the marker stays");
       assert.equal((await rowOf(`${prefix}-gone`))?.destroyed, true);
       const owned = (await saver.sessionsOf("u1")).map(({ id }) => id).sort();
-      const expected = [...last].filter(([, i]) => i % 3 === 1).map(([sid]) => sid).sort();
+      const expected = [...kept].filter(([, i]) => i % 3 === 1).map(([sid]) => sid).sort();
       assert.deepEqual(owned, expected);
       if (encrypted) {
         const [[row]] = await db.admin.raw("SELECT `sess` FROM `sessions` WHERE `sid` = ?", [
@@ -341,4 +348,49 @@ describe("saves waiting for a connection at once", () => {
       assert.equal(((await saver.get(`large${n}`)) as { n?: number } | null)?.n, n);
     }
   });
+});
+
+describe("destroys waiting for a connection at once", () => {
+  test("go out as a few CALLs: each told whether its id held a session, markers left", async () => {
+    const writer = await storeOn(2);
+    for (let i = 0; i < 40; i++) await writer.set(`d${i}`, sessionFor({ n: i }));
+    await writer.destroy("d7");
+    await expire("d9");
+    const ender = await storeOn(2);
+    // 200 destroys of 45 ids (5 missing, one already a marker, one expired), each many times:
+    // of each id's destroys, exactly one ends its session (two connections run statements at
+    // once, so which one is the server's order, not the order of the calls).
+    const ids = Array.from({ length: 200 }, (_, i) => `d${i % 45}`);
+    const answers = await Promise.all(ids.map((id) => ender.destroy(id)));
+    const ended = new Map<string, number>();
+    ids.forEach((id, i) => ended.set(id, (ended.get(id) ?? 0) + (answers[i] ? 1 : 0)));
+    const wrong = [...ended].filter(([id, times]) => {
+      const n = Number(id.slice(1));
+      const held = n < 40 && n !== 7; // an expired session is still ended (and marked)
+      return times !== (held ? 1 : 0);
+    });
+    assert.deepEqual(wrong, []);
+    for (let i = 0; i < 45; i++) {
+      const row = await rowOf(`d${i}`);
+      if (i >= 40) assert.equal(row, undefined, `d${i}: a destroy inserts nothing`);
+      else assert.equal(row?.destroyed, true, `d${i} is a marker`);
+    }
+    // The marker holds against a later save, as destroy's does.
+    await writer.set("d3", sessionFor({ n: 3 }));
+    assert.equal(await writer.get("d3"), null);
+    const { destroyBatches, batchedDestroys } = ender.stats();
+    assert.ok(
+      destroyBatches >= 1 && batchedDestroys >= 100,
+      `${batchedDestroys} in ${destroyBatches}`,
+    );
+    const [[open]] = await db.admin.raw(
+      "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id IN " +
+        "(SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?)",
+      [app.name],
+    );
+    assert.equal(Number(open.n), 0, "a transaction left open on the app's connections");
+  });
+
+  test("each keep their own deadline: one past it fails, one within it gets the reply", () =>
+    eachKeepsItsDeadline("destroy"));
 });

@@ -82,8 +82,8 @@ describe("no statement the store sends raises a warning", () => {
       await store.all();
       await store.length();
       assert.equal(await store.clearExpired(), 1);
-      // Batches: saves (new, existing, onto a marker), gets and touches waiting for one of the
-      // pool's 4 connections at once.
+      // Batches: saves (new, existing, onto a marker), gets, touches and destroys waiting for one
+      // of the pool's 4 connections at once.
       const ids = Array.from({ length: 40 }, (_, i) => `b${i % 20}`);
       for (let round = 0; round < 2; round++) {
         await Promise.all(ids.map((id, i) => store.set(id, sessionFor({ i, round }))));
@@ -91,8 +91,12 @@ describe("no statement the store sends raises a warning", () => {
       }
       await Promise.all(ids.map((id) => store.get(id)));
       await Promise.all(ids.map((id) => store.touch(id, sessionFor({}, 60_000, 7_200_000))));
-      const { setBatches, getBatches, touchBatches } = store.stats();
-      assert.ok(setBatches > 1 && getBatches > 0 && touchBatches > 0, "no batches were sent");
+      await Promise.all(ids.map((id) => store.destroy(id)));
+      const { setBatches, getBatches, touchBatches, destroyBatches } = store.stats();
+      assert.ok(
+        setBatches > 1 && getBatches > 0 && touchBatches > 0 && destroyBatches > 0,
+        "no batches were sent",
+      );
       await store.destroy("a");
       await store.destroy("a"); // already gone
       await store.clear();

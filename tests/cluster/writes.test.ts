@@ -89,7 +89,12 @@ describe("writes from several Galera nodes", () => {
     }
   });
 
-  for (const [kind, writes] of [["touch", "touches"], ["set", "saves"]] as const) {
+  for (
+    const [kind, writes] of [["touch", "touches"], ["set", "saves"], [
+      "destroy",
+      "destroys",
+    ]] as const
+  ) {
     test(`batched ${writes} of the same sessions from two nodes: 0 errors, every node agrees`, async (t) => {
       const ports = [NODE_PORTS[0], NODE_PORTS[1]] as const;
       const { batches, retries } = await assertBatchedWritesFromTwo(db, ports, kind);

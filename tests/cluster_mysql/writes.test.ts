@@ -147,12 +147,12 @@ describe("writes on a Group Replication cluster", () => {
     }
   });
 
-  test("multi-primary mode: conflicting writes, batched touches and saves on two members (errno 3101) are resent", async (t) => {
+  test("multi-primary mode: conflicting writes, batched touches, saves and destroys on two members (errno 3101) are resent", async (t) => {
     const admin = db.node(ROUTER_PORT);
     const { primary } = await roles();
     // The owners' table is installed on the primary first: DDL from two members at once in
     // multi-primary mode is not safe.
-    for (const tablename of ["by_user", "touched", "saved"]) {
+    for (const tablename of ["by_user", "touched", "saved", "ended"]) {
       const installer = new KnexMySQLStore({
         knex: db.connect(ROUTER_PORT),
         tablename,
@@ -179,9 +179,14 @@ describe("writes on a Group Replication cluster", () => {
       assert.deepEqual(marks.slice(1), [marks[0], marks[0]], "the members disagree");
       t.diagnostic(`resent after errno: ${JSON.stringify([...errnos])}`);
       assert.ok(errnos.get(3101), "no certification conflict happened: nothing was tested");
-      // Touches and saves of the same sessions from both members, in batches: each conflict
-      // resent.
-      for (const [kind, writes] of [["touch", "touches"], ["set", "saves"]] as const) {
+      // Touches, saves and destroys of the same sessions from both members, in batches: each
+      // conflict resent.
+      for (
+        const [kind, writes] of [["touch", "touches"], ["set", "saves"], [
+          "destroy",
+          "destroys",
+        ]] as const
+      ) {
         const written = await assertBatchedWritesFromTwo(db, [NODE_PORTS[0], NODE_PORTS[1]], kind);
         t.diagnostic(`${written.batches} ${kind} batches; ${written.retries} ${writes} resent`);
       }

@@ -245,34 +245,42 @@ export async function assertMarkersReplicate(
 }
 
 /**
- * Two stores on two members write (`kind`: touch or save) the same 40 sessions, 300 writes each
- * per run, 5 runs, on pools of 3 connections so that the writes go out in batches. On a
- * cluster, two batches writing the same rows conflict (Galera: a certification failure, 1213;
+ * Two stores on two members write (`kind`: touch, save or destroy) the same 40 sessions, 300
+ * writes each per run, 5 runs, on pools of 3 connections so that the writes go out in batches. On
+ * a cluster, two batches writing the same rows conflict (Galera: a certification failure, 1213;
  * Group Replication multi-primary: 3101); each write of a batch the server rolled back is sent
- * again on its own, so none fails. Every node ends with every session at the last run's expiry
- * (and, for saves, the same data: the last run's). Resolves to the batches sent and the writes
- * resent.
+ * again, so none fails. Touches and saves: every node ends with every session at the last run's
+ * expiry (saves: and the last run's data). Destroys (the sessions saved again before each run):
+ * each run ends each session exactly once across both members (40 answered true), and every node
+ * ends with 40 markers. Resolves to the batches sent and the writes resent.
  */
 export async function assertBatchedWritesFromTwo(
   db: ClusterDatabase,
   ports: readonly [number, number],
-  kind: "touch" | "set",
+  kind: "touch" | "set" | "destroy",
 ): Promise<{ batches: number; retries: number }> {
-  const tablename = kind === "touch" ? "touched" : "saved";
+  const tablename = { touch: "touched", set: "saved", destroy: "ended" }[kind];
   const stores = ports.map((port) =>
     new KnexMySQLStore({ knex: db.connect(port, true, 3), tablename, clearInterval: 0 })
   );
   const sids = Array.from({ length: 40 }, (_, i) => `${tablename}-${i}`);
+  const hour = 3_600_000;
+  const write = (store: KnexMySQLStore, sid: string, run: number) =>
+    kind === "destroy"
+      ? store.destroy(sid)
+      : store[kind](sid, sessionFor({ sid, run }, 60_000, run * hour));
   try {
     await Promise.all(stores.map((store) => store.ready));
-    for (const sid of sids) await stores[0]!.set(sid, sessionFor({ sid }));
-    const hour = 3_600_000;
     for (let run = 1; run <= 5; run++) {
+      if (run === 1 || kind === "destroy") {
+        // A fresh session each (a destroyed id's marker is replaced by root: a save keeps it).
+        await db.node(ports[0]).raw(`DELETE FROM ${tablename}`);
+        for (const sid of sids) await stores[0]!.set(sid, sessionFor({ sid }));
+      }
       const outcomes = await Promise.allSettled(
         stores.flatMap((store, node) =>
           Array.from({ length: 300 }, (_, i) => {
-            const sid = sids[(i * 7 + node * 13) % sids.length]!;
-            return store[kind](sid, sessionFor({ sid, run }, 60_000, run * hour));
+            return write(store, sids[(i * 7 + node * 13) % sids.length]!, run);
           })
         ),
       );
@@ -282,16 +290,23 @@ export async function assertBatchedWritesFromTwo(
         [],
         `run ${run}`,
       );
+      if (kind === "destroy") {
+        const ended = outcomes.filter((outcome) => (outcome as { value?: unknown }).value === true);
+        assert.equal(ended.length, sids.length, `run ${run}: each session ended once`);
+      }
     }
     const seen: string[] = [];
     for (const port of db.cluster.nodePorts) {
-      const rows = await select<{ sid: string; sess: unknown; left_s: number }>(
+      const rows = await select<{ sid: string; sess: unknown; left_s: number; destroyed: number }>(
         db.node(port),
-        "SELECT sid, sess, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), expired) AS left_s " +
+        "SELECT sid, sess, destroyed, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), expired) AS left_s " +
           `FROM ${tablename} ORDER BY sid`,
       );
       assert.equal(rows.length, sids.length);
       for (const row of rows) {
+        assert.equal(Number(row.destroyed), kind === "destroy" ? 1 : 0, `node ${port}`);
+        // A marker keeps its session's expiry.
+        if (kind === "destroy") continue;
         assert.ok(Number(row.left_s) > 5 * 3_600 - 120, `node ${port}: ${row.left_s} s left`);
       }
       const data = rows.map(({ sid, sess }) => {
@@ -302,10 +317,7 @@ export async function assertBatchedWritesFromTwo(
       seen.push(data.join(" "));
     }
     assert.deepEqual(seen.slice(1), [seen[0], seen[0]], "the nodes disagree");
-    const batches = stores.reduce(
-      (sum, store) => sum + store.stats()[kind === "touch" ? "touchBatches" : "setBatches"],
-      0,
-    );
+    const batches = stores.reduce((sum, store) => sum + store.stats()[`${kind}Batches`], 0);
     assert.ok(batches > 0, `no ${kind} went out with others: the test did not test batches`);
     return { batches, retries: stores.reduce((sum, store) => sum + store.stats().retries, 0) };
   } finally {

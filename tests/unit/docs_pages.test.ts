@@ -41,7 +41,9 @@ function sitePages(): [string, string][] {
     .map((file): [string, string] => [`docs/${file}`, readFileSync(new URL(file, site), "utf8")]);
 }
 
-const NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"];
+const NUMBER_WORDS = [
+  ...["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"],
+];
 
 /**
  * Each count of procedures in `text` ("six procedures", "the 6 procedures", "six short `CREATE

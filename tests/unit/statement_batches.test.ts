@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import {
   batchLimit,
   type Coalescing,
+  destroyBatches,
   getBatches,
   MAX_BATCH,
   setBatchBytes,
@@ -136,5 +137,22 @@ describe("setBatches", () => {
   it("carries at most 512 KiB, less under a small max_allowed_packet", () => {
     assert.equal(setBatchBytes(64 << 20), 512 * 1024);
     assert.equal(setBatchBytes(256 * 1024), 256 * 1024 - 16_384);
+  });
+});
+
+describe("destroyBatches", () => {
+  it("sends each id once, in order of id; tells each caller whether its id held a session", () => {
+    const batches = destroyBatches("CALL `t_destroy_many_v3`(?)", 64, ignore);
+    const { sql, values } = batches.combine([["b"], ["a"], ["b"], ["c"]]);
+    assert.equal(sql, "CALL `t_destroy_many_v3`(?)");
+    assert.deepEqual(JSON.parse(values[0] as string), ["a", "b", "c"]);
+    // mysql2's reply to a CALL that selects: the rows, then the OK packet.
+    const reply = [[{ sid: "a" }, { sid: "b" }], { affectedRows: 2 }];
+    const counts = [["b"], ["a"], ["b"], ["c"]].map((one) => batches.share(reply, one));
+    // Of two destroys of b, the first ended the session and the second found none.
+    assert.deepEqual(counts, [{ affectedRows: 1 }, { affectedRows: 1 }, { affectedRows: 0 }, {
+      affectedRows: 0,
+    }]);
+    assert.deepEqual(batches.share([[{ sid: "b" }], {}], ["B"]), { affectedRows: 0 }, "another id");
   });
 });
