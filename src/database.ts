@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { clearInterval, setImmediate, setInterval } from "node:timers";
 import { closedError, SessionStoreError } from "./errors.ts";
-import { isReadOnlyRefusal } from "./driver_errors.ts";
+import { isReadOnlyRefusal, isServerRefusal } from "./driver_errors.ts";
 import { loginRefusalOf, type LoginTarget } from "./login_refusals.ts";
 import {
   type DriverCallback,
@@ -379,6 +379,9 @@ export class Database {
       // A read-only member (a demoted primary) refused it: a resend must reach the router
       // afresh, which sends new connections to the current primary.
       if (isReadOnlyRefusal(error)) forceClose(connection);
+      // The server refused a combined statement (for one member's data, say a JSON document its
+      // parser rejects): none of it ran, so each goes again alone, to get its own answer.
+      if (batch && isServerRefusal(error)) return this.#sendEachAlone(jobs, connection);
       for (const one of jobs) {
         const share = batch && coalescing && !error ? coalescing.share(result, one.values) : result;
         this.#settle(one, error ?? undefined, share);
@@ -392,6 +395,16 @@ export class Database {
       // The driver throws synchronously on some bad input instead of calling back.
       done(markUnsent(error as Error), undefined);
     }
+  }
+
+  /** Puts the members of a refused batch still waiting for it first in the queue, uncombined. */
+  #sendEachAlone(jobs: Job[], connection: DriverConnection): void {
+    const unanswered = jobs.filter((job) => job.state === "sent");
+    for (const job of unanswered) {
+      Object.assign(job, { state: "waiting", coalescing: undefined, batch: undefined });
+    }
+    this.#waiting.unshift(...unanswered);
+    this.#finished(connection);
   }
 
   /** A statement ended on `connection`: hand it to the next statement, keep it, or return it. */

@@ -151,6 +151,19 @@ export function isRolledBack(error: unknown): boolean {
     (errno === ER.ERROR_DURING_COMMIT && DEADLOCK_AT_COMMIT.test(messageOf(error)));
 }
 
+/**
+ * Whether the server answered the statement with an error of its own, neither a conflict nor an
+ * interruption (bad data, a missing procedure, a privilege): it refused the statement, which
+ * changed nothing. Server errors are numbered 1000-1999 and from 3000; 2000-2999 are the client
+ * library's, and the mariadb connector's own start at 45000.
+ */
+export function isServerRefusal(error: unknown): boolean {
+  const errno = errnoOf(error);
+  const fromServer = errno >= 1000 && (errno < 2000 || (errno >= 3000 && errno < 45000));
+  return fromServer && !isConnectionError(error) && !isRolledBack(error) &&
+    !isInterrupted(error);
+}
+
 /** A statement interrupted by KILL QUERY or a killed connection: it may have committed first. */
 export function isInterrupted(error: unknown): boolean {
   const errno = errnoOf(error);

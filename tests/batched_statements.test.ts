@@ -334,6 +334,30 @@ describe("saves waiting for a connection at once", () => {
   test("each keep their own deadline: one past it fails, one within it gets the reply", () =>
     eachKeepsItsDeadline("set"));
 
+  test("refused for one save's data, each goes again alone: the others are saved", async () => {
+    const saver = await storeOn(1);
+    let resent = 0;
+    saver.on("retry", () => resent++);
+    // A lone surrogate: JSON.stringify writes it as an escape both servers' JSON refuses.
+    const saves = Array.from(
+      { length: 12 },
+      (_, i) =>
+        saver.set(`r${i}`, sessionFor({ i, text: i === 5 ? "bad\uD800" : "good" }))
+          .then(() => "saved", (error) => error),
+    );
+    const outcomes = await Promise.all(saves);
+    assert.ok(outcomes[5] instanceof SessionStoreError, `r5: ${outcomes[5]}`);
+    assert.deepEqual(outcomes.filter((_, i) => i !== 5), Array(11).fill("saved"));
+    for (let i = 0; i < 12; i++) {
+      assert.equal(
+        ((await saver.get(`r${i}`)) as { i?: number } | null)?.i,
+        i === 5 ? undefined : i,
+      );
+    }
+    assert.ok(saver.stats().setBatches >= 1, "the saves did not go out together");
+    assert.equal(resent, 0, "sent alone by the database layer, not resent as after a failure");
+  });
+
   test("a session too large for what a batch may carry goes alone", async () => {
     const saver = await storeOn(1);
     const large = (n: number) => sessionFor({ n, blob: "x".repeat(200_000) });

@@ -3,7 +3,12 @@
 // errors. tests/driver_errors.test.ts checks each class against the real servers' errors.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { databaseError, isConnectionError, isRolledBack } from "../../src/driver_errors.ts";
+import {
+  databaseError,
+  isConnectionError,
+  isRolledBack,
+  isServerRefusal,
+} from "../../src/driver_errors.ts";
 import { SessionStoreError } from "../../src/errors.ts";
 
 // The errors Group Replication sent in tests/cluster_mysql/ (errno and message as mysql2 gave
@@ -51,6 +56,26 @@ describe("which Group Replication errors count as rolled back (a write is resent
       assert.equal(isRolledBack(error), resent);
     });
   }
+});
+
+describe("isServerRefusal (a combined statement refused is sent again member by member)", () => {
+  const error = (errno: number, code = "ER_X") => Object.assign(new Error("x"), { errno, code });
+
+  it("is the server's own refusals: bad data, a failed CHECK, a missing procedure", () => {
+    assert.equal(isServerRefusal(error(3141)), true); // MySQL: invalid JSON text
+    assert.equal(isServerRefusal(error(4038)), true); // MariaDB: JSON syntax error
+    assert.equal(isServerRefusal(error(4025)), true); // MariaDB: CHECK constraint failed
+    assert.equal(isServerRefusal(error(1305)), true); // no such procedure
+  });
+
+  it("is not a conflict, an interruption, a lost connection or the client's own error", () => {
+    assert.equal(isServerRefusal(error(1213)), false); // resent after a pause, as ever
+    assert.equal(isServerRefusal(error(1205)), false);
+    assert.equal(isServerRefusal(error(1317)), false); // interrupted: it may have committed
+    assert.equal(isServerRefusal(error(2013)), false); // client library: lost connection
+    assert.equal(isServerRefusal(error(45028)), false); // the mariadb connector's own
+    assert.equal(isServerRefusal(new Error("no errno")), false);
+  });
 });
 
 describe("databaseError", () => {
