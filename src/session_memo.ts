@@ -106,10 +106,15 @@ export class SessionMemo {
     });
   }
 
-  /** A touch stored this expiry; the cookie's settings stay what they were. */
+  /**
+   * A touch to this expiry was made: the row holds it, or a later one it had (a touch never
+   * brings an expiry forward); the cookie's settings stay what they were.
+   */
   touched(sid: string, expires: number): void {
     const remembered = this.#sessions.get(sid);
-    if (remembered) this.#put(sid, { expires: storedTime(expires), cookie: remembered.cookie });
+    if (!remembered) return;
+    const stored = Math.max(storedTime(expires), remembered.expires);
+    this.#put(sid, { expires: stored, cookie: remembered.cookie });
   }
 
   /** The session is gone (destroyed, or read as missing). */

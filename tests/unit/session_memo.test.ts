@@ -52,6 +52,9 @@ describe("SessionMemo.touchWouldKeep", () => {
     memo.touched("a", T + 2 * HOUR);
     assert.equal(memo.touchWouldKeep("a", T + 2 * HOUR + 500, 0), true);
     assert.equal(memo.touchWouldKeep("a", T + HOUR, 0), false);
+    // A touch to an earlier expiry leaves the later one in the row (GREATEST), and here.
+    memo.touched("a", T + HOUR);
+    assert.equal(memo.touchWouldKeep("a", T + 2 * HOUR, 0), true);
 
     memo.touched("b", T + HOUR);
     assert.equal(memo.touchWouldKeep("b", T + HOUR, 0), false);
