@@ -161,31 +161,26 @@ export class SessionTable {
       const max = batchLimit(facts.maxAllowedPacket);
       const byId = max > 1 && facts.sidComparesLikeJavaScript;
       const stats = this.#stats;
+      // Counts each combined statement into `statements` and the operations it answered into
+      // `operations`.
+      const counted =
+        (statements: keyof StoreStats, operations: keyof StoreStats) => (size: number) => {
+          stats[statements]++;
+          stats[operations] += size;
+        };
+      const sql = this.#sql;
+      const bytes = setBatchBytes(facts.maxAllowedPacket);
       this.#batches = {
         facts,
-        gets: byId
-          ? getBatches(this.#sql.getMany, max, (size) => {
-            stats.getBatches++;
-            stats.batchedGets += size;
-          })
-          : undefined,
+        gets: byId ? getBatches(sql.getMany, max, counted("getBatches", "batchedGets")) : undefined,
         sets: byId
-          ? setBatches(this.#sql.setMany, max, setBatchBytes(facts.maxAllowedPacket), (size) => {
-            stats.setBatches++;
-            stats.batchedSets += size;
-          })
+          ? setBatches(sql.setMany, max, bytes, counted("setBatches", "batchedSets"))
           : undefined,
         touches: max > 1
-          ? touchBatches(this.#sql.touchMany, max, (size) => {
-            stats.touchBatches++;
-            stats.batchedTouches += size;
-          })
+          ? touchBatches(sql.touchMany, max, counted("touchBatches", "batchedTouches"))
           : undefined,
         destroys: byId
-          ? destroyBatches(this.#sql.destroyMany, max, (size) => {
-            stats.destroyBatches++;
-            stats.batchedDestroys += size;
-          })
+          ? destroyBatches(sql.destroyMany, max, counted("destroyBatches", "batchedDestroys"))
           : undefined,
       };
     }

@@ -144,6 +144,22 @@ export function getBatches(
 }
 
 /**
+ * One statement's values per id (values[0]), `keep` choosing between an id's earlier and later
+ * ones, in order of id: two combined writes then lock their rows in the same order.
+ */
+function onePerIdInOrder(
+  values: unknown[][],
+  keep: (earlier: unknown[], later: unknown[]) => unknown[],
+): unknown[][] {
+  const kept = new Map<unknown, unknown[]>();
+  for (const one of values) {
+    const earlier = kept.get(one[0]);
+    kept.set(one[0], earlier ? keep(earlier, one) : one);
+  }
+  return [...kept.values()].sort((a, b) => (a[0] as string) < (b[0] as string) ? -1 : 1);
+}
+
+/**
  * Touches (values: sid, expired, now) as one CALL of `touchMany` with a JSON array of
  * `[sid, expired, now]`, one per id (of two touches of one id, the later expiry), in order of id. Each caller's
  * count is the CALL's, of every row it extended (touch does not use it).
@@ -156,14 +172,9 @@ export function touchBatches(
   return {
     max,
     combine(values) {
-      const latest = new Map<unknown, unknown[]>();
-      for (const touch of values) {
-        const before = latest.get(touch[0]);
-        if (!before || (before[1] as string) < (touch[1] as string)) latest.set(touch[0], touch);
-      }
-      // In one order of ids, so that two batches lock their rows in the same order.
-      const touches = [...latest.values()].sort((a, b) =>
-        (a[0] as string) < (b[0] as string) ? -1 : 1
+      const touches = onePerIdInOrder(
+        values,
+        (earlier, later) => (earlier[1] as string) < (later[1] as string) ? later : earlier,
       );
       return { sql: touchMany, values: [JSON.stringify(touches)] };
     },
@@ -191,15 +202,9 @@ export function setBatches(
     maxBytes,
     bytes: ([, sess]) => (sess as string).length * 3 + 2 * BYTES_PER_OPERATION,
     combine(values) {
-      const latest = new Map<unknown, unknown[]>();
-      for (const save of values) latest.set(save[0], save);
-      // In one order of ids, so that two batches lock their rows in the same order.
-      const items = [...latest.values()].sort((a, b) =>
-        (a[0] as string) < (b[0] as string) ? -1 : 1
-      )
-        .map(([sid, sess, expired, owner]) =>
-          `[${JSON.stringify(sid)},${sess},${JSON.stringify(expired)},${JSON.stringify(owner)}]`
-        );
+      const items = onePerIdInOrder(values, (_, later) => later).map((
+        [sid, sess, expired, owner],
+      ) => `[${JSON.stringify(sid)},${sess},${JSON.stringify(expired)},${JSON.stringify(owner)}]`);
       return { sql: setMany, values: [`[${items.join(",")}]`] };
     },
     share: (result) => result,
@@ -223,9 +228,7 @@ export function destroyBatches(
   return {
     max,
     combine(values) {
-      const sids = [...new Set(values.map(([sid]) => sid as string))].sort((a, b) =>
-        a < b ? -1 : 1
-      );
+      const sids = onePerIdInOrder(values, (earlier) => earlier).map(([sid]) => sid);
       return { sql: destroyMany, values: [JSON.stringify(sids)] };
     },
     share(result, [sid]) {

@@ -62,6 +62,18 @@ async function expire(sid: string): Promise<void> {
   );
 }
 
+/**
+ * A store that saved 40 sessions `<prefix>0` to `<prefix>39` ({n: i}), then destroyed the 7th
+ * (a marker) and let the 9th expire behind its back.
+ */
+async function seeded(prefix: string): Promise<KnexMySQLStore> {
+  const writer = await storeOn(2);
+  for (let i = 0; i < 40; i++) await writer.set(`${prefix}${i}`, sessionFor({ n: i }));
+  await writer.destroy(`${prefix}7`);
+  await expire(`${prefix}9`);
+  return writer;
+}
+
 /** The app account's connections that run a statement now (not the idle ones). */
 async function busyConnections(): Promise<number[]> {
   const [rows] = await db.admin.raw(
@@ -104,10 +116,7 @@ async function holding(statement: string) {
 
 describe("gets waiting for a connection at once", () => {
   test("go out as a few SELECTs, and each gets its own session or none", async () => {
-    const writer = await storeOn(2);
-    for (let i = 0; i < 40; i++) await writer.set(`g${i}`, sessionFor({ n: i }));
-    await writer.destroy("g7");
-    await expire("g9");
+    await seeded("g");
     const reader = await storeOn(2);
     // Live, destroyed, expired, missing, and ids differing only in case: each many times over.
     const ids = Array.from({ length: 300 }, (_, i) => i % 5 === 4 ? `G${i % 40}` : `g${i % 45}`);
@@ -195,10 +204,7 @@ describe("gets waiting for a connection at once", () => {
 
 describe("touches waiting for a connection at once", () => {
   test("go out as a few CALLs: live sessions extended, expired ones and markers kept", async () => {
-    const writer = await storeOn(2);
-    for (let i = 0; i < 40; i++) await writer.set(`t${i}`, sessionFor({ n: i }));
-    await writer.destroy("t7");
-    await expire("t9");
+    await seeded("t");
     const toucher = await storeOn(2);
     const hour = 3_600_000;
     const touches = Array.from({ length: 200 }, (_, i) => {
@@ -376,10 +382,7 @@ describe("saves waiting for a connection at once", () => {
 
 describe("destroys waiting for a connection at once", () => {
   test("go out as a few CALLs: each told whether its id held a session, markers left", async () => {
-    const writer = await storeOn(2);
-    for (let i = 0; i < 40; i++) await writer.set(`d${i}`, sessionFor({ n: i }));
-    await writer.destroy("d7");
-    await expire("d9");
+    const writer = await seeded("d");
     const ender = await storeOn(2);
     // 200 destroys of 45 ids (5 missing, one already a marker, one expired), each many times:
     // of each id's destroys, exactly one ends its session (two connections run statements at

@@ -279,9 +279,10 @@ export async function assertBatchedWritesFromTwo(
       }
       const outcomes = await Promise.allSettled(
         stores.flatMap((store, node) =>
-          Array.from({ length: 300 }, (_, i) => {
-            return write(store, sids[(i * 7 + node * 13) % sids.length]!, run);
-          })
+          Array.from(
+            { length: 300 },
+            (_, i) => write(store, sids[(i * 7 + node * 13) % sids.length]!, run),
+          )
         ),
       );
       const failed = outcomes.filter((outcome) => outcome.status === "rejected");
