@@ -21,6 +21,7 @@ import "./sql_embed.test.ts";
 import "./startup.test.ts";
 import "./statement_batches.test.ts";
 import "./sync_version.test.ts";
+import "./tcp_proxy.test.ts";
 import "./test_database.test.ts";
 import "./workflows.test.ts";
 import assert from "node:assert/strict";
