@@ -4,7 +4,7 @@
 import { ADAPTER_LABELS, type AdapterName } from "./adapters.ts";
 import { serverKind } from "./database.ts";
 import { variantLabel } from "./http-level.ts";
-import type { BenchOptions } from "./options.ts";
+import { type BenchOptions, opsAt } from "./options.ts";
 import { type PairRow, round3, type Row, type Summary, type Target } from "./summary.ts";
 
 /** What a results file holds, of what the tables show. */
@@ -48,8 +48,9 @@ export function report({ date, machine, options: o, summary: s, targets }: Resul
   const about = [
     `${server} (\`${machine.server}\`), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ` +
     `${machine.node}, ${date.slice(0, 10)}; ${o.rounds} interleaved rounds`,
-    s.store.length && `store level: ${o.ops} operations per store, operation and concurrency, ` +
-      `${o.sessions} stored sessions of ~${o.payload} bytes`,
+    s.store.length &&
+    `store level: ${o.concurrency.map((c) => `${opsAt(o, c)} operations at c${c}`).join(", ")} ` +
+      `per store and operation, ${o.sessions} stored sessions of ~${o.payload} bytes`,
     s.http.length && `HTTP: Express 5 + express-session, autocannon with ${o.connections} ` +
       `connections, ${o.duration} s per store and scenario`,
     s.scale.length && `scale: this store with \`userId\` (4 sessions per user) on ` +

@@ -5,7 +5,7 @@ import process from "node:process";
 import { type Adapter, ADAPTER_LABELS, type Callback, callOnce } from "./adapters.ts";
 import { createAdapter, tableFor } from "./adapters.ts";
 import { type BenchDatabase, bulkLoad } from "./database.ts";
-import type { BenchOptions } from "./options.ts";
+import { type BenchOptions, opsAt } from "./options.ts";
 import { DAY, type Payload, sidOf } from "./payload.ts";
 import { note, progress } from "./progress.ts";
 import type { Measurement } from "./summary.ts";
@@ -154,9 +154,9 @@ export async function interleave<S>(
 /** The store level: every adapter on its own table, holding `options.sessions` sessions. */
 export async function runStoreLevel(db: BenchDatabase, options: BenchOptions, payload: Payload) {
   const adapters: Adapter[] = [];
-  const warmUp = Math.max(50, Math.floor(options.ops / 5));
   const measure = async (round: number, concurrency: number, op: string, adapter: Adapter) => {
-    const count = round === 0 ? warmUp : options.ops;
+    const ops = opsAt(options, concurrency);
+    const count = round === 0 ? Math.max(50, Math.floor(ops / 5)) : ops;
     const seed = (round * 1000 + concurrency) * 16 + STORE_OPS.indexOf(op) + 1;
     const tag = `${round}c${concurrency}`;
     const plan = planFor(op, payload, options.sessions, count, tag, seed);
