@@ -1,11 +1,7 @@
-// The bound: the least a correct MySQL session store can do. One prepared statement per
-// operation on a mysql2 pool, callback API, no validation beyond what correctness needs.
-// Its writes are the very statements of this project's stored procedures for the server (on
-// MySQL the set procedure's row alias, on MariaDB its VALUES()), read from sql/ and sent as
-// prepared statements (`bound`); or it CALLs the procedures instead (`bound-call`): the bound of
-// the design, apart from how a store implements it. The two differ only by the CALL: what a CALL
-// costs on that server. It can also CALL schema 1's procedures on a schema 1 table (`bound-v1`,
-// no owner column, no markers): what the owner column costs, and the seed schema's bound.
+// The bound: the least a correct MySQL session store can do, one prepared statement per operation
+// on a mysql2 pool. `bound` sends the very statements of this project's procedures (read from sql/);
+// `bound-call` CALLs the procedures (the design's bound; the two differ by what a CALL costs);
+// `bound-v1` CALLs schema 1's on a schema 1 table (no owner column, no markers: the seed's bound).
 import { type SessionData, Store } from "express-session";
 import mysql from "mysql2";
 import { SCHEMA_VERSION } from "../mod.ts";

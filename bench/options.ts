@@ -7,8 +7,7 @@ const PHASES = ["store", "http", "scale"] as const;
 export const HELP = `npm run bench -- [options]
 
   --quick               seconds, not minutes (CI): few ops, one round, small tables
-  --ops N               operations per adapter, operation and concurrency per round (3000,
-                        and at least 100 per concurrent operation outside --quick)
+  --ops N               operations per adapter, operation and concurrency a round (3000; 100+ each)
   --concurrency A,B     store-level concurrency levels (1,32)
   --sessions N          sessions stored before the store-level run (10000)
   --payload BYTES       JSON size of one session (1024)
@@ -46,16 +45,11 @@ function defaults(quick: boolean, env: typeof process.env) {
 export type BenchOptions = ReturnType<typeof defaults>;
 
 /**
- * Operations per concurrent operation that a store-level measurement runs at least: with
- * fewer, a measurement at 256 is mostly its ramp-up and drain (3,000 operations are 12 each,
- * 70 ms for a batching store), and one garbage collection decides the figure.
+ * Operations a store-level measurement at `concurrency` runs: at least 100 per concurrent one, or
+ * at 256 it is mostly ramp-up and drain (3,000 are 12 each, 70 ms) and one GC decides the figure.
  */
-const OPS_PER_CALLER = 100;
-
-/** The operations one store-level measurement runs at `concurrency`. */
-export function opsAt(options: Pick<BenchOptions, "ops" | "quick">, concurrency: number): number {
-  return options.quick ? options.ops : Math.max(options.ops, OPS_PER_CALLER * concurrency);
-}
+export const opsAt = (options: Pick<BenchOptions, "ops" | "quick">, concurrency: number) =>
+  options.quick ? options.ops : Math.max(options.ops, 100 * concurrency);
 
 /** The options that take a whole number: their field, and their largest value. */
 const INTEGERS: Record<string, [keyof BenchOptions, number]> = {

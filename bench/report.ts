@@ -48,9 +48,8 @@ export function report({ date, machine, options: o, summary: s, targets }: Resul
   const about = [
     `${server} (\`${machine.server}\`), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ` +
     `${machine.node}, ${date.slice(0, 10)}; ${o.rounds} interleaved rounds`,
-    s.store.length &&
-    `store level: ${o.concurrency.map((c) => `${opsAt(o, c)} operations at c${c}`).join(", ")} ` +
-      `per store and operation, ${o.sessions} stored sessions of ~${o.payload} bytes`,
+    s.store.length && `store level: ${o.concurrency.map((c) => `${opsAt(o, c)} at c${c}`)} ` +
+      `operations per store and operation, ${o.sessions} stored sessions of ~${o.payload} bytes`,
     s.http.length && `HTTP: Express 5 + express-session, autocannon with ${o.connections} ` +
       `connections, ${o.duration} s per store and scenario`,
     s.scale.length && `scale: this store with \`userId\` (4 sessions per user) on ` +
