@@ -8,11 +8,18 @@ import { closeAbruptly } from "../fixtures/tcp_proxy.ts";
 import { closeWhileEnding } from "../fixtures/socket_ending.ts";
 
 describe("the TCP proxy's abrupt close", () => {
-  it("closes a socket whose end is under way (a reset would leave it open for good)", async () => {
-    const { ending, closed } = await closeWhileEnding(closeAbruptly);
-    assert.ok(ending, "the socket was not ending when it was closed: the case was not staged");
-    assert.ok(closed, "the socket never closed");
-  });
+  // Bun ends a socket otherwise: the state Node cannot reset is not reached there.
+  const staged = { skip: "Bun" in globalThis ? "Bun does not reach the state staged" : false };
+
+  it(
+    "closes a socket whose end is under way (a reset would leave it open for good)",
+    staged,
+    async () => {
+      const { ending, closed } = await closeWhileEnding(closeAbruptly);
+      assert.ok(ending, "the socket was not ending when it was closed: the case was not staged");
+      assert.ok(closed, "the socket never closed");
+    },
+  );
 
   it("resets a live socket: its peer sees ECONNRESET", async () => {
     let accept!: (socket: net.Socket) => void;
