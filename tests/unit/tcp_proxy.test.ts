@@ -2,10 +2,9 @@
 // lost-reply tests stage failures with: a socket it closes must close, whatever its state, or
 // the test file's process spins at exit instead of ending.
 import assert from "node:assert/strict";
-import net from "node:net";
 import { describe, it } from "node:test";
 import { closeAbruptly } from "../fixtures/tcp_proxy.ts";
-import { closeWhileEnding } from "../fixtures/socket_ending.ts";
+import { closeWhileEnding, connectedPair } from "../fixtures/socket_ending.ts";
 
 describe("the TCP proxy's abrupt close", () => {
   // Bun ends a socket otherwise: the state Node cannot reset is not reached there.
@@ -22,17 +21,13 @@ describe("the TCP proxy's abrupt close", () => {
   );
 
   it("resets a live socket: its peer sees ECONNRESET", async () => {
-    let accept!: (socket: net.Socket) => void;
-    const accepted = new Promise<net.Socket>((resolve) => (accept = resolve));
-    const server = net.createServer(accept);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { server, client, socket } = await connectedPair();
     try {
-      const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
       const failed = new Promise<string>((resolve) => {
         client.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? ""));
         client.on("close", () => resolve("closed without an error"));
       });
-      closeAbruptly(await accepted);
+      closeAbruptly(socket);
       assert.equal(await failed, "ECONNRESET");
     } finally {
       server.close();
