@@ -21,6 +21,8 @@ interface Batch {
   abandoned: boolean;
 }
 
+const settled = () => {}; // a settled job's resolve and reject: it settles once
+
 interface Job {
   sql: string;
   values: unknown[];
@@ -217,31 +219,31 @@ export class Database {
   }
 
   #wait(job: Job): void {
-    if (this.#waiting.length >= this.#options.maxWaiting) {
-      this.#settle(
-        job,
-        markUnsent(
-          new SessionStoreError(
-            "ERR_QUEUE_FULL",
-            `${this.#waiting.length} statements are already waiting for a connection: the ` +
-              "pool cannot keep up (raise the knex pool's max, or lower the load)",
-          ),
-        ),
-        undefined,
-      );
-      return;
-    }
-    this.#waiting.push(job);
+    if (this.#waiting.length < this.#options.maxWaiting) return void this.#waiting.push(job);
+    const full = new SessionStoreError(
+      "ERR_QUEUE_FULL",
+      `${this.#waiting.length} statements are already waiting for a connection: the pool ` +
+        "cannot keep up (raise the knex pool's max, or lower the load)",
+    );
+    this.#settle(job, markUnsent(full), undefined);
   }
 
-  /** Settles `job` once; later outcomes (a reply after the deadline) are ignored. */
+  /**
+   * Settles `job` once; later outcomes (a reply after the deadline) are ignored. It lets go of
+   * what it held: V8 soon makes jobs in the old generation, where a dead one keeps its values and
+   * promise (and so the rows) alive through young collections (profiled: twice their time).
+   */
   #settle(job: Job, error: unknown, result: unknown): void {
     if (job.state === "settled") return;
     job.state = "settled";
     this.#outstanding.delete(job);
     if (this.#outstanding.size === 0) this.#drained?.();
-    if (error === undefined) job.resolve(result);
-    else job.reject(error);
+    const { resolve, reject } = job;
+    job.resolve = job.reject = settled;
+    job.values = [];
+    job.connection = job.batch = job.onSent = undefined;
+    if (error === undefined) resolve(result);
+    else reject(error);
   }
 
   #checkDeadlines(): void {

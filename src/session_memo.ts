@@ -3,8 +3,8 @@ import { storedTime } from "./time.ts";
 /** A cookie's settings but its expiry: what only a save of the session keeps. */
 interface CookieSettings {
   originalMaxAge: number | null;
-  /** The other settings (secure, sameSite, domain, …), as sorted JSON. */
-  others: string;
+  /** The other settings (secure, sameSite, domain, …) that JSON keeps, by name. */
+  others: Map<string, unknown>;
 }
 
 /** What the store last read or wrote for a session: its expiry and its cookie's settings. */
@@ -16,6 +16,8 @@ interface Remembered {
    * touch asks (most sessions are read and saved many times for each touch that must compare).
    */
   cookie: CookieSettings | { copy: unknown } | undefined;
+  /** The memo's count of insertions when this entry was last put at the newest end. */
+  inserted: number;
 }
 
 /**
@@ -26,58 +28,92 @@ interface Remembered {
 const MAX_AGE_JITTER = 1_000;
 
 /**
- * The cookie's settings, without its expiry: every touch moves `expires` (express-session
- * resets it to now + originalMaxAge), but a change of `maxAge`, `secure`, `sameSite`, … is the
- * app's, and only a save of the session keeps it. Keys are sorted: MySQL's JSON column
- * reorders them.
+ * The cookie as JSON has it: a Cookie's toJSON gives its settings as a plain object (nothing
+ * is copied: every touch asks). Undefined for no object, or a toJSON that throws.
  */
-function cookieSettings(cookie: unknown): CookieSettings | undefined {
+function cookieData(cookie: unknown): Record<string, unknown> | undefined {
   if (typeof cookie !== "object" || cookie === null) return undefined;
   try {
-    // A Cookie's toJSON gives its settings as a plain object; nothing is copied (every touch
-    // asks, so this is on the hot path): the pairs are serialized as they are read.
     const data = typeof (cookie as { toJSON?: unknown }).toJSON === "function"
       ? (cookie as { toJSON(): unknown }).toJSON()
       : cookie;
-    if (typeof data !== "object" || data === null) return undefined;
-    const record = data as Record<string, unknown>;
-    const { originalMaxAge } = record;
-    // What a JSON round trip (the stored row) keeps: no undefined, function or symbol value.
-    const others = Object.keys(record).filter((key) =>
-      key !== "originalMaxAge" && key !== "expires" && isJsonValue(record[key])
-    ).sort();
-    return {
-      originalMaxAge: typeof originalMaxAge === "number" ? originalMaxAge : null,
-      others: JSON.stringify(others.map((key) => [key, record[key]])),
-    };
+    return typeof data === "object" && data !== null ? data as Record<string, unknown> : undefined;
   } catch {
-    return undefined; // a toJSON or a value's toJSON that throws: no settings to compare
+    return undefined; // a toJSON that throws: no settings to compare
   }
 }
 
-function isJsonValue(value: unknown): boolean {
-  return value !== undefined && typeof value !== "function" && typeof value !== "symbol";
+/** Whether `key` of a cookie is a setting that JSON keeps (no undefined, function or symbol). */
+function isSetting(key: string, value: unknown): boolean {
+  return key !== "originalMaxAge" && key !== "expires" && value !== undefined &&
+    typeof value !== "function" && typeof value !== "symbol";
 }
 
-function sameSettings(a: CookieSettings | undefined, b: CookieSettings | undefined): boolean {
-  if (!a || !b) return a === b;
-  if (a.others !== b.others) return false;
-  if (a.originalMaxAge === null || b.originalMaxAge === null) {
-    return a.originalMaxAge === b.originalMaxAge;
+/**
+ * The cookie's settings, without its expiry: every touch moves `expires` (express-session
+ * resets it to now + originalMaxAge), but a change of `maxAge`, `secure`, `sameSite`, … is the
+ * app's, and only a save of the session keeps it.
+ */
+function cookieSettings(cookie: unknown): CookieSettings | undefined {
+  const data = cookieData(cookie);
+  if (!data) return undefined;
+  try {
+    JSON.stringify(data); // once per session remembered, when a touch first asks
+  } catch {
+    return undefined; // a value JSON refuses (a BigInt, a toJSON that throws): nothing to compare
   }
-  return Math.abs(a.originalMaxAge - b.originalMaxAge) <= MAX_AGE_JITTER;
+  const others = new Map<string, unknown>();
+  for (const key of Object.keys(data)) if (isSetting(key, data[key])) others.set(key, data[key]);
+  const { originalMaxAge } = data;
+  return { originalMaxAge: typeof originalMaxAge === "number" ? originalMaxAge : null, others };
+}
+
+/** Whether two settings' values store the same JSON (a Date and its ISO string do). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false; // a value's toJSON that throws: no settings to compare
+  }
+}
+
+/**
+ * Whether `cookie` has `settings`, as stored JSON would: the same settings by name, in any
+ * order (MySQL's JSON column reorders keys), compared where they are (every touch asks).
+ */
+function hasSettings(settings: CookieSettings, cookie: unknown): boolean {
+  const data = cookieData(cookie);
+  if (!data) return false;
+  let count = 0;
+  for (const key of Object.keys(data)) {
+    const value = data[key];
+    if (!isSetting(key, value)) continue;
+    count++;
+    if (!settings.others.has(key) || !sameJson(settings.others.get(key), value)) return false;
+  }
+  if (count !== settings.others.size) return false;
+  const maxAge = typeof data.originalMaxAge === "number" ? data.originalMaxAge : null;
+  if (settings.originalMaxAge === null || maxAge === null) {
+    return settings.originalMaxAge === maxAge;
+  }
+  return Math.abs(settings.originalMaxAge - maxAge) <= MAX_AGE_JITTER;
 }
 
 /**
  * What this store last read or wrote for recent sessions, so that a touch that would change
  * nothing is not sent and a touch that carries a cookie change is sent as a save instead. Only
  * an economy: what keeps a destroyed session destroyed is its marker in the database, never
- * this memory. Bounded: the oldest entry goes first (a Map keeps insertion order, and each
- * remember moves its entry to the end).
+ * this memory. Bounded: the oldest entry goes first (a Map keeps insertion order). A session
+ * seen again is moved to the newest end once it is in the older half: every session seen is
+ * remembered for at least half the capacity's new entries, and a session read on every request
+ * is not deleted and re-inserted on every read (which costs the hot path a Map rehash now and
+ * then and the garbage collector an entry each time).
  */
 export class SessionMemo {
   readonly #capacity: number;
   readonly #sessions = new Map<string, Remembered>();
+  #insertions = 0;
 
   /** `capacity`: how many sessions it remembers, the least recently seen forgotten first. */
   constructor(capacity = 10_000) {
@@ -100,10 +136,7 @@ export class SessionMemo {
     } catch {
       copy = undefined; // a toJSON that throws: no settings to compare, as cookieSettings says
     }
-    this.#put(sid, {
-      expires: storedTime(expires),
-      cookie: copy === undefined ? undefined : { copy },
-    });
+    this.#put(sid, storedTime(expires), copy === undefined ? undefined : { copy });
   }
 
   /**
@@ -113,8 +146,7 @@ export class SessionMemo {
   touched(sid: string, expires: number): void {
     const remembered = this.#sessions.get(sid);
     if (!remembered) return;
-    const stored = Math.max(storedTime(expires), remembered.expires);
-    this.#put(sid, { expires: stored, cookie: remembered.cookie });
+    this.#put(sid, Math.max(storedTime(expires), remembered.expires), remembered.cookie);
   }
 
   /** The session is gone (destroyed, or read as missing). */
@@ -139,8 +171,7 @@ export class SessionMemo {
     if (remembered.cookie !== undefined && "copy" in remembered.cookie) {
       remembered.cookie = cookieSettings(remembered.cookie.copy);
     }
-    return remembered.cookie !== undefined &&
-      !sameSettings(remembered.cookie, cookieSettings(cookie));
+    return remembered.cookie !== undefined && !hasSettings(remembered.cookie, cookie);
   }
 
   /**
@@ -155,9 +186,15 @@ export class SessionMemo {
     return storedTime(expires) === stored || (touchAfter > 0 && expires - stored < touchAfter);
   }
 
-  #put(sid: string, remembered: Remembered): void {
-    this.#sessions.delete(sid); // re-inserted last: the Map's order is its age
-    this.#sessions.set(sid, remembered);
+  #put(sid: string, expires: number, cookie: Remembered["cookie"]): void {
+    const remembered = this.#sessions.get(sid);
+    if (remembered && this.#insertions - remembered.inserted < this.#capacity / 2) {
+      remembered.expires = expires;
+      remembered.cookie = cookie;
+      return;
+    }
+    if (remembered) this.#sessions.delete(sid); // re-inserted last: the Map's order is its age
+    this.#sessions.set(sid, { expires, cookie, inserted: ++this.#insertions });
     if (this.#sessions.size > this.#capacity) {
       this.#sessions.delete(this.#sessions.keys().next().value as string);
     }

@@ -139,7 +139,9 @@ export class SessionTable {
       this.#batchesFor(this.#startup.facts)?.gets,
     );
     const row = rows[0];
-    const session = row ? await this.#reader.read(row.sess, sid, row.owner) : null;
+    const read = row ? this.#reader.read(row.sess, sid, row.owner) : null;
+    // Awaited only when sealed: awaiting a plain value would still cost a turn of the queue.
+    const session = read instanceof Promise ? await read : read;
     if (!row || !session) {
       this.#memo.forget(sid);
       return null;

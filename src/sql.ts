@@ -99,9 +99,13 @@ export function statements(names: SchemaNames): Statements {
     withoutComments(renderSql(file, { ...values, ...more }));
   const call = (name: ProcedureName, parameters: number) =>
     `CALL \`${procedureName(names.table, name)}\`(${Array(parameters).fill("?").join(", ")})`;
+  // Rendered once per count: a batch's SELECT is on the hot path (a few counts, powers of two).
+  const getMany: string[] = [];
   return {
     get: query("queries/get"),
-    getMany: (count) => query("queries/get_many", { sids: Array(count).fill("?").join(", ") }),
+    getMany: (count) => (getMany[count] ??= query("queries/get_many", {
+      sids: Array(count).fill("?").join(", "),
+    })),
     length: query("queries/length"),
     all: query("queries/all"),
     sessionsOf: query("queries/sessions_of"),

@@ -36,7 +36,8 @@ let nextSlot = 0;
 
 function timeOf(value: unknown): number | undefined {
   if (value instanceof Date) return value.getTime();
-  if (typeof value === "string" || typeof value === "number") return new Date(value).getTime();
+  if (typeof value === "string") return Date.parse(value); // no Date made: every read asks
+  if (typeof value === "number") return new Date(value).getTime();
   return undefined;
 }
 

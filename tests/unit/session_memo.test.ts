@@ -272,6 +272,20 @@ describe("SessionMemo's capacity", () => {
     );
   });
 
+  it("a session seen again in the newer half keeps its place, with what was seen last", () => {
+    const memo = new SessionMemo(4);
+    for (const sid of ["a", "b", "c", "d"]) memo.remember(sid, T + HOUR, cookie());
+    memo.remember("c", T + 2 * HOUR, cookie()); // c and d are the newer half: c stays third
+    assert.equal(memo.touchWouldKeep("c", T + 2 * HOUR, 0), true);
+    assert.equal(memo.touchWouldKeep("c", T + HOUR, 0), false);
+    memo.remember("e", T + HOUR, cookie()); // a goes
+    memo.remember("f", T + HOUR, cookie()); // b goes
+    assert.equal(memo.touchWouldKeep("c", T + 2 * HOUR, 0), true);
+    memo.remember("g", T + HOUR, cookie()); // c goes, not d: it was not moved
+    assert.equal(memo.touchWouldKeep("c", T + 2 * HOUR, 0), false);
+    assert.deepEqual(["d", "e", "f", "g"].map((sid) => known(memo, sid)), [true, true, true, true]);
+  });
+
   it("a forgotten session frees its place", () => {
     const memo = new SessionMemo(2);
     memo.remember("a", T + HOUR, cookie());
