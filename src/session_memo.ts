@@ -11,11 +11,13 @@ interface CookieSettings {
 interface Remembered {
   /** The expiry as the column holds it (whole seconds, in ms). */
   expires: number;
+  /** The cookie's settings, once a touch has asked (see `copy`). */
+  cookie: CookieSettings | undefined;
   /**
-   * The cookie's settings; or a copy of the cookie, whose settings are worked out only if a
-   * touch asks (most sessions are read and saved many times for each touch that must compare).
+   * A copy of the cookie whose settings are not worked out yet: only if a touch asks (most
+   * sessions are read and saved many times for each touch that must compare).
    */
-  cookie: CookieSettings | { copy: unknown } | undefined;
+  copy: unknown;
   /** The memo's count of insertions when this entry was last put at the newest end. */
   inserted: number;
 }
@@ -136,7 +138,7 @@ export class SessionMemo {
     } catch {
       copy = undefined; // a toJSON that throws: no settings to compare, as cookieSettings says
     }
-    this.#put(sid, storedTime(expires), copy === undefined ? undefined : { copy });
+    this.#put(sid, storedTime(expires), undefined, copy);
   }
 
   /**
@@ -146,7 +148,8 @@ export class SessionMemo {
   touched(sid: string, expires: number): void {
     const remembered = this.#sessions.get(sid);
     if (!remembered) return;
-    this.#put(sid, Math.max(storedTime(expires), remembered.expires), remembered.cookie);
+    const stored = Math.max(storedTime(expires), remembered.expires);
+    this.#put(sid, stored, remembered.cookie, remembered.copy);
   }
 
   /** The session is gone (destroyed, or read as missing). */
@@ -168,8 +171,9 @@ export class SessionMemo {
   cookieChanged(sid: string, cookie: unknown, now: number): boolean {
     const remembered = this.#sessions.get(sid);
     if (remembered === undefined || remembered.expires <= now) return false;
-    if (remembered.cookie !== undefined && "copy" in remembered.cookie) {
-      remembered.cookie = cookieSettings(remembered.cookie.copy);
+    if (remembered.copy !== undefined) {
+      remembered.cookie = cookieSettings(remembered.copy);
+      remembered.copy = undefined;
     }
     return remembered.cookie !== undefined && !hasSettings(remembered.cookie, cookie);
   }
@@ -186,17 +190,21 @@ export class SessionMemo {
     return storedTime(expires) === stored || (touchAfter > 0 && expires - stored < touchAfter);
   }
 
-  #put(sid: string, expires: number, cookie: Remembered["cookie"]): void {
+  #put(sid: string, expires: number, cookie: CookieSettings | undefined, copy: unknown): void {
     const remembered = this.#sessions.get(sid);
-    if (remembered && this.#insertions - remembered.inserted < this.#capacity / 2) {
-      remembered.expires = expires;
-      remembered.cookie = cookie;
+    if (!remembered) {
+      this.#sessions.set(sid, { expires, cookie, copy, inserted: ++this.#insertions });
+      if (this.#sessions.size > this.#capacity) {
+        this.#sessions.delete(this.#sessions.keys().next().value as string);
+      }
       return;
     }
-    if (remembered) this.#sessions.delete(sid); // re-inserted last: the Map's order is its age
-    this.#sessions.set(sid, { expires, cookie, inserted: ++this.#insertions });
-    if (this.#sessions.size > this.#capacity) {
-      this.#sessions.delete(this.#sessions.keys().next().value as string);
-    }
+    remembered.expires = expires; // updated in place: no new entry to collect
+    remembered.cookie = cookie;
+    remembered.copy = copy;
+    if (this.#insertions - remembered.inserted < this.#capacity / 2) return;
+    remembered.inserted = ++this.#insertions;
+    this.#sessions.delete(sid); // re-inserted last: the Map's order is its age
+    this.#sessions.set(sid, remembered);
   }
 }
