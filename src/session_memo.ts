@@ -128,16 +128,9 @@ export class SessionMemo {
    * by the app is one, and its settings are worked out only if a touch asks.
    */
   remember(sid: string, expires: number, cookie: unknown): void {
-    let copy: unknown;
-    try {
-      copy = typeof cookie !== "object" || cookie === null
-        ? undefined
-        : typeof (cookie as { toJSON?: unknown }).toJSON === "function"
-        ? (cookie as { toJSON(): unknown }).toJSON()
-        : { ...cookie };
-    } catch {
-      copy = undefined; // a toJSON that throws: no settings to compare, as cookieSettings says
-    }
+    const data = cookieData(cookie);
+    // toJSON's object is already fresh; a plain cookie is copied.
+    const copy = data !== undefined && data === cookie ? { ...data } : data;
     this.#put(sid, storedTime(expires), undefined, copy);
   }
 
