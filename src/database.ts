@@ -384,10 +384,10 @@ export class Database {
       // The server refused a combined statement (for one member's data, say a JSON document its
       // parser rejects): none of it ran, so each goes again alone, to get its own answer.
       if (batch && isServerRefusal(error)) return this.#sendEachAlone(jobs, connection);
-      for (const one of jobs) {
-        const share = batch && coalescing && !error ? coalescing.share(result, one.values) : result;
-        this.#settle(one, error ?? undefined, share);
-      }
+      const shares = batch && coalescing && !error
+        ? coalescing.split(result, jobs.map((one) => one.values))
+        : undefined;
+      jobs.forEach((one, i) => this.#settle(one, error ?? undefined, shares ? shares[i] : result));
       this.#finished(connection);
     };
     try {

@@ -45,6 +45,18 @@ function cookieData(cookie: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/** Whether a remembered copy of a cookie holds the very values of `data`, its expiry aside. */
+function sameValues(copy: unknown, data: Record<string, unknown>): boolean {
+  const kept = copy as Record<string, unknown>;
+  let count = 0;
+  for (const key in data) {
+    if (key !== "expires" && kept[key] !== data[key]) return false;
+    count++;
+  }
+  for (const _ in kept) count--;
+  return count === 0;
+}
+
 /** Whether `key` of a cookie is a setting that JSON keeps (no undefined, function or symbol). */
 function isSetting(key: string, value: unknown): boolean {
   return key !== "originalMaxAge" && key !== "expires" && value !== undefined &&
@@ -129,9 +141,17 @@ export class SessionMemo {
    */
   remember(sid: string, expires: number, cookie: unknown): void {
     const data = cookieData(cookie);
-    // toJSON's object is already fresh; a plain cookie is copied.
-    const copy = data !== undefined && data === cookie ? { ...data } : data;
-    this.#put(sid, storedTime(expires), undefined, copy);
+    const remembered = this.#sessions.get(sid);
+    const kept = remembered?.copy;
+    // A session read again mostly has the cookie it had: the copy made then serves (a new one
+    // for every read of it would be kept alive past young collections, for nothing). Otherwise
+    // toJSON's object is already fresh, and a plain cookie is copied.
+    const copy = kept !== undefined && data !== undefined && sameValues(kept, data)
+      ? kept
+      : data !== undefined && data === cookie
+      ? { ...data }
+      : data;
+    this.#put(sid, remembered, storedTime(expires), undefined, copy);
   }
 
   /**
@@ -142,7 +162,7 @@ export class SessionMemo {
     const remembered = this.#sessions.get(sid);
     if (!remembered) return;
     const stored = Math.max(storedTime(expires), remembered.expires);
-    this.#put(sid, stored, remembered.cookie, remembered.copy);
+    this.#put(sid, remembered, stored, remembered.cookie, remembered.copy);
   }
 
   /** The session is gone (destroyed, or read as missing). */
@@ -183,8 +203,14 @@ export class SessionMemo {
     return storedTime(expires) === stored || (touchAfter > 0 && expires - stored < touchAfter);
   }
 
-  #put(sid: string, expires: number, cookie: CookieSettings | undefined, copy: unknown): void {
-    const remembered = this.#sessions.get(sid);
+  /** Puts what is remembered of `sid`, whose entry (`remembered`, if any) was just looked up. */
+  #put(
+    sid: string,
+    remembered: Remembered | undefined,
+    expires: number,
+    cookie: CookieSettings | undefined,
+    copy: unknown,
+  ): void {
     if (!remembered) {
       this.#sessions.set(sid, { expires, cookie, copy, inserted: ++this.#insertions });
       if (this.#sessions.size > this.#capacity) {

@@ -22,8 +22,11 @@ export interface Coalescing {
   bytes?(values: unknown[]): number;
   /** The combined statement for the values of two or more statements, in order. */
   combine(values: unknown[][]): { sql: string; values: unknown[] };
-  /** The result the statement with `values` would have had, from the combined one's. */
-  share(result: unknown, values: unknown[]): unknown;
+  /**
+   * The results the statements with `values` (those combined, in order) would have had, from
+   * the combined one's.
+   */
+  split(result: unknown, values: unknown[][]): unknown[];
   /** A combined statement answering `size` statements was sent. */
   onBatch(size: number): void;
 }
@@ -91,9 +94,6 @@ interface GetRow {
   expires_at: number | string;
 }
 
-/** A reply's rows by id, and whether each has been given to a caller yet. */
-type RowsById = Map<string, { row: GetRow; given: boolean }>;
-
 /**
  * Gets (values: sid, now) as one SELECT of their distinct ids, `getMany(count)`, whose count is
  * padded to a power of two with the first id again: a few statement texts, each prepared once
@@ -108,36 +108,41 @@ export function getBatches(
   max: number,
   onBatch: (size: number) => void,
 ): Coalescing {
-  const byReply = new WeakMap<object, RowsById>();
   // The callers of one batch mostly share their `now`: parsed once.
   let nowText = "";
   let nowSeconds = 0;
   return {
     max,
     combine(values) {
-      const sids = [...new Set(values.map(([sid]) => sid))];
-      const now = values.map(([, now]) => now as string).reduce((a, b) => (a < b ? a : b));
+      const sids = new Set<unknown>();
+      let now = values[0]?.[1] as string;
+      for (const [sid, at] of values) {
+        sids.add(sid);
+        if ((at as string) < now) now = at as string;
+      }
       let count = 2;
-      while (count < sids.length) count *= 2;
-      const padded = [...sids, ...Array(count - sids.length).fill(sids[0])];
-      return { sql: getMany(count), values: [...padded, now] };
+      while (count < sids.size) count *= 2;
+      const padded = [...sids];
+      const first = padded[0];
+      while (padded.length < count) padded.push(first);
+      padded.push(now);
+      return { sql: getMany(count), values: padded };
     },
-    share(result, [sid, now]) {
-      const rows = result as GetRow[];
-      let index = byReply.get(rows);
-      if (!index) {
-        index = new Map(rows.map((row) => [row.sid, { row, given: false }]));
-        byReply.set(rows, index);
-      }
-      if (now !== nowText) {
-        nowText = now as string;
-        nowSeconds = Date.parse(`${nowText.replace(" ", "T")}Z`) / 1000;
-      }
-      const found = index.get(sid as string);
-      if (!found || Number(found.row.expires_at) <= nowSeconds) return [];
-      if (found.given) return [structuredClone(found.row)];
-      found.given = true;
-      return [found.row];
+    split(result, values) {
+      const byId = new Map<string, GetRow>();
+      for (const row of result as GetRow[]) byId.set(row.sid, row);
+      let given: Set<GetRow> | undefined;
+      return values.map(([sid, now]) => {
+        if (now !== nowText) {
+          nowText = now as string;
+          nowSeconds = Date.parse(`${nowText.replace(" ", "T")}Z`) / 1000;
+        }
+        const row = byId.get(sid as string);
+        if (!row || Number(row.expires_at) <= nowSeconds) return [];
+        if (given?.has(row)) return [structuredClone(row)];
+        (given ??= new Set()).add(row);
+        return [row];
+      });
     },
     onBatch,
   };
@@ -178,7 +183,7 @@ export function touchBatches(
       );
       return { sql: touchMany, values: [JSON.stringify(touches)] };
     },
-    share: (result) => result,
+    split: (result, values) => values.map(() => result),
     onBatch,
   };
 }
@@ -207,7 +212,7 @@ export function setBatches(
       ) => `[${JSON.stringify(sid)},${sess},${JSON.stringify(expired)},${JSON.stringify(owner)}]`);
       return { sql: setMany, values: [`[${items.join(",")}]`] };
     },
-    share: (result) => result,
+    split: (result, values) => values.map(() => result),
     onBatch,
   };
 }
@@ -223,22 +228,16 @@ export function destroyBatches(
   max: number,
   onBatch: (size: number) => void,
 ): Coalescing {
-  // Per reply: the ids that held a session and have not yet been answered so.
-  const byReply = new WeakMap<object, Set<unknown>>();
   return {
     max,
     combine(values) {
       const sids = onePerIdInOrder(values, (earlier) => earlier).map(([sid]) => sid);
       return { sql: destroyMany, values: [JSON.stringify(sids)] };
     },
-    share(result, [sid]) {
-      const rows = firstResultSet<{ sid: string }>(result);
-      let held = byReply.get(rows);
-      if (!held) {
-        held = new Set(rows.map((row) => row.sid));
-        byReply.set(rows, held);
-      }
-      return { affectedRows: held.delete(sid) ? 1 : 0 };
+    split(result, values) {
+      // The ids that held a session and have not yet been answered so.
+      const held = new Set(firstResultSet<{ sid: string }>(result).map((row) => row.sid));
+      return values.map(([sid]) => ({ affectedRows: held.delete(sid as string) ? 1 : 0 }));
     },
     onBatch,
   };

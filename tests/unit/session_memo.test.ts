@@ -239,6 +239,30 @@ describe("SessionMemo.remember keeps a copy of the cookie", () => {
     got.originalMaxAge = 2 * HOUR; // the app changed the session it read, then touches it
     assert.equal(memo.cookieChanged("a", got, T), true);
   });
+
+  it("a session read again with the same cookie keeps a copy the caller cannot change", () => {
+    const memo = new SessionMemo();
+    memo.remember("a", T + HOUR, cookie());
+    const again = cookie({ expires: new Date(T + 2 * HOUR).toISOString() });
+    memo.remember("a", T + 2 * HOUR, again);
+    again.secure = true;
+    assert.equal(memo.cookieChanged("a", again, T), true);
+    assert.equal(memo.cookieChanged("a", cookie(), T), false);
+    assert.equal(memo.touchWouldKeep("a", T + 2 * HOUR, 0), true, "the new expiry is kept");
+  });
+
+  it("a session read again with a setting more or fewer remembers the cookie read last", () => {
+    const more = new SessionMemo();
+    more.remember("a", T + HOUR, cookie());
+    more.remember("a", T + HOUR, cookie({ sameSite: "lax" }));
+    assert.equal(more.cookieChanged("a", cookie({ sameSite: "lax" }), T), false);
+    assert.equal(more.cookieChanged("a", cookie(), T), true);
+    const fewer = new SessionMemo();
+    fewer.remember("a", T + HOUR, cookie({ sameSite: "lax" }));
+    fewer.remember("a", T + HOUR, cookie());
+    assert.equal(fewer.cookieChanged("a", cookie(), T), false);
+    assert.equal(fewer.cookieChanged("a", cookie({ sameSite: "lax" }), T), true);
+  });
 });
 
 describe("SessionMemo's capacity", () => {

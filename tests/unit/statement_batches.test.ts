@@ -49,17 +49,20 @@ describe("getBatches", () => {
       { sid: "a", expires_at: at + 5, sess: "A" },
       { sid: "b", expires_at: String(at + 60), sess: "B" },
     ];
-    assert.deepEqual(batches.share(rows, ["b", "2030-01-01 00:00:00"]), [rows[1]]);
-    assert.deepEqual(batches.share(rows, ["a", "2030-01-01 00:00:04"]), [rows[0]]);
-    assert.deepEqual(batches.share(rows, ["a", "2030-01-01 00:00:05"]), [], "expired at its time");
-    assert.deepEqual(batches.share(rows, ["A", "2030-01-01 00:00:00"]), [], "another id");
+    const callers = [
+      ["b", "2030-01-01 00:00:00"],
+      ["a", "2030-01-01 00:00:04"],
+      ["a", "2030-01-01 00:00:05"], // expired at its time
+      ["A", "2030-01-01 00:00:00"], // another id
+    ];
+    assert.deepEqual(batches.split(rows, callers), [[rows[1]], [rows[0]], [], []]);
   });
 
   it("gives two callers of one id a row each, equal but not shared", () => {
     const at = Date.UTC(2030, 0, 1) / 1000;
     const rows = [{ sid: "a", expires_at: at + 5, sess: { cart: ["x"] } }];
-    const [first] = batches.share(rows, ["a", "2030-01-01 00:00:00"]) as typeof rows;
-    const [second] = batches.share(rows, ["a", "2030-01-01 00:00:00"]) as typeof rows;
+    const callers = [["a", "2030-01-01 00:00:00"], ["a", "2030-01-01 00:00:00"]];
+    const [first, second] = (batches.split(rows, callers) as (typeof rows)[]).map(([row]) => row);
     assert.deepEqual(second, first);
     assert.notEqual(second, first);
     assert.notEqual(second?.sess, first?.sess);
@@ -148,11 +151,15 @@ describe("destroyBatches", () => {
     assert.deepEqual(JSON.parse(values[0] as string), ["a", "b", "c"]);
     // mysql2's reply to a CALL that selects: the rows, then the OK packet.
     const reply = [[{ sid: "a" }, { sid: "b" }], { affectedRows: 2 }];
-    const counts = [["b"], ["a"], ["b"], ["c"]].map((one) => batches.share(reply, one));
+    const counts = batches.split(reply, [["b"], ["a"], ["b"], ["c"]]);
     // Of two destroys of b, the first ended the session and the second found none.
     assert.deepEqual(counts, [{ affectedRows: 1 }, { affectedRows: 1 }, { affectedRows: 0 }, {
       affectedRows: 0,
     }]);
-    assert.deepEqual(batches.share([[{ sid: "b" }], {}], ["B"]), { affectedRows: 0 }, "another id");
+    assert.deepEqual(
+      batches.split([[{ sid: "b" }], {}], [["B"]]),
+      [{ affectedRows: 0 }],
+      "another id",
+    );
   });
 });
