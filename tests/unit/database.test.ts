@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
 import { Database } from "../../src/database.ts";
 import { neverSent } from "../../src/driver_replies.ts";
+import type { Coalescing } from "../../src/statement_batches.ts";
 
 type Callback = (error: Error | null, result?: unknown) => void;
 
@@ -91,6 +92,18 @@ function database(
     ...options,
   });
 }
+
+/** Statements of one kind that may go out together: their values joined, each answered alike. */
+const together: Coalescing = {
+  max: 64,
+  combine: (values) => ({ sql: "SELECT many", values: values.flat() }),
+  split: (result, values) => values.map(() => result),
+  onBatch: () => {},
+};
+
+/** `count` combinable statements, each with its number as its value. */
+const combinable = (db: Database, count: number, from = 0) =>
+  Array.from({ length: count }, (_, i) => db.execute("SELECT 1", [from + i], undefined, together));
 
 /** Lets promise callbacks and a setImmediate turn run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -226,6 +239,48 @@ describe("Database on knex's pool", () => {
     await closing;
     assert.equal(client.released.length, 1);
     await assert.rejects(db.execute("SELECT 3", []), { code: "ERR_STORE_CLOSED" });
+  });
+
+  it("under more than twice the pool's statements, four connections carry them and the rest go back", async () => {
+    const client = new FakeClient(10);
+    const db = database(client);
+    const first = combinable(db, 30);
+    await settle();
+    // A load that begins borrows what the pool has: one connection took the waiting ones along.
+    assert.equal(client.connections.length, 10);
+    assert.equal(client.connections[0]!.sent[0]?.values.length, 21);
+    const more = combinable(db, 20, 30); // 50 outstanding: they wait
+    await settle();
+    const [, ...single] = client.connections;
+    // Each of the next six to finish goes back to the pool while four others carry statements.
+    for (const connection of single.slice(0, 6)) connection.answer();
+    assert.equal(client.released.length, 6);
+    assert.ok(single.slice(0, 6).every((connection) => connection.sent.length === 0));
+    // The next to finish takes the twenty waiting, as one statement.
+    single[6]!.answer();
+    assert.deepEqual(single[6]!.sent[0]?.values, Array.from({ length: 20 }, (_, i) => 30 + i));
+    for (const connection of [client.connections[0]!, ...single.slice(6)]) {
+      while (connection.sent.length > 0) connection.answer();
+    }
+    await Promise.all([...first, ...more]);
+  });
+
+  it("under a lighter load, a finished connection takes the waiting statements along", async () => {
+    const client = new FakeClient(10);
+    const db = database(client);
+    const first = combinable(db, 12);
+    await settle();
+    assert.equal(client.connections.length, 10, "it uses every connection it can borrow");
+    const more = combinable(db, 5, 12); // 17 outstanding, fewer than twice the pool
+    await settle();
+    const second = client.connections[1]!;
+    second.answer();
+    assert.equal(client.released.length, 0);
+    assert.deepEqual(second.sent[0]?.values, [12, 13, 14, 15, 16]);
+    for (const connection of client.connections) {
+      while (connection.sent.length > 0) connection.answer();
+    }
+    await Promise.all([...first, ...more]);
   });
 
   it("reports a statement outstanding longer than slowAfter, once", async () => {
