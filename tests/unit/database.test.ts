@@ -265,6 +265,25 @@ describe("Database on knex's pool", () => {
     await Promise.all([...first, ...more]);
   });
 
+  it("under heavy load, more waiting than four statements take borrows more connections", async () => {
+    const client = new FakeClient(10);
+    const db = database(client, { maxWaiting: 1_000 });
+    const first = combinable(db, 30);
+    await settle();
+    const more = combinable(db, 20, 30);
+    await settle();
+    for (const connection of client.connections.slice(1, 7)) connection.answer();
+    assert.equal(client.acquires, 10, "four carry statements, twenty wait");
+    const most = combinable(db, 300, 50); // more than 4 x 64 waiting
+    await settle();
+    assert.equal(client.acquires, 16, "the pool's six free connections are borrowed again");
+    while (client.connections.some((connection) => connection.sent.length > 0)) {
+      for (const connection of client.connections) if (connection.sent.length) connection.answer();
+      await settle();
+    }
+    await Promise.all([...first, ...more, ...most]);
+  });
+
   it("under a lighter load, a finished connection takes the waiting statements along", async () => {
     const client = new FakeClient(10);
     const db = database(client);
