@@ -122,11 +122,10 @@ export function getBatches(
       }
       let count = 2;
       while (count < sids.size) count *= 2;
-      const padded = [...sids];
-      const first = padded[0];
-      while (padded.length < count) padded.push(first);
-      padded.push(now);
-      return { sql: getMany(count), values: padded };
+      const ids = [...sids];
+      const first = ids[0];
+      while (ids.length < count) ids.push(first);
+      return { sql: getMany(count), values: [...ids, now] };
     },
     split(result, values) {
       const byId = new Map<string, GetRow>();
