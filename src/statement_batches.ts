@@ -147,6 +147,9 @@ export function getBatches(
   };
 }
 
+/** A combined write's split: each caller gets the whole reply (its count, which it does not use). */
+const theWholeReplyToEach: Coalescing["split"] = (result, values) => values.map(() => result);
+
 /**
  * One statement's values per id (values[0]), `keep` choosing between an id's earlier and later
  * ones, in order of id: two combined writes then lock their rows in the same order.
@@ -182,7 +185,7 @@ export function touchBatches(
       );
       return { sql: touchMany, values: [JSON.stringify(touches)] };
     },
-    split: (result, values) => values.map(() => result),
+    split: theWholeReplyToEach,
     onBatch,
   };
 }
@@ -211,7 +214,7 @@ export function setBatches(
       ) => `[${JSON.stringify(sid)},${sess},${JSON.stringify(expired)},${JSON.stringify(owner)}]`);
       return { sql: setMany, values: [`[${items.join(",")}]`] };
     },
-    split: (result, values) => values.map(() => result),
+    split: theWholeReplyToEach,
     onBatch,
   };
 }
