@@ -8,11 +8,13 @@ import {
   type DriverConnection,
   forceClose,
   type KnexClient,
-  type PoolGauges,
+  noConnectionError,
+  poolGauges,
 } from "./knex_client.ts";
 import { affectedRows, firstResultSet, markUnsent } from "./driver_replies.ts";
 import { probeServer } from "./server_probe.ts";
 import { type Coalescing, takeAlike } from "./statement_batches.ts";
+import { Carriers } from "./carriers.ts";
 
 /** Statements sent as one: settled together, unless some pass their deadline first. */
 interface Batch {
@@ -62,16 +64,6 @@ export interface DatabaseOptions {
 const TICK = 50;
 
 /**
- * Under more than twice the pool's connections in statements, at most this many of the store's
- * connections carry them: the combinable ones wait for these and go out together, where ten
- * connections side by side carried small batches that each cost the server and this process a
- * statement (MariaDB, paired runs: 32 concurrent touches 1.14x a second at 0.90x the CPU, gets
- * 1.06x at 0.85x). A lighter load uses every connection it can borrow: there a batch of two
- * touches costs more than two touches side by side (0.78x at 8 concurrent, with 4 carriers).
- */
-const CARRIERS_UNDER_LOAD = 4;
-
-/**
  * Runs statements on connections borrowed from knex's pool. The knex instance stays the
  * user-facing connection provider (its pool, its config, its lifetime), but statements skip
  * knex's query builder and go to the driver directly: with mysql2, as prepared statements
@@ -102,8 +94,8 @@ export class Database {
   /** Borrows asked of the pool and not yet answered. */
   #asking = 0;
   #returnScheduled = false;
-  /** Until when (performance.now()) the load counts as heavy: see CARRIERS_UNDER_LOAD. */
-  #heavyUntil = 0;
+  /** Under heavy load, a few connections carry the statements that may be combined. */
+  readonly #carriers = new Carriers();
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #drained: (() => void) | undefined;
@@ -220,9 +212,7 @@ export class Database {
       slow: false,
     };
     this.#outstanding.add(job);
-    // Heavy for a tick after the last sign of it: the count dips each time a batch settles.
-    const max = this.#gauges()?.max;
-    if (max && this.#outstanding.size > 2 * max) this.#heavyUntil = started + TICK;
+    this.#carriers.note(this.#outstanding.size, poolGauges(this.#client)?.max, started);
     if (!this.#ticker) {
       this.#ticker = setInterval(() => this.#checkDeadlines(), TICK);
       this.#ticker.unref();
@@ -300,23 +290,7 @@ export class Database {
     }
     if (state === "waiting") this.#waiting.splice(this.#waiting.indexOf(job), 1);
     // An "asking" job's borrow goes on; the connection it brings serves the next statement.
-    this.#settle(job, markUnsent(this.#noConnection(timeout)), undefined);
-  }
-
-  /** Why no connection came in time: the pool is busy, or connecting to the server hangs. */
-  #noConnection(timeout: number): SessionStoreError {
-    const pool = this.#gauges();
-    if (pool && pool.numPendingCreates() === 0 && pool.numUsed() >= pool.max) {
-      return new SessionStoreError(
-        "ERR_POOL_TIMEOUT",
-        `no free connection in knex's pool within ${timeout} ms: all ${pool.max} are in use ` +
-          "(raise the pool's max, or lower the load); the server itself answers",
-      );
-    }
-    return new SessionStoreError(
-      "ERR_TIMEOUT",
-      `no connection to the server within ${timeout} ms`,
-    );
+    this.#settle(job, markUnsent(noConnectionError(poolGauges(this.#client), timeout)), undefined);
   }
 
   /** A kept connection that is still usable (one the server dropped goes back to the pool). */
@@ -334,25 +308,15 @@ export class Database {
 
   /** Whether borrowing now would get a connection without queueing behind others. */
   #poolHasRoom(): boolean {
-    const pool = this.#gauges();
+    const pool = poolGauges(this.#client);
     if (!pool) return true;
     return pool.numFree() > 0 || pool.numUsed() + pool.numPendingCreates() < pool.max;
   }
 
-  /**
-   * Whether `job`, combinable, should wait for a connection this store already uses: the load is
-   * heavy, enough of them (`excluding` one) carry statements, and they can take what waits.
-   */
+  /** Whether `job` should wait for a connection this store already uses (see Carriers). */
   #carried(job: Job, excluding: number): boolean {
     const carrying = this.#borrowed - this.#idle.length + this.#asking - excluding;
-    // More waiting than the carriers can take at once: more connections, not a longer queue.
-    const room = CARRIERS_UNDER_LOAD * (job.coalescing?.max ?? 0) > this.#waiting.length;
-    return room && carrying >= CARRIERS_UNDER_LOAD && performance.now() < this.#heavyUntil;
-  }
-
-  #gauges(): PoolGauges | undefined {
-    const pool = this.#client.pool;
-    return typeof pool?.numPendingAcquires === "function" ? pool as PoolGauges : undefined;
+    return this.#carriers.carried(carrying, job.coalescing?.max ?? 0, this.#waiting.length);
   }
 
   #borrowFor(job: Job): void {
@@ -370,7 +334,7 @@ export class Database {
         // knex gave up waiting (acquireConnectionTimeout): say why, as at our own deadline. A
         // refused login is a configuration error, named with the account and server it was for.
         const reason = (error as { name?: unknown } | null)?.name === "KnexTimeoutError"
-          ? this.#noConnection(Math.round(performance.now() - job.started))
+          ? noConnectionError(poolGauges(this.#client), Math.round(performance.now() - job.started))
           : loginRefusalOf(error, this.#client.connectionSettings as LoginTarget | undefined) ??
             error;
         this.#settle(job, markUnsent(reason), undefined);
@@ -438,7 +402,7 @@ export class Database {
 
   /** A statement ended on `connection`: hand it to the next statement, keep it, or return it. */
   #finished(connection: DriverConnection): void {
-    const othersWaiting = (this.#gauges()?.numPendingAcquires() ?? 0) > this.#asking;
+    const othersWaiting = (poolGauges(this.#client)?.numPendingAcquires() ?? 0) > this.#asking;
     // Enough other connections carry statements: what waits goes out with the next of them.
     const carried = this.#waiting.length > 0 && this.#carried(this.#waiting[0] as Job, 1);
     if (!othersWaiting && !this.#closed && this.#usable(connection) && !carried) {

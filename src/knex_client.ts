@@ -2,6 +2,8 @@
 // on, beyond knex's public API: the database layer borrows connections and calls the driver
 // directly, which is where a session store's CPU time goes.
 
+import { SessionStoreError } from "./errors.ts";
+
 /** The part of a mysql2 (or mysql) connection the store uses. */
 export interface DriverConnection {
   execute?: (sql: string, values: unknown[], callback: DriverCallback) => void;
@@ -35,6 +37,27 @@ export interface KnexClient {
   /** The driver module (mysql2 or mysql) and the settings knex creates connections with. */
   driver?: { createConnection?: (settings: unknown) => DriverConnection };
   connectionSettings?: unknown;
+}
+
+/** The counters of `client`'s pool, if it is tarn's (knex's own). */
+export function poolGauges(client: KnexClient): PoolGauges | undefined {
+  const pool = client.pool;
+  return typeof pool?.numPendingAcquires === "function" ? pool as PoolGauges : undefined;
+}
+
+/** Why no connection came within `timeout` ms: the pool is busy, or connecting to the server hangs. */
+export function noConnectionError(
+  pool: PoolGauges | undefined,
+  timeout: number,
+): SessionStoreError {
+  if (pool && pool.numPendingCreates() === 0 && pool.numUsed() >= pool.max) {
+    return new SessionStoreError(
+      "ERR_POOL_TIMEOUT",
+      `no free connection in knex's pool within ${timeout} ms: all ${pool.max} are in use ` +
+        "(raise the pool's max, or lower the load); the server itself answers",
+    );
+  }
+  return new SessionStoreError("ERR_TIMEOUT", `no connection to the server within ${timeout} ms`);
 }
 
 /** Closes a connection at once, whatever state its peer is in. */
