@@ -15,6 +15,7 @@ import { affectedRows, firstResultSet, markUnsent } from "./driver_replies.ts";
 import { probeServer } from "./server_probe.ts";
 import { type Coalescing, takeAlike } from "./statement_batches.ts";
 import { Carriers } from "./carriers.ts";
+import { SlotSet } from "./slot_set.ts";
 
 /** Statements sent as one: settled together, unless some pass their deadline first. */
 interface Batch {
@@ -46,6 +47,8 @@ interface Job {
   connection?: DriverConnection;
   /** Whether it has been reported as slow (once). */
   slow: boolean;
+  /** Its place among the outstanding statements. */
+  slot: number;
 }
 
 /** How statements are run: their deadline, the queue's bound, and who hears of slowness. */
@@ -88,7 +91,7 @@ export class Database {
   /** Statements waiting for a connection this store holds or has asked for. */
   readonly #waiting: Job[] = [];
   /** Every statement not yet settled, for the deadline check. */
-  readonly #outstanding = new Set<Job>();
+  readonly #outstanding = new SlotSet<Job>();
   /** Connections borrowed from the pool and not yet returned. */
   #borrowed = 0;
   /** Borrows asked of the pool and not yet answered. */
@@ -210,6 +213,7 @@ export class Database {
       deadline: started + timeout,
       state: "waiting",
       slow: false,
+      slot: -1,
     };
     this.#outstanding.add(job);
     this.#carriers.note(this.#outstanding.size, poolGauges(this.#client)?.max, started);
@@ -255,13 +259,13 @@ export class Database {
   #checkDeadlines(): void {
     const now = performance.now();
     let slow = false;
-    for (const job of this.#outstanding) {
+    this.#outstanding.forEach((job) => {
       if (now >= job.deadline) this.#expire(job);
       else if (!job.slow && now - job.started >= this.#options.slowAfter) {
         job.slow = true;
         slow = true;
       }
-    }
+    });
     if (this.#outstanding.size === 0) {
       clearInterval(this.#ticker);
       this.#ticker = undefined;

@@ -17,6 +17,7 @@ import "./linger.test.ts";
 import "./migration_plan.test.ts";
 import "./options.test.ts";
 import "./session_memo.test.ts";
+import "./slot_set.test.ts";
 import "./sql_embed.test.ts";
 import "./startup.test.ts";
 import "./statement_batches.test.ts";
