@@ -439,8 +439,6 @@ describe("under heavy load", () => {
       for (const sid of sids) await store.set(sid, sessionFor({ sid }));
       const pool = knex.client.pool as { numUsed(): number };
       const used: number[] = [];
-      const sampler = setInterval(() => used.push(pool.numUsed()), 2);
-      const before = await statementsRun();
       const rounds = 40;
       // A touch moves the expiry a second on each round: one that moves nothing is not sent.
       const once = operation === "get"
@@ -448,11 +446,16 @@ describe("under heavy load", () => {
           assert.equal(((await store.get(sid)) as { sid?: string } | null)?.sid, sid)
         : (sid: string, round: number) =>
           store.touch(sid, sessionFor({ sid }, 60_000, 61_000 + round * 1_000));
-      await Promise.all(sids.map(async (sid) => {
-        for (let round = 0; round < rounds; round++) await once(sid, round);
-      }));
+      const before = await statementsRun();
+      const sampler = setInterval(() => used.push(pool.numUsed()), 2);
+      try {
+        await Promise.all(sids.map(async (sid) => {
+          for (let round = 0; round < rounds; round++) await once(sid, round);
+        }));
+      } finally {
+        clearInterval(sampler);
+      }
       const statements = await statementsRun() - before - 1; // its own SHOW counted
-      clearInterval(sampler);
       used.sort((a, b) => a - b);
       const medianUsed = used[Math.floor(used.length / 2)];
       const perStatement = (sids.length * rounds) / statements;

@@ -45,10 +45,11 @@ function npmScriptsIn(text: string): string[] {
 const ROOT_ONLY = ["test:cluster", "test:cluster:mysql", "soak"];
 /**
  * Parts of tiers ci.yml runs whole on every server: .ci/run, one machine against the clock,
- * runs them on the second server of a variant instead of the whole tier again; and the unit tier
- * without coverage, which ci.yml runs as test:coverage.
+ * runs them on the second server of a variant instead of the whole tier again (after installing
+ * the newest releases once, as test:newest does); and the unit tier without coverage, which ci.yml
+ * runs as test:coverage.
  */
-const SUBSETS = ["test:core", "test:deno:core", "test:newest:core", "test:unit"];
+const SUBSETS = ["install:newest", "test:core", "test:deno:core", "test:unit"];
 
 describe("GitHub workflows", () => {
   for (const name of WORKFLOWS) {
