@@ -319,6 +319,55 @@ describe("SessionMemo's capacity", () => {
     assert.deepEqual(["a", "b", "c"].map((sid) => known(memo, sid)), [true, false, true]);
   });
 
+  it("forgets in the order of a plain list through any mix of reads, touches, forgets and clears", () => {
+    // The memo keeps its entries' age in a list of its own, apart from its Map, which is rebuilt
+    // many times over here (8 places, 20 ids coming and going): the model is an array, oldest
+    // first, with the memo's rule that only an entry in the older half moves to the newest end.
+    const capacity = 8;
+    const memo = new SessionMemo(capacity);
+    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const order: string[] = [];
+    const inserted = new Map<string, number>();
+    let insertions = 0;
+    const seen = (sid: string, isNew: boolean) => {
+      if (!isNew && insertions - (inserted.get(sid) as number) < capacity / 2) return;
+      if (!isNew) order.splice(order.indexOf(sid), 1);
+      order.push(sid);
+      inserted.set(sid, ++insertions);
+      if (order.length > capacity) inserted.delete(order.shift() as string);
+    };
+    let x = 2463534242;
+    const pick = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const sid = ids[pick(ids.length)] as string;
+      const action = pick(100);
+      if (action < 60) {
+        memo.remember(sid, T + HOUR, cookie());
+        seen(sid, !inserted.has(sid));
+      } else if (action < 80) {
+        memo.touched(sid, T + HOUR);
+        if (inserted.has(sid)) seen(sid, false);
+      } else if (action < 99) {
+        memo.forget(sid);
+        if (inserted.delete(sid)) order.splice(order.indexOf(sid), 1);
+      } else {
+        memo.clear();
+        order.length = 0;
+        inserted.clear();
+      }
+      assert.deepEqual(
+        ids.filter((id) => known(memo, id)),
+        ids.filter((id) => inserted.has(id)),
+        `step ${step}`,
+      );
+    }
+  });
+
   it("remembers 10,000 sessions by default", () => {
     const memo = new SessionMemo();
     for (let i = 0; i <= 10_000; i++) memo.remember(`s${i}`, T + HOUR, undefined);
