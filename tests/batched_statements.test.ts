@@ -459,13 +459,14 @@ describe("under heavy load", () => {
       used.sort((a, b) => a - b);
       const medianUsed = used[Math.floor(used.length / 2)];
       const perStatement = (sids.length * rounds) / statements;
-      // Measured: 4 connections and 12 to 19 operations a statement; without the rule, all 10
-      // connections and 6 to 8.
+      // Measured: 4 connections and 9.2 to 19.5 operations a statement (under Bun, after the other
+      // core tests in its one process, as low as 9.2); without the rule, all 10 connections and 5.1
+      // to 7.8 (every statement counted is this store's: its own stats give the same count).
       assert.ok(
         medianUsed !== undefined && medianUsed <= 6,
         `median connections used ${medianUsed}`,
       );
-      assert.ok(perStatement >= 10, `${perStatement.toFixed(1)} operations a statement`);
+      assert.ok(perStatement >= 8.5, `${perStatement.toFixed(1)} operations a statement`);
       if (operation === "touch") {
         for (const sid of sids.slice(0, 5)) {
           const row = await rowOf(sid);
