@@ -11,6 +11,7 @@ import type { SessionData } from "express-session";
 import { type KnexMySQLStore, SessionStoreError, type UnreadableEvent } from "../mod.ts";
 import { type AppAccount, appAccount, appStore } from "./helpers/app_account.ts";
 import { createTestDatabase, tableName, type TestDatabase } from "./helpers/database.ts";
+import { prng, type Random } from "./helpers/prng.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 400);
@@ -18,22 +19,6 @@ const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 400);
 const PARALLEL = 6;
 /** MariaDB's JSON_VALID (the `sess` column's CHECK) refuses 32 or more levels of nesting. */
 const SERVER_JSON_DEPTH = 32;
-
-/** mulberry32: small, fast, good enough to pick test inputs, and reproducible from a seed. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (below: number) => Math.floor(next() * below);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
-  return { next, int, pick };
-}
-type Random = ReturnType<typeof prng>;
 
 /** Runs `body`; a failure says which seed reproduces it. */
 async function withSeed(body: () => Promise<void>): Promise<void> {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import session from "express-session";
 import { SessionMemo } from "../../src/session_memo.ts";
+import { prng } from "../helpers/prng.ts";
 
 /** A second boundary, in ms since the epoch, well inside DATETIME's range. */
 const T = Date.UTC(2030, 0, 1);
@@ -336,16 +337,10 @@ describe("SessionMemo's capacity", () => {
       inserted.set(sid, ++insertions);
       if (order.length > capacity) inserted.delete(order.shift() as string);
     };
-    let x = 2463534242;
-    const pick = (n: number) => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) % n;
-    };
+    const random = prng(2463534242);
     for (let step = 0; step < 20_000; step++) {
-      const sid = ids[pick(ids.length)] as string;
-      const action = pick(100);
+      const sid = random.pick(ids);
+      const action = random.int(100);
       if (action < 60) {
         memo.remember(sid, T + HOUR, cookie());
         seen(sid, !inserted.has(sid));
